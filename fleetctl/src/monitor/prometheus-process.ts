@@ -1,0 +1,90 @@
+// Runs Debian's `prometheus` binary on a setup folder and talks to its HTTP API.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
+
+export interface PrometheusOptions {
+  configFile: string;
+  dataDir: string;
+  /** host:port for the web UI and API. */
+  listen: string;
+  /** Where stdout/stderr go; Prometheus logs a lot. */
+  logFile: string;
+  binary?: string;
+}
+
+export interface RunningPrometheus {
+  url: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startPrometheus(o: PrometheusOptions, readyTimeoutMs = 20_000): Promise<RunningPrometheus> {
+  mkdirSync(o.dataDir, { recursive: true });
+  const log = openSync(o.logFile, "a");
+  const child = spawn(
+    o.binary ?? "prometheus",
+    [
+      `--config.file=${o.configFile}`,
+      `--storage.tsdb.path=${o.dataDir}`,
+      `--web.listen-address=${o.listen}`,
+      "--web.enable-lifecycle",
+      // Keep a control machine's disk in check: a classroom needs days, not months.
+      "--storage.tsdb.retention.time=15d",
+    ],
+    { stdio: ["ignore", log, log], detached: true },
+  );
+  const url = `http://${o.listen}`;
+  const running: RunningPrometheus = {
+    url,
+    process: child,
+    stop: () => stopProcess(child),
+  };
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once("error", (e) => reject(new Error(`could not start prometheus (${e.message}); install Debian's "prometheus" package`))),
+  );
+  const deadline = Date.now() + readyTimeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}; see ${o.logFile}`);
+    const ok = await Promise.race([fetch(`${url}/-/ready`).then((r) => r.ok, () => false), spawnError]);
+    if (ok) return running;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await running.stop();
+  throw new Error(`prometheus did not become ready on ${url} within ${readyTimeoutMs} ms; see ${o.logFile}`);
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+export interface QueryResult {
+  status: "success" | "error";
+  error?: string;
+  data?: { resultType: string; result: Array<{ metric: Record<string, string>; value?: [number, string]; values?: Array<[number, string]> }> };
+}
+
+/** An instant query (`/api/v1/query`) or, with `rangeSeconds`, a range query ending now. */
+export async function queryPrometheus(url: string, expr: string, rangeSeconds?: number): Promise<QueryResult> {
+  const now = Date.now() / 1000;
+  const params = new URLSearchParams({ query: expr });
+  let path = "/api/v1/query";
+  if (rangeSeconds) {
+    path = "/api/v1/query_range";
+    params.set("start", String(now - rangeSeconds));
+    params.set("end", String(now));
+    params.set("step", "1");
+  }
+  const r = await fetch(`${url}${path}?${params}`);
+  return (await r.json()) as QueryResult;
+}
+
+export function dataDirOf(setupDir: string): string {
+  return join(setupDir, "data");
+}

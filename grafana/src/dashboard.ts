@@ -1,0 +1,271 @@
+// The DeltaFleet dashboard: is the fleet healthy, and has every Pi learned what one Pi was taught?
+// Metric names are those of node/src/node/metrics.ts (docs/contracts.md); recording rules are in
+// prometheus/rules/recording.yml.
+
+import { JOB, SCHEMA_VERSION, SEL, THRESHOLDS } from "./config.js";
+import { datasourceVariable, labelVariable, layout, type RowSpec } from "./panels.js";
+
+const RATE = "$__rate_interval";
+
+export const ROWS: RowSpec[] = [
+  {
+    title: "Fleet overview",
+    panels: [
+      {
+        kind: "stat",
+        title: "Nodes up",
+        unit: "none",
+        width: 4,
+        description: "Nodes Prometheus can scrape right now, of those it knows from the inventory.",
+        queries: [
+          { expr: `sum(up{${SEL}})`, legend: "up", instant: true },
+          { expr: `count(up{${SEL}})`, legend: "known", instant: true },
+        ],
+      },
+      {
+        kind: "stat",
+        title: "Distinct model digests",
+        unit: "none",
+        width: 4,
+        thresholds: THRESHOLDS.distinctDigests,
+        description:
+          "How many different sets of weights the fleet holds. 1 means every node is bitwise identical: every taught delta reached and merged everywhere.",
+        queries: [{ expr: "fleet:digests:distinct", legend: "digests", instant: true }],
+      },
+      {
+        kind: "table",
+        title: "Model per node",
+        unit: "none",
+        width: 16,
+        description: "The digest of each node's weights (equal digests, equal weights) and the model it started from.",
+        queries: [{ expr: `max by (node, instance, digest, fingerprint) (fleet_model_info{${SEL}})`, instant: true }],
+      },
+      {
+        kind: "state-timeline",
+        title: "Nodes out of step with the fleet",
+        unit: "bool_yes_no",
+        width: 12,
+        thresholds: { badAt: 1 },
+        description:
+          "Yes while a node's digest is held by fewer nodes than the most common one: it missed or rejected a delta. The bar shows since when.",
+        queries: [{ expr: `fleet:node_digest_disagrees{node=~"$node", instance=~"$instance"}`, legend: "{{node}}" }],
+      },
+      {
+        kind: "timeseries",
+        title: "Peers seen per node",
+        unit: "none",
+        width: 6,
+        min: 0,
+        description: "Peers in each node's table (heard from within the prune interval). Every node should see all the others.",
+        queries: [{ expr: `fleet_peers{${SEL}}`, legend: "{{node}}" }],
+      },
+      {
+        kind: "stat",
+        title: "Last merge age",
+        unit: "s",
+        width: 6,
+        description: "Time since each node last merged a delta from a peer. A node that only teaches has no merges.",
+        queries: [
+          {
+            expr: `(time() - fleet_last_merge_timestamp_seconds{${SEL}}) and (fleet_last_merge_timestamp_seconds{${SEL}} > 0)`,
+            legend: "{{node}}",
+            instant: true,
+          },
+        ],
+      },
+    ],
+  },
+  {
+    title: "Transfers",
+    panels: [
+      {
+        kind: "timeseries",
+        title: "Fragments per second",
+        unit: "pps",
+        width: 8,
+        queries: [
+          { expr: `sum by (node) (rate(fleet_fragments_sent_total{${SEL}}[${RATE}]))`, legend: "{{node}} sent" },
+          { expr: `sum by (node) (rate(fleet_fragments_received_total{${SEL}}[${RATE}]))`, legend: "{{node}} received" },
+        ],
+      },
+      {
+        kind: "timeseries",
+        title: "Retransmits and NAKs per second",
+        unit: "pps",
+        width: 8,
+        description: "Receivers NAK fragments they missed; senders resend them (once for all receivers that missed the same one).",
+        queries: [
+          { expr: `sum by (node) (rate(fleet_retransmits_total{${SEL}}[${RATE}]))`, legend: "{{node}} retransmits" },
+          { expr: `sum by (node) (rate(fleet_naks_sent_total{${SEL}}[${RATE}]))`, legend: "{{node}} NAKs sent" },
+          { expr: `sum by (node) (rate(fleet_naks_received_total{${SEL}}[${RATE}]))`, legend: "{{node}} NAKs received" },
+        ],
+      },
+      {
+        kind: "timeseries",
+        title: "Retransmit ratio",
+        unit: "percentunit",
+        width: 8,
+        min: 0,
+        thresholds: THRESHOLDS.retransmitRatio,
+        description: "Fragments resent per fragment sent: the price of packet loss. The fleet line is the one the alert watches.",
+        queries: [
+          {
+            expr: `sum by (node) (rate(fleet_retransmits_total{${SEL}}[${RATE}])) / clamp_min(sum by (node) (rate(fleet_fragments_sent_total{${SEL}}[${RATE}])), 1e-9)`,
+            legend: "{{node}}",
+          },
+          { expr: "fleet:retransmit_ratio:rate5m", legend: "fleet" },
+        ],
+      },
+      {
+        kind: "timeseries",
+        title: "Delivery latency",
+        unit: "s",
+        width: 8,
+        thresholds: THRESHOLDS.deliverySeconds,
+        description: "From the first MODEL_META a node hears to the delta merged into its weights, p50 and p95.",
+        queries: [
+          {
+            expr: `histogram_quantile(0.5, sum by (node, le) (rate(fleet_delivery_latency_seconds_bucket{${SEL}}[${RATE}])))`,
+            legend: "{{node}} p50",
+          },
+          {
+            expr: `histogram_quantile(0.95, sum by (node, le) (rate(fleet_delivery_latency_seconds_bucket{${SEL}}[${RATE}])))`,
+            legend: "{{node}} p95",
+          },
+        ],
+      },
+      {
+        kind: "timeseries",
+        title: "Transfers in flight",
+        unit: "none",
+        width: 8,
+        min: 0,
+        description: "Deltas a node is receiving right now. One that never drains is a stuck transfer (the sender went away).",
+        queries: [{ expr: `fleet_transfers_in_flight{${SEL}}`, legend: "{{node}}" }],
+      },
+      {
+        kind: "bars",
+        title: "Rejected deltas by reason",
+        unit: "none",
+        width: 8,
+        description:
+          "sha: the bytes did not match the announced hash; decode/shape: not a usable delta; duplicate: already applied; stale, bounds, gave_up: the transfer was dropped.",
+        queries: [{ expr: `sum by (reason) (increase(fleet_deltas_rejected_total{${SEL}}[${RATE}]))`, legend: "{{reason}}" }],
+      },
+      {
+        kind: "bars",
+        title: "Dropped datagrams by reason",
+        unit: "none",
+        width: 24,
+        height: 6,
+        description: "Datagrams the overlay threw away before they reached a transfer: malformed, bad CRC, our own echo, unknown types.",
+        queries: [{ expr: `sum by (reason) (increase(fleet_datagrams_dropped_total{${SEL}}[${RATE}]))`, legend: "{{reason}}" }],
+      },
+    ],
+  },
+  {
+    title: "Learning",
+    panels: [
+      {
+        kind: "bars",
+        title: "Teach and merge events",
+        unit: "none",
+        width: 12,
+        queries: [
+          { expr: `sum by (node) (increase(fleet_teaches_total{${SEL}}[${RATE}]))`, legend: "{{node}} taught" },
+          { expr: `sum by (node) (increase(fleet_deltas_merged_total{${SEL}}[${RATE}]))`, legend: "{{node}} merged" },
+        ],
+      },
+      {
+        kind: "timeseries",
+        title: "Training loss",
+        unit: "none",
+        width: 12,
+        description: "Cross-entropy of the taught answer at the last step of each node's last teach.",
+        queries: [{ expr: `fleet_train_loss{${SEL}}`, legend: "{{node}}" }],
+      },
+      {
+        kind: "timeseries",
+        title: "Training duration",
+        unit: "s",
+        width: 12,
+        queries: [
+          {
+            expr: `sum by (node) (rate(fleet_train_duration_seconds_sum{${SEL}}[${RATE}])) / sum by (node) (rate(fleet_train_duration_seconds_count{${SEL}}[${RATE}]))`,
+            legend: "{{node}} mean",
+          },
+        ],
+      },
+      {
+        kind: "timeseries",
+        title: "Merge duration",
+        unit: "s",
+        width: 12,
+        queries: [
+          {
+            expr: `sum by (node) (rate(fleet_merge_duration_seconds_sum{${SEL}}[${RATE}])) / sum by (node) (rate(fleet_merge_duration_seconds_count{${SEL}}[${RATE}]))`,
+            legend: "{{node}} mean",
+          },
+        ],
+      },
+    ],
+  },
+  {
+    title: "Process",
+    panels: [
+      {
+        kind: "timeseries",
+        title: "Resident memory",
+        unit: "bytes",
+        width: 8,
+        thresholds: THRESHOLDS.residentBytes,
+        queries: [{ expr: `process_resident_memory_bytes{${SEL}}`, legend: "{{node}}" }],
+      },
+      {
+        kind: "timeseries",
+        title: "CPU",
+        unit: "percentunit",
+        width: 8,
+        min: 0,
+        description: "Share of one core. Teaching and merging show as short spikes.",
+        queries: [{ expr: `rate(process_cpu_seconds_total{${SEL}}[${RATE}])`, legend: "{{node}}" }],
+      },
+      {
+        kind: "timeseries",
+        title: "Event loop lag (p99)",
+        unit: "s",
+        width: 8,
+        thresholds: THRESHOLDS.eventLoopLagSeconds,
+        description: "How late Node.js runs timers and I/O callbacks. High lag delays NAKs and HTTP answers.",
+        queries: [{ expr: `nodejs_eventloop_lag_p99_seconds{${SEL}}`, legend: "{{node}}" }],
+      },
+    ],
+  },
+];
+
+export function dashboard(): Record<string, unknown> {
+  return {
+    uid: "deltafleet-overview",
+    title: "DeltaFleet",
+    description: "Federated learning on a fleet of Raspberry Pis: health, transfers, learning, processes.",
+    tags: ["deltafleet"],
+    schemaVersion: SCHEMA_VERSION,
+    version: 1,
+    editable: true,
+    graphTooltip: 1,
+    refresh: "10s",
+    time: { from: "now-1h", to: "now" },
+    timepicker: {},
+    timezone: "",
+    annotations: { list: [] },
+    links: [],
+    templating: {
+      list: [
+        datasourceVariable(),
+        labelVariable("node", "Node", `up{job="${JOB}"}`),
+        labelVariable("instance", "Instance", `up{job="${JOB}", node=~"$node"}`),
+      ],
+    },
+    panels: layout(ROWS),
+  };
+}
