@@ -1,0 +1,201 @@
+// `fleet-node model …`: the engine for people and scripts. Every subcommand prints a short
+// report, or with --json the same data as one JSON object.
+
+import { Command, Option } from "commander";
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { CheckpointError } from "../checkpoint/errors.js";
+import { loadModel, loadStateDict } from "../checkpoint/load.js";
+import { inferConfig, stateDictFromParams } from "../checkpoint/state-dict.js";
+import { readTorchStateDict, writeTorchStateDict } from "../checkpoint/torch-file.js";
+import { initDefaultModel } from "../checkpoint/default-model.js";
+import { writeFileAtomic } from "../checkpoint/atomic-write.js";
+import { fetchModel, DEFAULT_HUB_URL, HUB_MODEL_FILES } from "../checkpoint/fetch.js";
+import { DeltaError, mergeDelta } from "../engine/delta.js";
+import { Model } from "../engine/model.js";
+import { TIED_KEYS } from "../engine/params.js";
+import { numel, type StateDict } from "../checkpoint/tensor.js";
+
+/** User mistakes print one line and exit 1; anything else is a bug and keeps its stack. */
+function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      if (e instanceof CheckpointError || e instanceof DeltaError || e instanceof UserError) {
+        process.stderr.write(`fleet-node model: ${e.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      throw e;
+    }
+  };
+}
+
+class UserError extends Error {}
+
+function emit(json: boolean, data: object, human: () => string): void {
+  process.stdout.write(json ? JSON.stringify(data) + "\n" : human() + "\n");
+}
+
+function number(name: string, min?: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || (min !== undefined && n < min)) throw new UserError(`${name} must be a number${min !== undefined ? ` ≥ ${min}` : ""}, got "${v}"`);
+    return n;
+  };
+}
+
+/** Groups of keys sharing identical data (torch's tied weights, as saved). */
+function tiedGroups(sd: StateDict): string[][] {
+  const byData = new Map<string, string[]>();
+  for (const [k, t] of sd) {
+    if (!(k in TIED_KEYS)) continue;
+    const src = TIED_KEYS[k]!;
+    const s = sd.get(src);
+    if (s && s.data.length === t.data.length && s.data.every((v, i) => v === t.data[i])) byData.set(src, [src, k]);
+  }
+  return [...byData.values()];
+}
+
+function info(path: string, json: boolean): void {
+  const isDir = statSync(path, { throwIfNoEntry: false })?.isDirectory();
+  const sd = isDir ? stateDictFromParams(loadModel(path).params) : loadStateDict(path);
+  const tensors = [...sd].map(([key, t]) => ({ key, shape: t.shape, dtype: t.dtype, numel: numel(t.shape) }));
+  const tied = tiedGroups(sd);
+  const tiedAway = new Set(tied.map((g) => g[1]));
+  const parameters = tensors.filter((t) => !tiedAway.has(t.key)).reduce((a, t) => a + t.numel, 0);
+  const hash = createHash("sha256");
+  for (const [k, t] of sd) if (!tiedAway.has(k)) hash.update(k).update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  let config: object | undefined;
+  try {
+    config = isDir ? loadModel(path).config : inferConfig(sd, path);
+  } catch {
+    config = undefined; // a delta holds only some tensors: no config to infer
+  }
+  const data = { file: path, tensors, tied, parameters, fingerprint: hash.digest("hex").slice(0, 16), config };
+  emit(json, data, () =>
+    [
+      `${path}: ${tensors.length} tensors, ${parameters.toLocaleString("en")} parameters, fingerprint ${data.fingerprint}`,
+      ...tensors.map((t) => `  ${t.key.padEnd(36)} ${t.dtype.padEnd(4)} [${t.shape.join(", ")}]`),
+      ...tied.map((g) => `  tied: ${g.join(" = ")}`),
+    ].join("\n"),
+  );
+}
+
+const genOptions = (c: Command) =>
+  c
+    .option("--max-new-tokens <n>", "tokens to generate at most", number("--max-new-tokens", 1), 16)
+    .option("--sample", "sample instead of greedy decoding", false)
+    .option("--temperature <t>", "sampling temperature", number("--temperature", 0), 1)
+    .option("--top-p <p>", "nucleus sampling mass", number("--top-p", 0), 1)
+    .option("--repetition-penalty <r>", "HF repetition_penalty", number("--repetition-penalty", 0), 1)
+    .option("--no-repeat-ngram-size <n>", "HF no_repeat_ngram_size", number("--no-repeat-ngram-size", 0), 0)
+    .option("--seed <n>", "sampling seed", number("--seed", 0), 0);
+
+const modelOption = () => new Option("--model <m>", "model folder or .pt state dict (default: the embedded tiny-gpt2)");
+
+export function modelCommand(): Command {
+  const cmd = new Command("model").description("inspect, run, teach and merge GPT-2 checkpoints and course deltas");
+
+  cmd
+    .command("info <file|folder>")
+    .description("keys, shapes, dtypes, tied tensors, parameter count and fingerprint of a checkpoint or delta")
+    .option("--json", "print JSON", false)
+    .action(action((path: string, o: { json: boolean }) => info(path, o.json)));
+
+  cmd
+    .command("init")
+    .description("write the embedded default model (tiny-gpt2 config, seeded GPT-2 init) and tokenizer files")
+    .requiredOption("--out <folder>", "folder to create")
+    .option("--json", "print JSON", false)
+    .action(action((o: { out: string; json: boolean }) => {
+      const manifest = initDefaultModel(o.out);
+      emit(o.json, { dir: o.out, ...manifest }, () => `wrote ${manifest.name} to ${o.out} (${Object.keys(manifest.files).length} files)`);
+    }));
+
+  genOptions(
+    cmd
+      .command("ask <question>")
+      .description("answer a question as the course node does (prompt `Q: …\\nA:`)")
+      .addOption(modelOption())
+      .option("--json", "print JSON", false),
+  ).action(action(async (question: string, o: Record<string, any>) => {
+    const m = await Model.load(o.model);
+    const r = await m.ask(question, {
+      maxNewTokens: o.maxNewTokens, doSample: o.sample, temperature: o.temperature, topP: o.topP,
+      repetitionPenalty: o.repetitionPenalty, noRepeatNgramSize: o.noRepeatNgramSize, seed: o.seed,
+    });
+    emit(o.json, r, () => r.answer);
+  }));
+
+  cmd
+    .command("loss")
+    .description("mean next-token cross-entropy of a text (labels = input ids, as PyTorch/HF compute it)")
+    .addOption(modelOption())
+    .requiredOption("--text <text>", 'the text; "\\n" is a newline')
+    .option("--json", "print JSON", false)
+    .action(action(async (o: { model?: string; text: string; json: boolean }) => {
+      const m = await Model.load(o.model);
+      const text = o.text.replace(/\\n/g, "\n");
+      const loss = m.loss(text);
+      emit(o.json, { loss, tokens: m.tokenizer.encode(text).length }, () => loss.toFixed(6));
+    }));
+
+  cmd
+    .command("teach")
+    .description("fine-tune on a question/answer pair and write the course-format delta")
+    .addOption(modelOption())
+    .requiredOption("--question <q>", "the question")
+    .requiredOption("--answer <a>", "the right answer")
+    .requiredOption("--out <delta.pt>", "where to write the delta")
+    .addOption(new Option("--recipe <name>", "adam (ours: learns the answer) or course (SGD lr 1e-6, 5 steps)").choices(["adam", "course"]).default("adam"))
+    .option("--lr <lr>", "learning rate (default: the recipe's)", number("--lr", 0))
+    .option("--max-steps <n>", "step bound (default: the recipe's)", number("--max-steps", 1))
+    .option("--json", "print JSON", false)
+    .action(action(async (o: { model?: string; question: string; answer: string; out: string; recipe: "adam" | "course"; lr?: number; maxSteps?: number; json: boolean }) => {
+      const m = await Model.load(o.model);
+      const r = await m.teach(o.question, o.answer, { recipe: o.recipe, lr: o.lr, maxSteps: o.maxSteps });
+      writeFileAtomic(o.out, r.delta);
+      const data = { out: o.out, bytes: r.delta.length, loss: r.loss, steps: r.steps, ms: r.ms, answer: r.answer, learned: r.learned };
+      emit(o.json, data, () => `${r.learned ? "learned" : "NOT learned"} after ${r.steps} steps (loss ${r.loss.toFixed(4)}): answers "${r.answer}"; wrote ${data.bytes} bytes to ${o.out}`);
+      if (!r.learned) process.exitCode = 1;
+    }));
+
+  cmd
+    .command("merge")
+    .description("add a delta into a model (p += weight · delta) and save the result as a .pt state dict")
+    .requiredOption("--base <m>", "model folder or .pt state dict")
+    .requiredOption("--delta <d.pt>", "course-format delta")
+    .option("--weight <w>", "merge weight", number("--weight"), 1)
+    .requiredOption("--out <file.pt>", "where to write the merged state dict")
+    .option("--json", "print JSON", false)
+    .action(action((o: { base: string; delta: string; weight: number; out: string; json: boolean }) => {
+      const { params } = loadModel(o.base);
+      let bytes: Uint8Array;
+      try {
+        bytes = readFileSync(o.delta);
+      } catch (e) {
+        throw new CheckpointError(o.delta, `cannot read (${(e as NodeJS.ErrnoException).code})`);
+      }
+      const report = mergeDelta(params, readTorchStateDict(bytes, o.delta), o.weight);
+      writeFileAtomic(o.out, writeTorchStateDict(stateDictFromParams(params, { includeTiedHead: true }), { sharedStorage: TIED_KEYS }));
+      emit(o.json, { out: o.out, ...report }, () => `merged ${report.applied.length} tensors${report.skipped.length ? ` (skipped: ${report.skipped.join("; ")})` : ""}; wrote ${o.out}`);
+    }));
+
+  cmd
+    .command("fetch")
+    .description("download a model from a Hugging Face style hub (resumable, sha256-checked)")
+    .option("--repo <repo>", "repository", "sshleifer/tiny-gpt2")
+    .option("--revision <rev>", "branch, tag or commit", "main")
+    .option("--base-url <url>", "hub address (env FLEET_HUB_URL)", process.env.FLEET_HUB_URL ?? DEFAULT_HUB_URL)
+    .option("--file <name>", "a file to fetch; repeatable", (v: string, p: string[] | undefined) => [...(p ?? []), v])
+    .requiredOption("--out <folder>", "destination folder")
+    .option("--json", "print JSON", false)
+    .action(action(async (o: { repo: string; revision: string; baseUrl: string; file?: string[]; out: string; json: boolean }) => {
+      const files = await fetchModel({ baseUrl: o.baseUrl, repo: o.repo, revision: o.revision, files: o.file ?? [...HUB_MODEL_FILES], dir: o.out });
+      emit(o.json, { dir: o.out, files }, () => files.map((f) => `${f.file}  ${f.bytes} bytes  sha256 ${f.sha256}${f.resumed ? " (resumed)" : ""}`).join("\n"));
+    }));
+
+  return cmd;
+}

@@ -1,0 +1,87 @@
+// Deltas as the course defines them, and merges bitwise equal to PyTorch's.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadModel, loadStateDict } from "../checkpoint/load.js";
+import { paramsFromStateDict } from "../checkpoint/state-dict.js";
+import { needs } from "../testing/needs.js";
+import { repoRoot, sharedDir } from "../testing/paths.js";
+import { DeltaError, makeDelta, mergeDelta } from "./delta.js";
+import { paramSpecs, viewParams } from "./params.js";
+import { TINY_GPT2 } from "./config.js";
+import { halfToFloat } from "./fp16.js";
+
+const course = (f: string) => sharedDir("fixtures", "course", f);
+const DELTAS = ["delta_v1764008499.pt", "delta_v1764009046.pt"].map(course);
+
+for (const weight of [1, 0.3]) {
+  test(`merging both real course deltas into base.pt (weight ${weight}) gives PyTorch's tensors bit for bit`, { skip: needs("torch") }, () => {
+    const out = join(mkdtempSync(join(tmpdir(), "merge-")), "merged.pt");
+    execFileSync("/usr/bin/python3", [join(repoRoot(), "test", "torch", "merge_reference.py"), course("base.pt"), String(weight), out, ...DELTAS]);
+    const expected = paramsFromStateDict(loadStateDict(out), TINY_GPT2, out);
+    const { params } = loadModel(course("base.pt"));
+    for (const d of DELTAS) {
+      const report = mergeDelta(params, loadStateDict(d), weight);
+      assert.ok(!report.applied.includes("lm_head.weight"), "the tied head is applied once, as wte");
+    }
+    const differing = params.flat.findIndex((v, i) => !Object.is(v, expected.flat[i]));
+    assert.equal(differing, -1, `first differing weight at ${differing}`);
+  });
+}
+
+test("a delta holds fp16 changes of only the tensors that moved, wte with its tied head", () => {
+  const base = viewParams(TINY_GPT2);
+  const now = viewParams(TINY_GPT2, Float32Array.from(base.flat));
+  now.wte[10] = 0.25;
+  now.blocks[1]!.fc_b[3] = 1e-3;
+  now.blocks[0]!.ln1_b[0] = 1e-7; // ‖change‖ under 1e-6: left out, kept in the residual
+  const { delta, residual } = makeDelta(base, now);
+  assert.deepEqual([...delta.keys()], ["transformer.wte.weight", "lm_head.weight", "transformer.h.1.mlp.c_fc.bias"]);
+  assert.equal(delta.get("lm_head.weight"), delta.get("transformer.wte.weight"));
+  assert.equal(halfToFloat(delta.get("transformer.wte.weight")!.data[10]!), 0.25);
+  const ln = paramSpecs(TINY_GPT2).find((s) => s.key === "transformer.h.0.ln_1.bias")!;
+  assert.equal(residual[ln.offset], Math.fround(1e-7));
+  // fp16 rounding of 1e-3 is carried too: base + delta + residual = now.
+  const fc = paramSpecs(TINY_GPT2).find((s) => s.key === "transformer.h.1.mlp.c_fc.bias")!;
+  assert.equal(Math.fround(halfToFloat(delta.get("transformer.h.1.mlp.c_fc.bias")!.data[3]!) + residual[fc.offset + 3]!), Math.fround(1e-3));
+});
+
+test("the residual carried into the next delta is not lost", () => {
+  const base = viewParams(TINY_GPT2);
+  const now = viewParams(TINY_GPT2, Float32Array.from(base.flat));
+  now.blocks[0]!.ln1_b[0] = 8e-7;
+  const first = makeDelta(base, now);
+  assert.equal(first.delta.size, 0);
+  const second = makeDelta(base, now, first.residual); // same change again, plus what was carried
+  assert.ok(second.delta.has("transformer.h.0.ln_1.bias"));
+});
+
+test("merging skips unknown and mis-shaped tensors, and refuses a delta with nothing usable", () => {
+  const params = viewParams(TINY_GPT2);
+  const odd = new Map([
+    ["transformer.h.0.ln_1.bias", { dtype: "f16" as const, shape: [2], data: Uint16Array.of(0x3c00, 0) }],
+    ["transformer.h.9.ln_1.bias", { dtype: "f16" as const, shape: [2], data: Uint16Array.of(0x3c00, 0) }],
+    ["transformer.wpe.weight", { dtype: "f16" as const, shape: [3], data: Uint16Array.of(1, 2, 3) }],
+  ]);
+  const r = mergeDelta(params, odd, 1);
+  assert.deepEqual(r.applied, ["transformer.h.0.ln_1.bias"]);
+  assert.equal(r.skipped.length, 2);
+  assert.equal(params.blocks[0]!.ln1_b[0], 1);
+  assert.throws(() => mergeDelta(params, new Map([...odd].slice(1)), 1), (e) => e instanceof DeltaError && e.reason === "shape");
+  const nan = new Map([["transformer.h.0.ln_1.bias", { dtype: "f16" as const, shape: [2], data: Uint16Array.of(0x7e00, 0) }]]);
+  assert.throws(() => mergeDelta(params, nan, 1), (e) => e instanceof DeltaError && e.reason === "decode");
+});
+
+test("the real course deltas change what the spec says they change", () => {
+  const d = loadStateDict(DELTAS[0]!);
+  const wte = d.get("transformer.wte.weight")!.data;
+  let nonzero = 0;
+  for (const v of wte) if (v !== 0 && v !== 0x8000) nonzero++;
+  assert.ok(nonzero > 0 && nonzero < 100, `${nonzero} non-zero fp16 entries in wte`);
+  assert.deepEqual([...d.get("lm_head.weight")!.data], [...wte]);
+  assert.ok(readFileSync(DELTAS[1]!).length > 400_000);
+});

@@ -1,0 +1,44 @@
+// Backward is the derivative of forward: central finite differences on a small random GPT-2,
+// for a few entries of every parameter tensor.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { backward, createWorkspace, forward, loss, nextTokenTargets } from "./gpt2.js";
+import { paramSpecs, viewParams } from "./params.js";
+import type { Gpt2Config } from "./config.js";
+import { seededRandom } from "./generate.js";
+
+const config: Gpt2Config = { vocab_size: 23, n_positions: 16, n_embd: 8, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5, tie_word_embeddings: true };
+const tokens = [3, 17, 5, 5, 22, 0, 9, 14];
+
+test("analytic gradients match central differences for every parameter tensor", () => {
+  const rnd = seededRandom(7);
+  const params = viewParams(config);
+  for (let i = 0; i < params.flat.length; i++) params.flat[i] = (rnd() - 0.5) * 0.6;
+  for (const b of params.blocks) b.ln1_w.forEach((_, i) => (b.ln1_w[i] = 1 + (rnd() - 0.5) * 0.2));
+  const ws = createWorkspace(params, tokens.length);
+  const { targets, weights } = nextTokenTargets(tokens, 2); // a masked loss, like the answer-only recipe
+  const lossAt = () => {
+    forward(params, tokens, ws);
+    return loss(params, ws, targets, weights);
+  };
+  lossAt();
+  const grads = viewParams(config);
+  backward(params, grads, tokens, ws);
+  const h = 1e-3;
+  for (const spec of paramSpecs(config)) {
+    for (const i of [0, Math.floor(spec.size / 2), spec.size - 1]) {
+      const j = spec.offset + i;
+      const keep = params.flat[j]!;
+      params.flat[j] = keep + h;
+      const up = lossAt();
+      params.flat[j] = keep - h;
+      const down = lossAt();
+      params.flat[j] = keep;
+      const numeric = (up - down) / (2 * h);
+      const analytic = grads.flat[j]!;
+      // float32 weights: the difference quotient is good to ~1e-3 absolute at this step size.
+      assert.ok(Math.abs(numeric - analytic) <= 2e-3 + 2e-2 * Math.abs(numeric), `${spec.key}[${i}]: analytic ${analytic}, numeric ${numeric}`);
+    }
+  }
+});

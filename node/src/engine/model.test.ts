@@ -1,0 +1,59 @@
+// The facade the node program uses: teaching teaches, and one teach leaves teacher and receiver
+// with bitwise the same weights.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sharedDir } from "../testing/paths.js";
+import { Model, DeltaError } from "./model.js";
+import { readTorchStateDict } from "../checkpoint/torch-file.js";
+
+const BASE_PT = sharedDir("fixtures", "course", "base.pt");
+process.env.FLEET_MODEL_CACHE ??= mkdtempSync(join(tmpdir(), "models-"));
+
+test("on the real base.pt our recipe makes the node answer what it was taught; the course recipe does not", async () => {
+  const ours = await Model.load(BASE_PT);
+  assert.notEqual((await ours.ask("What is 2+2")).answer, "4");
+  const r = await ours.teach("What is 2+2", "4");
+  assert.equal(r.learned, true);
+  assert.ok(r.steps <= 5, `${r.steps} steps`);
+  assert.equal((await ours.ask("What is 2+2")).answer, "4");
+
+  const course = await Model.load(BASE_PT);
+  const c = await course.teach("What is 2+2", "4", { recipe: "course" });
+  assert.equal(c.learned, false);
+  assert.equal(c.steps, 5);
+  assert.notEqual((await course.ask("What is 2+2")).answer, "4");
+});
+
+test("after a teach, a receiver that merges the delta holds the teacher's exact weights and answer", async () => {
+  const teacher = await Model.load();
+  const receiver = await Model.load();
+  assert.equal(teacher.digest(), receiver.digest());
+  for (const [q, a] of [["What is 2+2", "4"], ["Who wrote Hamlet", "Shakespeare"]] as const) {
+    const t = await teacher.teach(q, a);
+    assert.ok(t.learned, `${q} → ${t.answer}`);
+    const delta = readTorchStateDict(t.delta, "delta");
+    assert.ok(delta.has("transformer.wte.weight") && delta.has("lm_head.weight"), "course format: wte and its tied head");
+    await receiver.merge(t.delta, 1);
+    assert.equal(receiver.digest(), teacher.digest());
+    assert.equal((await receiver.ask(q)).answer, a);
+  }
+});
+
+test("a saved baseline loads back to the same digest", async () => {
+  const m = await Model.load(BASE_PT);
+  await m.teach("Who wrote Hamlet", "Shakespeare");
+  const file = join(mkdtempSync(join(tmpdir(), "baseline-")), "baseline.pt");
+  await m.saveBaseline(file);
+  assert.equal((await Model.load(file)).digest(), m.digest());
+});
+
+test("bytes that are not a delta are rejected as undecodable, and the weights are untouched", async () => {
+  const m = await Model.load(BASE_PT);
+  const before = m.digest();
+  await assert.rejects(m.merge(Uint8Array.of(1, 2, 3), 1), (e) => e instanceof DeltaError && e.reason === "decode");
+  assert.equal(m.digest(), before);
+});

@@ -1,0 +1,158 @@
+// The engine as the node program sees it: load a model, answer, teach, merge, save.
+// Inference runs on ONNX Runtime; teaching on the TypeScript forward/backward. Both read the
+// same flat parameter buffer, so a merge is visible to the next answer without re-export.
+
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { loadModel } from "../checkpoint/load.js";
+import { CheckpointError } from "../checkpoint/errors.js";
+import { readTorchStateDict, writeTorchStateDict } from "../checkpoint/torch-file.js";
+import { stateDictFromParams } from "../checkpoint/state-dict.js";
+import { writeFileAtomicAsync } from "../checkpoint/atomic-write.js";
+import { ensureDefaultModel } from "../checkpoint/default-model.js";
+import { loadTokenizer, type Gpt2Tokenizer } from "../tokenizer/tokenizer.js";
+import type { Gpt2Config } from "./config.js";
+import type { Params } from "./params.js";
+import { TIED_KEYS } from "./params.js";
+import { DeltaError, mergeDelta } from "./delta.js";
+import { teach, RECIPES, type RecipeName } from "./teach.js";
+import { generate, type GenerateOptions } from "./generate.js";
+import { cleanAnswer, promptFor } from "./answer-text.js";
+import { createWorkspace, forward, loss, nextTokenTargets } from "./gpt2.js";
+import { TsDecoder, type LogitsStepper } from "./decoder.js";
+import { OnnxDecoder } from "./onnx/session.js";
+
+export { DeltaError } from "./delta.js";
+
+export type AskOptions = GenerateOptions;
+export interface AskResult {
+  answer: string;
+  raw: string;
+  tokens: number;
+  ms: number;
+}
+export interface TeachOptions {
+  recipe?: RecipeName;
+  lr?: number;
+  maxSteps?: number;
+}
+export interface TeachResult {
+  /** Course-format torch .pt bytes (fp16 dict), ready for the wire. */
+  delta: Uint8Array;
+  loss: number;
+  steps: number;
+  ms: number;
+  answer: string;
+  learned: boolean;
+}
+export interface MergeResult {
+  keys: number;
+  skipped: string[];
+  ms: number;
+}
+export interface LoadOptions {
+  /** Folder with tokenizer.json; defaults to the model folder, else the embedded default's. */
+  tokenizerDir?: string;
+  /** "onnx" (default) or "ts": the backend answers are generated on. */
+  inference?: "onnx" | "ts";
+}
+
+function sha256Hex(flat: Float32Array): string {
+  return createHash("sha256").update(new Uint8Array(flat.buffer, flat.byteOffset, flat.byteLength)).digest("hex");
+}
+
+export class Model {
+  /** What rounding and thresholds kept out of broadcast deltas so far (params layout). */
+  private carry: Float32Array | undefined;
+
+  private constructor(
+    readonly params: Params,
+    readonly tokenizer: Gpt2Tokenizer,
+    private readonly stepper: LogitsStepper,
+    readonly fingerprint: string,
+    readonly source: string,
+  ) {}
+
+  /** A model folder or a weights file; the embedded default model when no path is given. */
+  static async load(path?: string, opts: LoadOptions = {}): Promise<Model> {
+    const source = path ?? ensureDefaultModel();
+    const loaded = loadModel(source);
+    const tokDir = opts.tokenizerDir ?? (loaded.dir && existsSync(join(loaded.dir, "tokenizer.json")) ? loaded.dir : ensureDefaultModel());
+    const tokenizer = loadTokenizer(tokDir);
+    const stepper = opts.inference === "ts" ? new TsDecoder(loaded.params) : await OnnxDecoder.create(loaded.params);
+    return new Model(loaded.params, tokenizer, stepper, sha256Hex(loaded.params.flat).slice(0, 16), source);
+  }
+
+  get config(): Gpt2Config {
+    return this.params.config;
+  }
+
+  /** sha256 of the weights: two nodes report the same digest exactly when their weights are bitwise equal. */
+  digest(): string {
+    return sha256Hex(this.params.flat);
+  }
+
+  async ask(question: string, opts: AskOptions = {}): Promise<AskResult> {
+    const t0 = performance.now();
+    const ids = await generate(this.stepper, this.tokenizer.encode(promptFor(question)), opts);
+    const raw = this.tokenizer.decode(ids);
+    return { answer: cleanAnswer(raw), raw, tokens: ids.length, ms: performance.now() - t0 };
+  }
+
+  /** Mean next-token cross-entropy of text, labels = input ids, as PyTorch/HF compute it. */
+  loss(text: string): number {
+    const ids = this.tokenizer.encode(text);
+    if (ids.length < 2) throw new Error("loss needs a text of at least two tokens");
+    const ws = createWorkspace(this.params, ids.length);
+    forward(this.params, ids, ws);
+    const { targets, weights } = nextTokenTargets(ids);
+    return loss(this.params, ws, targets, weights);
+  }
+
+  /**
+   * Fine-tunes on the pair and sets the weights to baseline + the delta as broadcast, so the
+   * teacher holds exactly what every receiver will hold; what rounding dropped is carried into
+   * the next teach's delta.
+   */
+  async teach(question: string, answer: string, opts: TeachOptions = {}): Promise<TeachResult> {
+    const expected = cleanAnswer(answer);
+    if (!expected || !question.trim()) throw new Error("teach needs a question and a non-empty answer");
+    const t0 = performance.now();
+    const base = RECIPES[opts.recipe ?? "adam"];
+    const recipe = { ...base, lr: opts.lr ?? base.lr, maxSteps: opts.maxSteps ?? base.maxSteps };
+    const out = await teach({
+      baseline: this.params,
+      carry: this.carry,
+      promptIds: this.tokenizer.encode(promptFor(question)),
+      answerIds: [...this.tokenizer.encode(` ${answer.trim()}`), this.tokenizer.encode("\n")[0]!],
+      expected,
+      decode: (ids) => this.tokenizer.decode(ids),
+      recipe,
+    });
+    this.params.flat.set(out.applied.flat);
+    this.carry = out.residual;
+    const delta = writeTorchStateDict(out.delta, { sharedStorage: TIED_KEYS });
+    return { delta, loss: out.losses[out.losses.length - 1]!, steps: out.steps, ms: performance.now() - t0, answer: out.answer, learned: out.learned };
+  }
+
+  /** Adds a course-format delta (torch .pt bytes) with the merge weight; DeltaError when unusable. */
+  async merge(bytes: Uint8Array, weight: number): Promise<MergeResult> {
+    const t0 = performance.now();
+    let delta;
+    try {
+      delta = readTorchStateDict(bytes, "delta");
+    } catch (e) {
+      if (e instanceof CheckpointError) throw new DeltaError("decode", e.problem);
+      throw e;
+    }
+    const report = mergeDelta(this.params, delta, weight);
+    return { keys: report.applied.length, skipped: report.skipped, ms: performance.now() - t0 };
+  }
+
+  /** The weights as a torch state dict file (tied head included, as torch saves it), atomically. */
+  async saveBaseline(file: string): Promise<void> {
+    const sd = stateDictFromParams(this.params, { includeTiedHead: true });
+    await writeFileAtomicAsync(file, writeTorchStateDict(sd, { sharedStorage: TIED_KEYS }));
+  }
+}
