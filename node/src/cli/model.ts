@@ -1,7 +1,7 @@
 // `fleet-node model …`: the engine for people and scripts. Every subcommand prints a short
 // report, or with --json the same data as one JSON object.
 
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { CheckpointError } from "../checkpoint/errors.js";
@@ -22,7 +22,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): 
     try {
       await fn(...args);
     } catch (e) {
-      if (e instanceof CheckpointError || e instanceof DeltaError || e instanceof UserError) {
+      if (e instanceof CheckpointError || e instanceof DeltaError) {
         process.stderr.write(`fleet-node model: ${e.message}\n`);
         process.exitCode = 1;
         return;
@@ -32,8 +32,6 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): 
   };
 }
 
-class UserError extends Error {}
-
 function emit(json: boolean, data: object, human: () => string): void {
   process.stdout.write(json ? JSON.stringify(data) + "\n" : human() + "\n");
 }
@@ -41,7 +39,7 @@ function emit(json: boolean, data: object, human: () => string): void {
 function number(name: string, min?: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isFinite(n) || (min !== undefined && n < min)) throw new UserError(`${name} must be a number${min !== undefined ? ` ≥ ${min}` : ""}, got "${v}"`);
+    if (!Number.isFinite(n) || (min !== undefined && n < min)) throw new InvalidArgumentError(`${name} must be a number${min !== undefined ? ` ≥ ${min}` : ""}.`);
     return n;
   };
 }
@@ -96,7 +94,8 @@ const genOptions = (c: Command) =>
 const modelOption = () => new Option("--model <m>", "model folder or .pt state dict (default: the embedded tiny-gpt2)");
 
 export function modelCommand(): Command {
-  const cmd = new Command("model").description("inspect, run, teach and merge GPT-2 checkpoints and course deltas");
+  // exitOverride before the subcommands exist, so they inherit it: main.ts maps usage errors to exit 2.
+  const cmd = new Command("model").description("inspect, run, teach and merge GPT-2 checkpoints and course deltas").exitOverride();
 
   cmd
     .command("info <file|folder>")

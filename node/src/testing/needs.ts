@@ -4,11 +4,12 @@
 
 import { execFileSync } from "node:child_process";
 
-export type Need = "torch" | "python3" | "root" | "docker" | "uftp" | "promtool" | "ansible" | "tmux" | "qemu-arm64";
+export type Need = "torch" | "python3-regex" | "python3" | "root" | "docker" | "uftp" | "promtool" | "ansible" | "tmux" | "qemu-arm64";
 
 const probes: Record<Need, () => boolean> = {
   torch: () => run("/usr/bin/python3", ["-c", "import torch"]),
   python3: () => run("python3", ["-c", "pass"]),
+  "python3-regex": () => run("/usr/bin/python3", ["-c", "import regex"]),
   root: () => process.getuid?.() === 0 && run("ip", ["netns", "list"]),
   docker: () => run("docker", ["info"]),
   uftp: () => run("sh", ["-c", "command -v uftp && command -v uftpd"]),

@@ -39,6 +39,7 @@ export function loadTokenizer(dir: string): Gpt2Tokenizer {
   return {
     eosId: EOS_ID,
     encode: (text) => tok.encode(text, { add_special_tokens: false }).ids,
-    decode: (ids) => tok.decode(Array.from(ids), { skip_special_tokens: false }),
+    // The library refuses an empty list; nothing decodes to nothing.
+    decode: (ids) => (ids.length === 0 ? "" : tok.decode(Array.from(ids), { skip_special_tokens: false })),
   };
 }
