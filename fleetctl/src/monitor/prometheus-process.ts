@@ -1,4 +1,5 @@
-// Runs Debian's `prometheus` binary on a setup folder and talks to its HTTP API.
+// Runs Debian's `prometheus` binary on a setup folder and talks to its HTTP API. Prometheus is a
+// daemon, not a command that finishes, so it is spawned here rather than through exec.ts.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
@@ -12,6 +13,8 @@ export interface PrometheusOptions {
   /** Where stdout/stderr go; Prometheus logs a lot. */
   logFile: string;
   binary?: string;
+  /** Keep running after this process exits (`fleetctl monitor up`); stop it by pid. */
+  detach?: boolean;
 }
 
 export interface RunningPrometheus {
@@ -35,6 +38,7 @@ export async function startPrometheus(o: PrometheusOptions, readyTimeoutMs = 20_
     ],
     { stdio: ["ignore", log, log], detached: true },
   );
+  if (o.detach) child.unref();
   const url = `http://${o.listen}`;
   const running: RunningPrometheus = {
     url,
