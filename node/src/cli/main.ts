@@ -16,6 +16,9 @@ export function buildProgram(): Command {
     .enablePositionalOptions();
   configureRun(program, async () => (await import("../node/wiring.js")).realDeps);
   program.addCommand(modelCommand());
+  // Usage mistakes in any subcommand reach main() too (exit 2), not commander's own exit(1).
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const c of all(program)) c.exitOverride();
   return program;
 }
 

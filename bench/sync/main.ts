@@ -1,0 +1,118 @@
+// bench:sync — delivery time and sender bytes of one course delta on a namespace LAN, ours against
+// UFTP measured in the same run (and optionally the course's Python node).
+//
+//   node .build/<you>/bench/sync/main.js [--n 1,3,8] [--loss 0,5,20] [--runs 3] [--rate-mbit 100]
+//        [--systems ours,uftp[,course]] [--dialect v1|sprint62] [--agent-rate B/s]
+//        [--agent-args "--timing nakQuietMs=30 ..."] [--file f] [--json]
+//
+// Needs root (network namespaces), iproute2, iptables, uftp. Prints, per N and loss: median ms from
+// first announcement to the last receiver's verified file, that time over the wire-time limit
+// (payload bytes at the link rate), bytes the sender's interface sent over the payload, and ours
+// over UFTP.
+
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Lan } from "../../node/src/overlay/lan/netlab.js";
+import { sharedDir } from "../../node/src/testing/paths.js";
+import { runCourse } from "./course.js";
+import { runOurs } from "./ours.js";
+import { formatGrowth, formatTable, median, type Row } from "./table.js";
+import type { TrialResult, TrialSpec } from "./trial.js";
+import { runUftp } from "./uftp.js";
+
+const SYSTEMS = ["ours", "uftp", "course"] as const;
+type SystemName = (typeof SYSTEMS)[number];
+
+function numbers(flag: string, s: string): number[] {
+  const xs = s.split(",").map(Number);
+  if (xs.some((x) => !Number.isFinite(x) || x < 0)) throw new Error(`bench:sync: --${flag} wants comma-separated numbers, got "${s}"`);
+  return xs;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      n: { type: "string", default: "1,3,8" },
+      loss: { type: "string", default: "0,5,20" },
+      runs: { type: "string", default: "3" },
+      "rate-mbit": { type: "string", default: "100" },
+      systems: { type: "string", default: "ours,uftp" },
+      dialect: { type: "string" },
+      "agent-rate": { type: "string" },
+      "agent-args": { type: "string", default: "" },
+      file: { type: "string", default: sharedDir("fixtures", "course", "delta_v1764009046.pt") },
+      "timeout-s": { type: "string", default: "30" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  if (process.getuid?.() !== 0) throw new Error("bench:sync: needs root for network namespaces (run with sudo)");
+  const ns = numbers("n", values.n);
+  const losses = numbers("loss", values.loss);
+  const runs = Number(values.runs);
+  const rateMbit = Number(values["rate-mbit"]);
+  const systems = values.systems.split(",") as SystemName[];
+  const unknown = systems.filter((s) => !SYSTEMS.includes(s));
+  if (unknown.length) throw new Error(`bench:sync: unknown system ${unknown.join(",")} (know ${SYSTEMS.join(",")})`);
+  const dialect = values.dialect as "v1" | "sprint62" | undefined;
+  const agentRate = values["agent-rate"] ? Number(values["agent-rate"]) : undefined;
+
+  const data = await readFile(values.file);
+  const sha256 = createHash("sha256").update(data).digest("hex");
+  const wireMs = (data.length * 8) / (rateMbit * 1e6) * 1000;
+  const scratch = await mkdtemp(join(tmpdir(), "bench-sync-"));
+  const run: Record<SystemName, (s: TrialSpec) => Promise<TrialResult>> = {
+    ours: (s) => runOurs(s, { dialect, rate: agentRate, extra: values["agent-args"].split(" ").filter(Boolean) }),
+    uftp: runUftp,
+    course: runCourse,
+  };
+  const rows: Row[] = [];
+  try {
+    for (const n of ns) {
+      const lan = await Lan.create({ hosts: n + 1, rateMbit });
+      try {
+        for (const loss of losses) {
+          for (let i = 1; i <= n; i++) await lan.setLoss(i, loss / 100);
+          const results = new Map<SystemName, TrialResult[]>(systems.map((s) => [s, []]));
+          for (let r = 0; r < runs; r++) {
+            for (const sys of systems) {   // interleaved, so drift in machine load hits all alike
+              const dir = join(scratch, `${sys}-n${n}-l${loss}-${r}`);
+              const res = await run[sys]({ lan, n, file: values.file, bytes: data.length, sha256, dir,
+                timeoutMs: Number(values["timeout-s"]) * 1000 });
+              results.get(sys)!.push(res);
+              if (!values.json) process.stderr.write(`n=${n} loss=${loss}% ${sys} run ${r + 1}: ${res.ok ? `${res.ms.toFixed(1)} ms, ${res.txBytes} B` : "FAILED " + res.note}\n`);
+            }
+          }
+          const uftpMs = median((results.get("uftp") ?? []).filter((x) => x.ok).map((x) => x.ms));
+          for (const sys of systems) {
+            const rs = results.get(sys)!;
+            const good = rs.filter((x) => x.ok);
+            const ms = median(good.map((x) => x.ms));
+            const tx = median(good.map((x) => x.txBytes));
+            rows.push({ system: sys, n, lossPct: loss, ok: good.length, runs: rs.length, ms, txBytes: tx,
+              timeRatio: ms / wireMs, bytesRatio: tx / data.length, vsUftp: sys === "uftp" ? NaN : ms / uftpMs,
+              note: [...new Set(rs.filter((x) => x.note).map((x) => x.note))].join("; ").slice(0, 120) });
+          }
+        }
+      } finally {
+        await lan.close();
+      }
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  if (values.json) {
+    console.log(JSON.stringify({ file: values.file, bytes: data.length, rateMbit, wireMs, rows }, null, 2));
+  } else {
+    console.log(formatTable(rows, `bench:sync  ${data.length} B delta, ${rateMbit} Mbit/s tbf links, wire-time limit ${wireMs.toFixed(1)} ms, median of ${runs}`));
+    const growth = formatGrowth(rows);
+    if (growth) console.log(growth);
+  }
+}
+
+main().catch((e: Error) => {
+  console.error(e.message);
+  process.exit(1);
+});

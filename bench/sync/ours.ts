@@ -1,0 +1,35 @@
+// DeltaFleet's overlay agent (node/src/overlay/agent.ts) on every host, broadcasting on the LAN.
+
+import { evName, startAgent, type Event } from "../../node/src/overlay/interop/procs.js";
+import { measureJson, type TrialResult, type TrialSpec } from "./trial.js";
+
+const PORT = 5000;
+
+export interface OursOptions {
+  dialect?: "v1" | "sprint62";
+  /** Sender pacing, bytes/s (the agent's --rate); undefined keeps the agent's default. */
+  rate?: number;
+  /** More agent flags, e.g. ["--timing", "nakQuietMs=30"] to try other defaults. */
+  extra?: string[];
+}
+
+/** The agent's events (node/src/overlay/agent.ts): META went out / a verified delta arrived. */
+export function isAnnounce(e: Event): boolean {
+  return evName(e) === "announced";
+}
+
+export function isComplete(e: Event, sha: string): boolean {
+  return evName(e) === "delta-received" && e.sha256 === sha;
+}
+
+export function runOurs(spec: TrialSpec, opts: OursOptions = {}): Promise<TrialResult> {
+  const { lan } = spec;
+  const common = { port: PORT, bind: "0.0.0.0", broadcast: lan.broadcast, dialect: opts.dialect, rate: opts.rate, extra: opts.extra };
+  return measureJson(spec, {
+    receiver: (s, i, out) => startAgent({ ...common, id: `r${i}`, out }, (c, a) => lan.spawn(i, c, a)),
+    ready: (p) => p.waitEv("ready", () => true, 10_000),
+    sender: (s) => startAgent({ ...common, id: "s0", send: s.file }, (c, a) => lan.spawn(0, c, a)),
+    isAnnounce,
+    isComplete,
+  });
+}

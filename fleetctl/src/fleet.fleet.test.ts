@@ -1,0 +1,97 @@
+// The proof on a simulated fleet: three "Pis" (containers with sshd and their own Docker engine on
+// a private bridge) get the real playbooks over SSH, run real nodes, and learn together.
+// `npm run test:fleet`; needs Docker, Ansible and the images of docker/ (node + pi-sim).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { needs } from "../../node/src/testing/needs.js";
+import { DEFAULT_NODE_IMAGE, DEFAULT_SIM_IMAGE } from "./commands/sim.js";
+import type { Io } from "./io.js";
+import { runCli } from "./main.js";
+
+const SIM_IMAGE = process.env.FLEET_SIM_IMAGE ?? DEFAULT_SIM_IMAGE;
+const NODE_IMAGE = process.env.FLEET_NODE_IMAGE ?? DEFAULT_NODE_IMAGE;
+const NETWORK = `deltafleet-test-${process.pid}`;
+
+function imagesMissing(): string | false {
+  const missing = [SIM_IMAGE, NODE_IMAGE].filter((img) => {
+    try {
+      execFileSync("docker", ["image", "inspect", img], { stdio: "ignore", timeout: 20_000 });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length === 0 || process.env.FLEET_REQUIRE_ALL === "1") return false;
+  return `needs the images ${missing.join(", ")} (fleetctl image build)`;
+}
+
+/** Keeps stdout (JSON) for the assertions; errors show in the test log. */
+function teeIo(): Io & { stdout: () => string } {
+  let o = "";
+  return {
+    out: (t) => void (o += t),
+    err: (t) => void process.stderr.write(t),
+    isTty: false,
+    stdout: () => o,
+  };
+}
+
+async function fleetctl(...args: string[]): Promise<{ code: number; stdout: string }> {
+  const io = teeIo();
+  process.stderr.write(`\n$ fleetctl ${args.join(" ")}\n`);
+  const code = await runCli(args, io);
+  return { code, stdout: io.stdout() };
+}
+
+test(
+  "sim up → up → check → status → up again changes nothing → down → sim down",
+  { skip: needs("docker", "ansible") || imagesMissing(), timeout: 30 * 60_000 },
+  async (t) => {
+    const inv = join(mkdtempSync(join(tmpdir(), "fleet-sim-")), "sim.yml");
+    t.after(async () => {
+      await fleetctl("sim", "down", "--network", NETWORK, "-i", inv);
+    });
+
+    const sim = await fleetctl("sim", "up", "-n", "3", "-i", inv, "--network", NETWORK, "--image", SIM_IMAGE, "--node-image", NODE_IMAGE, "--json");
+    assert.equal(sim.code, 0, "sim up");
+    assert.equal(JSON.parse(sim.stdout).hosts.length, 3);
+
+    const up = await fleetctl("up", "-i", inv, "--json");
+    assert.equal(up.code, 0, "up");
+    const first = JSON.parse(up.stdout);
+    assert.deepEqual(first.hosts.map((h: { host: string; result: string }) => [h.host, h.result]), [["pi-1", "changed"], ["pi-2", "changed"], ["pi-3", "changed"]]);
+
+    const check = await fleetctl("check", "-i", inv, "--json", "--timeout", "120");
+    assert.equal(check.code, 0, "check");
+    const report = JSON.parse(check.stdout);
+    assert.equal(report.ok, true);
+    assert.equal(report.nodes.filter((n: { merged: boolean }) => n.merged).length, 3);
+    t.diagnostic(`check: teach ${report.teach.trainMs} ms, merged after ${report.nodes.map((n: { nodeId: string; mergeMs: number }) => `${n.nodeId} ${n.mergeMs} ms`).join(", ")}`);
+
+    const status = await fleetctl("status", "-i", inv, "--json");
+    assert.equal(status.code, 0, "status");
+    const s = JSON.parse(status.stdout);
+    assert.equal(s.up, 3);
+    assert.equal(new Set(s.nodes.map((n: { digest: string }) => n.digest)).size, 1, "all digests equal");
+    assert.equal(s.digestsAgree, true);
+    // Everyone holds the version the check taught.
+    for (const n of s.nodes) assert.ok(n.applied >= 1, `${n.nodeId} applied the taught version`);
+
+    const again = await fleetctl("up", "-i", inv, "--json");
+    assert.equal(again.code, 0, "second up");
+    const second = JSON.parse(again.stdout);
+    t.diagnostic(`first up ${(first.durationMs / 1000).toFixed(1)} s, second up ${(second.durationMs / 1000).toFixed(1)} s`);
+    for (const h of second.hosts) assert.deepEqual([h.host, h.changed, h.changedTasks], [h.host, 0, []], `${h.host} changed nothing`);
+
+    const down = await fleetctl("down", "-i", inv, "--json");
+    assert.equal(down.code, 0, "down");
+    const after = await fleetctl("status", "-i", inv, "--json", "--timeout", "2000");
+    assert.equal(after.code, 1);
+    assert.equal(JSON.parse(after.stdout).up, 0);
+  },
+);

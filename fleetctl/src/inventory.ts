@@ -1,0 +1,166 @@
+// The fleet's inventory, read the way Ansible reads it (`ansible-inventory --list`, so group_vars
+// beside the file and every format Ansible knows apply), then checked for what fleetctl and the
+// roles need: a `pis` group, a unique node id per host, valid ports.
+
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { FleetError } from "./errors.js";
+import { run } from "./exec.js";
+
+export const FLEET_GROUP = "pis";
+export const DEFAULT_HTTP_PORT = 8477;
+const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export interface FleetHost {
+  /** Ansible's name for the host. */
+  name: string;
+  /** Where fleetctl reaches it: ansible_host, else the name. */
+  address: string;
+  nodeId: string;
+  httpPort: number;
+  interface: string | undefined;
+  sshUser: string | undefined;
+}
+
+export interface Inventory {
+  file: string;
+  hosts: FleetHost[];
+}
+
+/** The `ansible-inventory --list` JSON of `file`, checked. Needs Ansible installed. */
+export async function loadInventory(file: string): Promise<Inventory> {
+  const path = resolve(file);
+  if (!existsSync(path)) {
+    throw new FleetError("INVENTORY_MISSING", `inventory ${file} does not exist`, {
+      suggestion: "write one like ansible/inventory/hosts.yml (a `pis` group, one host per Pi), or let `fleetctl sim up --inventory <file>` write one",
+    });
+  }
+  let r;
+  try {
+    r = await run("ansible-inventory", ["-i", path, "--list"], {
+      timeoutMs: 60_000,
+      env: { ANSIBLE_INVENTORY_UNPARSED_FAILED: "True", ANSIBLE_NOCOLOR: "1", ANSIBLE_DEPRECATION_WARNINGS: "False" },
+    });
+  } catch (e) {
+    throw ansibleMissingOr(e);
+  }
+  if (r.exitCode !== 0) {
+    throw new FleetError("INVENTORY_INVALID", `inventory ${file} could not be read: ${parseProblem(r.stderr)}`, {
+      suggestion: "fix the file (YAML as in ansible/inventory/hosts.yml); `ansible-inventory -i " + file + " --list` shows what Ansible sees",
+    });
+  }
+  let list: unknown;
+  try {
+    list = JSON.parse(r.stdout);
+  } catch {
+    throw new FleetError("INVENTORY_INVALID", `ansible-inventory printed something that is not JSON for ${file}`);
+  }
+  return validateInventory(list, path);
+}
+
+/** ENOENT of an Ansible program, said as what to install. */
+export function ansibleMissingOr(e: unknown): unknown {
+  if (e instanceof FleetError && e.code === "TOOL_MISSING") {
+    return new FleetError("ANSIBLE_MISSING", `Ansible is not installed: ${e.message}`, {
+      suggestion: "install it on this machine: `apt-get install ansible` (Debian/Ubuntu, includes community.docker) or `pipx install ansible`",
+    });
+  }
+  return e;
+}
+
+/** The reason Ansible gives, without its repetitions: the YAML parser's message if there is one. */
+export function parseProblem(stderr: string): string {
+  const text = stderr.replace(/\s+/g, " ");
+  const yaml = /(Syntax Error while loading YAML\..*?)(?:,? but may be elsewhere| The offending line|\[WARNING\]|$)/.exec(text);
+  if (yaml) return yaml[1]!.trim().slice(0, 400);
+  const lines = stderr.split("\n").map((l) => l.replace(/^\[WARNING\]:\s*/, "").trim()).filter(Boolean);
+  return (lines.find((l) => !/^\* Failed to parse .* with (auto|ini|toml|host_list|script) plugin/.test(l)) ?? lines[0] ?? "unknown error").slice(0, 400);
+}
+
+interface AnsibleList {
+  _meta?: { hostvars?: Record<string, Record<string, unknown>> };
+  [group: string]: unknown;
+}
+
+/** Checks the inventory JSON; every problem is listed at once, each naming its host. */
+export function validateInventory(list: unknown, file: string): Inventory {
+  if (typeof list !== "object" || list === null) {
+    throw new FleetError("INVENTORY_INVALID", `inventory ${file} is empty`);
+  }
+  const inv = list as AnsibleList;
+  const hostvars = inv._meta?.hostvars ?? {};
+  const names = hostsOfGroup(inv, FLEET_GROUP, new Set());
+  if (names.length === 0) {
+    throw new FleetError("INVENTORY_INVALID", `inventory ${file} has no hosts in the "${FLEET_GROUP}" group`, {
+      suggestion: `put every Pi under all.children.${FLEET_GROUP}.hosts, as in ansible/inventory/hosts.yml`,
+    });
+  }
+  const problems: string[] = [];
+  const hosts: FleetHost[] = [];
+  const byId = new Map<string, string>();
+  for (const name of names) {
+    const v = hostvars[name] ?? {};
+    const nodeId = v.fleet_node_id === undefined ? name : String(v.fleet_node_id);
+    if (!NODE_ID_RE.test(nodeId)) problems.push(`host ${name}: fleet_node_id "${nodeId}" must be 1-64 letters, digits, '.', '_' or '-'`);
+    const other = byId.get(nodeId);
+    if (other !== undefined) problems.push(`host ${name}: fleet_node_id "${nodeId}" is also ${other}'s; node ids must be unique`);
+    byId.set(nodeId, name);
+    const address = v.ansible_host === undefined ? name : String(v.ansible_host);
+    if (address.trim() === "") problems.push(`host ${name}: ansible_host is empty`);
+    const httpPort = port(v.fleet_node_http_port, DEFAULT_HTTP_PORT);
+    if (httpPort === null) problems.push(`host ${name}: fleet_node_http_port ${JSON.stringify(v.fleet_node_http_port)} is not a port (1-65535)`);
+    if (v.fleet_node_port !== undefined && port(v.fleet_node_port, 0) === null) {
+      problems.push(`host ${name}: fleet_node_port ${JSON.stringify(v.fleet_node_port)} is not a port (1-65535)`);
+    }
+    if (v.fleet_node_interface !== undefined && (typeof v.fleet_node_interface !== "string" || /\s/.test(v.fleet_node_interface))) {
+      problems.push(`host ${name}: fleet_node_interface ${JSON.stringify(v.fleet_node_interface)} is not an interface name (eth0, wlan0)`);
+    }
+    hosts.push({
+      name,
+      address,
+      nodeId,
+      httpPort: httpPort ?? DEFAULT_HTTP_PORT,
+      interface: typeof v.fleet_node_interface === "string" ? v.fleet_node_interface : undefined,
+      sshUser: v.ansible_user === undefined ? undefined : String(v.ansible_user),
+    });
+  }
+  if (problems.length > 0) {
+    throw new FleetError("INVENTORY_INVALID", `inventory ${file}:\n  ${problems.join("\n  ")}`, {
+      suggestion: "fix these hosts in the inventory (see ansible/inventory/hosts.yml)",
+      detail: { problems },
+    });
+  }
+  return { file, hosts };
+}
+
+function port(v: unknown, dflt: number): number | null {
+  if (v === undefined) return dflt;
+  const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : null;
+}
+
+/** Hosts of a group and of its child groups, in inventory order, each once. */
+function hostsOfGroup(inv: AnsibleList, group: string, seen: Set<string>): string[] {
+  if (seen.has(group)) return [];
+  seen.add(group);
+  const g = inv[group] as { hosts?: unknown; children?: unknown } | undefined;
+  if (!g || typeof g !== "object") return [];
+  const out: string[] = Array.isArray(g.hosts) ? g.hosts.map(String) : [];
+  if (Array.isArray(g.children)) for (const c of g.children) out.push(...hostsOfGroup(inv, String(c), seen));
+  return [...new Set(out)];
+}
+
+/** The hosts `--host`/`--limit` selects (node ids or host names); all when empty. */
+export function selectHosts(inv: Inventory, names: string[] | undefined): FleetHost[] {
+  if (!names || names.length === 0) return inv.hosts;
+  const picked = names.map((n) => {
+    const h = inv.hosts.find((x) => x.name === n || x.nodeId === n);
+    if (!h) {
+      throw new FleetError("USAGE", `no host or node "${n}" in ${inv.file}`, {
+        suggestion: `pick one of: ${inv.hosts.map((x) => x.name).join(", ")}`,
+      });
+    }
+    return h;
+  });
+  return [...new Set(picked)];
+}

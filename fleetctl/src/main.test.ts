@@ -1,0 +1,150 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { needs } from "../../node/src/testing/needs.js";
+import { execLog } from "./exec.js";
+import { memoryIo } from "./io.js";
+import { buildProgram, runCli } from "./main.js";
+import { fakeInventoryYaml, startFakeFleet } from "./testing/fake-nodes.js";
+
+delete process.env.FLEET_INVENTORY;
+const tmp = () => mkdtempSync(join(tmpdir(), "fleetctl-cli-"));
+
+test("every command of the contract is wired", () => {
+  const names = buildProgram(memoryIo()).commands.map((c) => c.name());
+  for (const n of ["demo", "provision", "up", "down", "restart", "status", "logs", "check", "sim", "monitor"]) assert.ok(names.includes(n), n);
+});
+
+test("usage mistakes exit 2 and say what to pass", async () => {
+  const io = memoryIo();
+  assert.equal(await runCli(["status"], io), 2);
+  assert.match(io.stderr(), /no inventory given\n  → pass -i <inventory.yml>/);
+  assert.equal(await runCli(["status", "--no-such-flag"], memoryIo()), 2);
+  assert.equal(await runCli(["frobnicate"], memoryIo()), 2);
+  assert.equal(await runCli(["sim", "up", "-n", "0", "-i", "x.yml"], memoryIo()), 2);
+  assert.equal(await runCli(["check", "-i", "x.yml", "--question", "only"], memoryIo()), 2);
+});
+
+test("--help is not an error", async () => {
+  const io = memoryIo();
+  assert.equal(await runCli(["--help"], io), 0);
+  assert.match(io.stdout(), /Usage: fleetctl/);
+});
+
+test("without Ansible, up fails with what to install", async () => {
+  const saved = process.env.PATH;
+  process.env.PATH = "/nonexistent";
+  try {
+    const io = memoryIo();
+    assert.equal(await runCli(["up", "-i", join(tmp(), "..")], io), 1);
+    assert.match(io.stderr(), /Ansible is not installed.*\n  → install it on this machine: `apt-get install ansible`/);
+  } finally {
+    process.env.PATH = saved;
+  }
+});
+
+test("status --json reports every node and that the digests agree", { skip: needs("ansible") }, async (t) => {
+  const fleet = await startFakeFleet({ count: 3 });
+  t.after(() => fleet.close());
+  const inv = join(tmp(), "hosts.yml");
+  writeFileSync(inv, fakeInventoryYaml(fleet));
+  const io = memoryIo();
+  assert.equal(await runCli(["status", "-i", inv, "--json"], io), 0, io.stderr());
+  const s = JSON.parse(io.stdout());
+  assert.equal(s.digestsAgree, true);
+  assert.deepEqual(s.nodes.map((n: { nodeId: string; up: boolean }) => [n.nodeId, n.up]), [["pi-1", true], ["pi-2", true], ["pi-3", true]]);
+});
+
+test("status exits 1 when a node is down, and the JSON still parses", { skip: needs("ansible") }, async (t) => {
+  const fleet = await startFakeFleet({ count: 2 });
+  t.after(() => fleet.close());
+  await fleet.stop("pi-1");
+  const inv = join(tmp(), "hosts.yml");
+  writeFileSync(inv, fakeInventoryYaml(fleet));
+  const io = memoryIo();
+  assert.equal(await runCli(["status", "-i", inv, "--json"], io), 1);
+  assert.equal(JSON.parse(io.stdout()).up, 1);
+  assert.match(io.stderr(), /1 of 2 nodes are down/);
+});
+
+test("check passes on a fleet that spreads the delta and fails on one that does not", { skip: needs("ansible") }, async (t) => {
+  const good = await startFakeFleet({ count: 3, propagateMs: 50 });
+  const bad = await startFakeFleet({ count: 3, propagateMs: 50, neverMerge: ["pi-2"] });
+  t.after(() => Promise.all([good.close(), bad.close()]));
+  const dir = tmp();
+  writeFileSync(join(dir, "good.yml"), fakeInventoryYaml(good));
+  writeFileSync(join(dir, "bad.yml"), fakeInventoryYaml(bad));
+  const ok = memoryIo();
+  assert.equal(await runCli(["check", "-i", join(dir, "good.yml"), "--json"], ok), 0, ok.stderr());
+  assert.equal(JSON.parse(ok.stdout()).ok, true);
+  const no = memoryIo();
+  assert.equal(await runCli(["check", "-i", join(dir, "bad.yml"), "--timeout", "1"], no), 1);
+  assert.match(no.stdout(), /pi-2 +host-pi-2 +peer +NO/);
+  assert.match(no.stderr(), /pi-2 did not merge/);
+});
+
+/** A stand-in ansible/ folder whose up.yml runs locally, so the runner is tested with real Ansible. */
+function localPlaybooks(): string {
+  const dir = tmp();
+  writeFileSync(join(dir, "ansible.cfg"), "[defaults]\ninterpreter_python = auto_silent\n");
+  writeFileSync(
+    join(dir, "up.yml"),
+    [
+      "- name: Local stand-in",
+      "  hosts: pis",
+      "  gather_facts: false",
+      "  tasks:",
+      "    - name: Ensure something changed",
+      "      ansible.builtin.command: echo hi",
+      "      changed_when: true",
+      "    - name: Ensure the bad host fails",
+      "      ansible.builtin.command: sh -c 'echo disk full >&2; exit 1'",
+      "      changed_when: false",
+      "      when: inventory_hostname == 'bad'",
+    ].join("\n") + "\n",
+  );
+  return dir;
+}
+
+function localInventory(hosts: string[]): string {
+  const file = join(tmp(), "hosts.yml");
+  const lines = ["all:", "  children:", "    pis:", "      hosts:"];
+  for (const h of hosts) {
+    if (h === "gone") lines.push("        gone: {ansible_host: 127.0.0.1, ansible_port: 1, ansible_connection: ssh}");
+    else lines.push(`        ${h}: {ansible_connection: local, ansible_python_interpreter: /usr/bin/python3}`);
+  }
+  writeFileSync(file, lines.join("\n") + "\n");
+  return file;
+}
+
+test("a playbook run ends with a per-host summary; --json gives it as data", { skip: needs("ansible") }, async (t) => {
+  process.env.FLEET_ANSIBLE_DIR = localPlaybooks();
+  t.after(() => delete process.env.FLEET_ANSIBLE_DIR);
+  const inv = localInventory(["one", "two"]);
+  const io = memoryIo();
+  assert.equal(await runCli(["up", "-i", inv], io), 0, io.stderr());
+  assert.match(io.stdout(), /one +changed +1 +1 +0 +0 +1/);
+  assert.match(io.stdout(), /up: 2 host\(s\), 2 change\(s\)/);
+  const call = [...execLog].reverse().find((c) => c.file === "ansible-playbook")!;
+  assert.deepEqual(call.args.slice(0, 2), ["-i", inv]);
+  assert.equal(call.env.ANSIBLE_STDOUT_CALLBACK, "ansible.posix.jsonl");
+  const js = memoryIo();
+  assert.equal(await runCli(["up", "-i", inv, "--json", "--limit", "two"], js), 0);
+  const summary = JSON.parse(js.stdout());
+  assert.deepEqual(summary.hosts.map((h: { host: string; changedTasks: string[] }) => [h.host, h.changedTasks]), [["two", ["Ensure something changed"]]]);
+});
+
+test("an unreachable host and a failed task are named with what to do", { skip: needs("ansible") }, async (t) => {
+  process.env.FLEET_ANSIBLE_DIR = localPlaybooks();
+  t.after(() => delete process.env.FLEET_ANSIBLE_DIR);
+  const io = memoryIo();
+  assert.equal(await runCli(["up", "-i", localInventory(["one", "gone"])], io), 1);
+  assert.match(io.stderr(), /host unreachable over SSH:\n  gone: .*Connection refused/);
+  assert.match(io.stderr(), /→ check each is on and on the network/);
+  const io2 = memoryIo();
+  assert.equal(await runCli(["up", "-i", localInventory(["one", "bad"])], io2), 1);
+  assert.match(io2.stderr(), /up failed on bad:\n  bad: Ensure the bad host fails: disk full/);
+  assert.match(io2.stdout(), /bad +FAILED +Ensure the bad host fails: disk full/);
+});

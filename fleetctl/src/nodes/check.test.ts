@@ -1,0 +1,66 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { FleetError } from "../errors.js";
+import { startFakeFleet } from "../testing/fake-nodes.js";
+import { freshQa, runCheck } from "./check.js";
+
+test("a fleet that spreads the taught version passes, with a merge time per node", async (t) => {
+  const fleet = await startFakeFleet({ count: 3, propagateMs: 150 });
+  t.after(() => fleet.close());
+  const r = await runCheck({ nodes: fleet.nodes, mergeTimeoutMs: 10_000, pollMs: 20 });
+  assert.deepEqual(r.failures, []);
+  assert.equal(r.ok, true);
+  assert.equal(r.teacher, "pi-1");
+  assert.deepEqual(r.nodes.map((n) => [n.nodeId, n.role, n.merged]), [
+    ["pi-1", "teacher", true],
+    ["pi-2", "peer", true],
+    ["pi-3", "peer", true],
+  ]);
+  for (const n of r.nodes) assert.ok(n.mergeMs !== null && n.mergeMs >= 0);
+  assert.equal(r.digestsAgree, true);
+  assert.equal(r.ask!.nodeId, "pi-2");
+  assert.equal(r.ask!.matches, true);
+  // The teach went to the teacher only, the question to another node.
+  assert.deepEqual(fleet.requests.filter((x) => x.includes("POST")), ["pi-1 POST /teach", "pi-2 POST /ask"]);
+});
+
+test("the teacher and the asker can be chosen by node id or host", async (t) => {
+  const fleet = await startFakeFleet({ count: 3, propagateMs: 10 });
+  t.after(() => fleet.close());
+  const r = await runCheck({ nodes: fleet.nodes, teacher: "pi-3", asker: "host-pi-1", question: "Q?", answer: "A", mergeTimeoutMs: 10_000, pollMs: 20 });
+  assert.equal(r.ok, true);
+  assert.equal(r.teacher, "pi-3");
+  assert.equal(r.ask!.nodeId, "pi-1");
+  assert.equal(r.question, "Q?");
+});
+
+test("a node that never merges fails the check, named, after the timeout", async (t) => {
+  const fleet = await startFakeFleet({ count: 3, propagateMs: 10, neverMerge: ["pi-3"] });
+  t.after(() => fleet.close());
+  const r = await runCheck({ nodes: fleet.nodes, mergeTimeoutMs: 600, pollMs: 20 });
+  assert.equal(r.ok, false);
+  assert.equal(r.nodes.find((n) => n.nodeId === "pi-3")!.merged, false);
+  assert.match(r.failures.join("\n"), /pi-3 did not merge version [0-9a-f]+ within 600 ms/);
+  assert.match(r.failures.join("\n"), /2 different models/);
+});
+
+test("nothing is taught while a node is down", async (t) => {
+  const fleet = await startFakeFleet({ count: 3 });
+  t.after(() => fleet.close());
+  await fleet.stop("pi-2");
+  await assert.rejects(runCheck({ nodes: fleet.nodes, mergeTimeoutMs: 1_000 }), (e: FleetError) => e.code === "NODE_DOWN" && /pi-2/.test(e.message));
+  assert.equal(fleet.requests.filter((x) => x.includes("/teach")).length, 0);
+});
+
+test("an unknown teacher is a usage error listing the nodes", async (t) => {
+  const fleet = await startFakeFleet({ count: 2 });
+  t.after(() => fleet.close());
+  await assert.rejects(runCheck({ nodes: fleet.nodes, teacher: "nope", mergeTimeoutMs: 1_000 }), (e: FleetError) => e.exitCode === 2 && /pi-1, pi-2/.test(e.suggestion!));
+});
+
+test("every check teaches a question no node has seen", () => {
+  const a = freshQa();
+  const b = freshQa();
+  assert.notEqual(a.question, b.question);
+  assert.ok(a.answer.length > 0);
+});

@@ -1,0 +1,153 @@
+// The assignment's end-to-end test against a running fleet: teach one node a fresh QA pair, wait
+// until every other node merged that version, check they all hold the same weights, and ask
+// another node the question. Each step is timed per node.
+
+import { randomBytes } from "node:crypto";
+import { FleetError } from "../errors.js";
+import { ask, getStatus, teach, type NodeAddress, type NodeStatus } from "./client.js";
+
+export interface CheckOptions {
+  nodes: NodeAddress[];
+  /** Node id (or host) to teach; default the first. */
+  teacher?: string;
+  /** Node id (or host) to ask; default the first node that is not the teacher. */
+  asker?: string;
+  question?: string;
+  answer?: string;
+  /** How long every node gets to merge the taught version. */
+  mergeTimeoutMs: number;
+  pollMs?: number;
+  /** Progress for people, one line per step. */
+  onStep?: (line: string) => void;
+}
+
+export interface NodeMerge {
+  nodeId: string;
+  host: string;
+  role: "teacher" | "peer";
+  merged: boolean;
+  /** From the teach request being sent to this node listing the version as applied (polled). */
+  mergeMs: number | null;
+  digest: string | null;
+}
+
+export interface CheckReport {
+  ok: boolean;
+  failures: string[];
+  question: string;
+  answer: string;
+  teacher: string;
+  teach: { version: string; roundTripMs: number; trainMs: number; bytes: number; chunks: number; loss: number; learned: boolean; answer: string };
+  nodes: NodeMerge[];
+  digestsAgree: boolean;
+  digests: string[];
+  ask: { nodeId: string; answer: string; expected: string; matches: boolean; ms: number; roundTripMs: number } | null;
+  totalMs: number;
+}
+
+const ANSWERS = ["kiwi", "amber", "delta", "falcon", "cobalt", "maple", "quartz", "tulip"];
+
+/** A QA pair no node has seen: the question carries a random word. */
+export function freshQa(): { question: string; answer: string } {
+  const nonce = randomBytes(4).toString("hex");
+  return { question: `What is the check word ${nonce}?`, answer: ANSWERS[parseInt(nonce.slice(0, 2), 16) % ANSWERS.length]! };
+}
+
+function pick(nodes: NodeAddress[], name: string | undefined, what: string): NodeAddress | undefined {
+  if (name === undefined) return undefined;
+  const n = nodes.find((x) => x.nodeId === name || x.host === name);
+  if (!n) throw new FleetError("USAGE", `--${what} ${name} is not a node of this fleet`, { suggestion: `pick one of: ${nodes.map((x) => x.nodeId).join(", ")}` });
+  return n;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runCheck(o: CheckOptions): Promise<CheckReport> {
+  if (o.nodes.length === 0) throw new FleetError("USAGE", "the inventory has no nodes to check");
+  const step = o.onStep ?? (() => {});
+  const pollMs = o.pollMs ?? 200;
+  const started = Date.now();
+  const teacher = pick(o.nodes, o.teacher, "teacher") ?? o.nodes[0]!;
+  const others = o.nodes.filter((n) => n !== teacher);
+  const asker = pick(o.nodes, o.asker, "asker") ?? others[0] ?? teacher;
+  const qa = o.question !== undefined && o.answer !== undefined ? { question: o.question, answer: o.answer } : freshQa();
+
+  // Every node must be up before anything is taught, or the result says nothing.
+  const before = await Promise.allSettled(o.nodes.map((n) => getStatus(n)));
+  const down = before.flatMap((r, i) => (r.status === "rejected" ? [`${o.nodes[i]!.nodeId}: ${(r.reason as Error).message}`] : []));
+  if (down.length > 0) {
+    throw new FleetError("NODE_DOWN", `not every node is up:\n  ${down.join("\n  ")}`, {
+      suggestion: "`fleetctl up -i <inventory>` starts them; `fleetctl status` shows the fleet",
+    });
+  }
+  step(`teaching ${teacher.nodeId}: "${qa.question}" → "${qa.answer}"`);
+  const t0 = Date.now();
+  const taught = await teach(teacher, qa.question, qa.answer);
+  const roundTripMs = Date.now() - t0;
+  step(`${teacher.nodeId} taught version ${taught.version} in ${Math.round(taught.ms)} ms (loss ${taught.loss.toFixed(4)}, ${taught.chunks} fragments)`);
+
+  const merges = new Map<NodeAddress, NodeMerge>();
+  merges.set(teacher, { nodeId: teacher.nodeId, host: teacher.host, role: "teacher", merged: true, mergeMs: roundTripMs, digest: null });
+  const deadline = t0 + o.mergeTimeoutMs;
+  await Promise.all(
+    others.map(async (n) => {
+      const m: NodeMerge = { nodeId: n.nodeId, host: n.host, role: "peer", merged: false, mergeMs: null, digest: null };
+      merges.set(n, m);
+      while (Date.now() < deadline) {
+        const s = await getStatus(n).catch(() => null);
+        if (s && hasApplied(s, taught.version)) {
+          m.merged = true;
+          m.mergeMs = Date.now() - t0;
+          m.digest = s.digest;
+          step(`${n.nodeId} merged ${taught.version} after ${m.mergeMs} ms`);
+          return;
+        }
+        await sleep(pollMs);
+      }
+      step(`${n.nodeId} did NOT merge ${taught.version} within ${o.mergeTimeoutMs} ms`);
+    }),
+  );
+
+  const failures: string[] = [];
+  for (const m of merges.values()) if (!m.merged) failures.push(`${m.nodeId} did not merge version ${taught.version} within ${o.mergeTimeoutMs} ms`);
+
+  // Digests from one fresh round, after every merge, so they describe the same moment.
+  const after = await Promise.allSettled(o.nodes.map((n) => getStatus(n)));
+  after.forEach((r, i) => {
+    const m = merges.get(o.nodes[i]!)!;
+    if (r.status === "fulfilled") m.digest = r.value.digest;
+    else failures.push(`${m.nodeId} stopped answering: ${(r.reason as Error).message}`);
+  });
+  const digests = [...new Set([...merges.values()].map((m) => m.digest ?? ""))];
+  const digestsAgree = digests.length === 1 && digests[0] !== "";
+  if (!digestsAgree) failures.push(`the nodes hold ${digests.length} different models after the merge`);
+  else step(`all ${o.nodes.length} nodes hold model ${digests[0]!.slice(0, 12)}`);
+
+  let asked: CheckReport["ask"] = null;
+  if (merges.get(asker)?.merged) {
+    const a0 = Date.now();
+    const a = await ask(asker, qa.question);
+    // The teacher answers with the weights as broadcast; a node holding the same weights answers the same.
+    asked = { nodeId: asker.nodeId, answer: a.answer, expected: taught.answer, matches: a.answer === taught.answer, ms: a.ms, roundTripMs: Date.now() - a0 };
+    step(`${asker.nodeId} answers "${a.answer}" (${Math.round(a.ms)} ms)${asked.matches ? "" : `, the teacher answers "${taught.answer}"`}`);
+    if (!asked.matches) failures.push(`${asker.nodeId} answers "${a.answer}" where the teacher answers "${taught.answer}"`);
+  }
+
+  return {
+    ok: failures.length === 0,
+    failures,
+    question: qa.question,
+    answer: qa.answer,
+    teacher: teacher.nodeId,
+    teach: { version: taught.version, roundTripMs, trainMs: taught.ms, bytes: taught.bytes, chunks: taught.chunks, loss: taught.loss, learned: taught.learned, answer: taught.answer },
+    nodes: o.nodes.map((n) => merges.get(n)!),
+    digestsAgree,
+    digests: digests.filter(Boolean),
+    ask: asked,
+    totalMs: Date.now() - started,
+  };
+}
+
+function hasApplied(s: NodeStatus, version: string): boolean {
+  return Array.isArray(s.applied) && s.applied.some((a) => a.version === version);
+}

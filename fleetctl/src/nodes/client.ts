@@ -1,0 +1,116 @@
+// The HTTP API of one node (docs/contracts.md), as fleetctl calls it: each call with a timeout,
+// every failure a FleetError naming the node.
+
+import { FleetError } from "../errors.js";
+
+export interface NodeAddress {
+  /** Inventory host name, for messages. */
+  host: string;
+  nodeId: string;
+  address: string;
+  httpPort: number;
+}
+
+export interface AppliedVersion {
+  version: string;
+  from: string;
+  at: number | string;
+}
+
+export interface NodeStatus {
+  id: string;
+  fingerprint?: string;
+  digest: string;
+  version?: string;
+  applied: AppliedVersion[];
+  peers: { id: string; address?: string; port?: number; dialect?: string; lastSeenMs?: number; rttMs?: number }[];
+  transfers?: unknown[];
+  counters?: Record<string, number>;
+  lastMergeAt?: number | string | null;
+  startedAt?: number | string;
+}
+
+export interface TeachAnswer {
+  version: string;
+  bytes: number;
+  chunks: number;
+  loss: number;
+  steps: number;
+  ms: number;
+  answer: string;
+  learned: boolean;
+}
+
+export interface AskAnswer {
+  answer: string;
+  raw: string;
+  tokens: number;
+  ms: number;
+}
+
+export function nodeUrl(n: NodeAddress, path: string): string {
+  const host = n.address.includes(":") && !n.address.startsWith("[") ? `[${n.address}]` : n.address;
+  return `http://${host}:${n.httpPort}${path}`;
+}
+
+async function call<T>(n: NodeAddress, method: "GET" | "POST", path: string, body: unknown, timeoutMs: number): Promise<T> {
+  const url = nodeUrl(n, path);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: body === undefined ? undefined : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    const why = (e as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : String((e as { cause?: Error }).cause?.message ?? (e as Error).message);
+    throw new FleetError("NODE_DOWN", `node ${n.nodeId} (${n.host}) is not answering at ${url}: ${why}`, {
+      suggestion: "is it running? `fleetctl up -i <inventory>` starts it, `fleetctl logs` shows why it stopped",
+      detail: { node: n.nodeId, host: n.host },
+    });
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    throw new FleetError("NODE_ERROR", `node ${n.nodeId} (${n.host}) answered ${method} ${path} with something that is not JSON (HTTP ${res.status})`, {
+      suggestion: `is port ${n.httpPort} on ${n.address} really a DeltaFleet node? check fleet_node_http_port`,
+    });
+  }
+  if (!res.ok) {
+    const err = json as { error?: string; code?: string };
+    throw new FleetError("NODE_ERROR", `node ${n.nodeId} (${n.host}) refused ${method} ${path}: HTTP ${res.status} ${err.code ?? ""} ${err.error ?? ""}`.trim(), {
+      detail: { node: n.nodeId, host: n.host, status: res.status, nodeCode: err.code },
+    });
+  }
+  return json as T;
+}
+
+export function getStatus(n: NodeAddress, timeoutMs = 5_000): Promise<NodeStatus> {
+  return call<NodeStatus>(n, "GET", "/status", undefined, timeoutMs);
+}
+
+export function teach(n: NodeAddress, question: string, answer: string, timeoutMs = 120_000): Promise<TeachAnswer> {
+  return call<TeachAnswer>(n, "POST", "/teach", { question, answer }, timeoutMs);
+}
+
+export function ask(n: NodeAddress, question: string, timeoutMs = 60_000): Promise<AskAnswer> {
+  return call<AskAnswer>(n, "POST", "/ask", { question }, timeoutMs);
+}
+
+/** A counter by any of the names nodes use for it (camelCase in-process, snake_case in metrics). */
+export function counter(c: Record<string, number> | undefined, ...names: string[]): number | null {
+  if (!c) return null;
+  for (const n of names) if (typeof c[n] === "number") return c[n]!;
+  return null;
+}
+
+/** Milliseconds since the epoch from a number (ms or s) or an ISO string; null when absent. */
+export function toMs(t: number | string | null | undefined): number | null {
+  if (t === null || t === undefined || t === "") return null;
+  if (typeof t === "number") return t < 1e12 ? t * 1000 : t;
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? null : ms;
+}

@@ -1,0 +1,49 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startFakeFleet } from "../testing/fake-nodes.js";
+import { fleetStatus } from "./fleet-status.js";
+import { teach } from "./client.js";
+
+test("a fleet holding one model is reported up, with each node's numbers", async (t) => {
+  const fleet = await startFakeFleet({ count: 3 });
+  t.after(() => fleet.close());
+  const s = await fleetStatus(fleet.nodes);
+  assert.equal(s.ok, true);
+  assert.equal(s.digestsAgree, true);
+  assert.equal(s.up, 3);
+  assert.deepEqual(s.nodes.map((n) => [n.nodeId, n.up, n.peers, n.applied, n.version, n.fragmentsSent, n.retransmits]), [
+    ["pi-1", true, 2, 0, null, 0, 0],
+    ["pi-2", true, 2, 0, null, 0, 0],
+    ["pi-3", true, 2, 0, null, 0, 0],
+  ]);
+});
+
+test("a node that does not answer is DOWN, named, and the fleet is not ok", async (t) => {
+  const fleet = await startFakeFleet({ count: 3 });
+  t.after(() => fleet.close());
+  await fleet.stop("pi-2");
+  const s = await fleetStatus(fleet.nodes, 2_000);
+  assert.equal(s.ok, false);
+  assert.equal(s.up, 2);
+  const down = s.nodes.find((n) => n.nodeId === "pi-2")!;
+  assert.equal(down.up, false);
+  assert.match(down.error!, /node pi-2 \(host-pi-2\) is not answering/);
+});
+
+test("nodes holding different models are reported as disagreeing", async (t) => {
+  const fleet = await startFakeFleet({ count: 3, oddDigest: ["pi-3"] });
+  t.after(() => fleet.close());
+  const s = await fleetStatus(fleet.nodes);
+  assert.equal(s.digestsAgree, false);
+  assert.equal(s.digests.length, 2);
+});
+
+test("after a teach the teacher's row shows the new version and a last merge", async (t) => {
+  const fleet = await startFakeFleet({ count: 2, neverMerge: ["pi-2"] });
+  t.after(() => fleet.close());
+  const taught = await teach(fleet.nodes[0]!, "q", "a");
+  const s = await fleetStatus(fleet.nodes);
+  assert.equal(s.nodes[0]!.version, taught.version);
+  assert.notEqual(s.nodes[0]!.lastMergeAt, null);
+  assert.equal(s.digestsAgree, false);
+});

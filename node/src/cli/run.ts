@@ -1,0 +1,92 @@
+// `fleet-node <node-id>`: runs one node (the counterpart of the course's `python3 prompt_node.py
+// Pi-1`). With a terminal on stdin, the course's prompt; without one (Docker, systemd), a daemon that
+// stops cleanly on SIGTERM.
+
+import { Command, Option } from "commander";
+import { createLogger } from "../node/logger.js";
+import { DEFAULT_HTTP, DEFAULT_UDP_PORT, ENV, resolveNodeOptions, UsageError, type RawNodeOptions } from "../node/options.js";
+import { runPrompt } from "../node/prompt.js";
+import type { NodeDeps } from "../node/seams.js";
+import { startNode, type RunningNode } from "../node/start.js";
+
+/** Upper bound on a clean stop; after it the process exits anyway (the state is saved per commit). */
+const STOP_DEADLINE_MS = 4_000;
+
+const opt = (flags: string, what: string, dflt: string, env: string): Option => new Option(flags, `${what} (default: ${dflt}; env ${env})`);
+
+/** Configures `program` as the node runner; `deps` are the engine and overlay (tests may not swap them: e2e runs the binary). */
+export function configureRun(program: Command, deps: () => Promise<NodeDeps>): Command {
+  return program
+    .argument("[node-id]", `this node's id on the overlay, e.g. Pi-1 (env ${ENV.nodeId})`)
+    .addOption(opt("--port <port>", "UDP port of the overlay", String(DEFAULT_UDP_PORT), ENV.port))
+    .addOption(opt("--bind <addr|iface>", "IPv4 address or interface (wlan0, eth0) the overlay binds", "0.0.0.0", ENV.bind))
+    .addOption(opt("--broadcast <addr>", "broadcast address for discovery and deltas, or none", "derived from the interface; off with --peer", ENV.broadcast))
+    .addOption(opt("--peer <host:port>", "a peer reached by unicast; repeatable", "none", `${ENV.peer}, comma-separated`)
+      .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
+    .addOption(opt("--dialect <v1|sprint62>", "wire dialect this node speaks (it hears both)", "v1", ENV.dialect))
+    .addOption(opt("--http <host:port>", "HTTP API address; 0.0.0.0:8477 opens it to the LAN", DEFAULT_HTTP, ENV.http))
+    .addOption(opt("--state-dir <dir>", "state folder: baseline, applied versions, received deltas", "./state/<node-id>", ENV.stateDir))
+    .addOption(opt("--model <path>", "model folder or .pt to start from when the state folder has none", "the embedded tiny-gpt2", ENV.model))
+    .addOption(opt("--merge-weight <w>", "weight a received delta is merged with", "1", ENV.mergeWeight))
+    .addOption(opt("--rate <bytes/s>", "send rate limit (500k, 4M)", "4M", ENV.rate))
+    .addOption(opt("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", "info", ENV.logLevel))
+    .addOption(opt("--log-format <json|pretty>", "log lines as JSON or for people", "pretty on a terminal, else json", ENV.logFormat))
+    .addHelpText("after", `
+Flags win over FLEET_* variables, which win over defaults. With a terminal on stdin the node runs the
+course's prompt (t: teach, q: ask and correct, x: exit); without one it runs until SIGTERM.
+HTTP: GET /health /ready /status /metrics, POST /ask {question}, POST /teach {question, answer}.
+
+Examples:
+  fleet-node Pi-1
+  fleet-node Pi-2 --port 5001 --peer 127.0.0.1:5000 --http 127.0.0.1:8478 --state-dir /tmp/pi2`)
+    .action(async (nodeId: string | undefined, raw: RawNodeOptions) => {
+      const options = resolveNodeOptions(nodeId, raw);
+      const nlog = createLogger({ nodeId: options.nodeId, level: options.logLevel, format: options.logFormat });
+      const interactive = Boolean(process.stdin.isTTY);
+      let node: RunningNode;
+      try {
+        node = await startNode(options, await deps(), nlog);
+      } catch (e) {
+        nlog.logger.fatal({ ev: "start_failed", err: (e as Error).message }, "node could not start");
+        process.stderr.write(`fleet-node ${options.nodeId}: ${(e as Error).message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const { runtime } = node;
+      const banner = `${options.nodeId}: UDP ${options.bindAddress}:${options.port} (${options.dialect}), HTTP http://${node.http.address}:${node.http.port}, ` +
+        `model ${runtime.model.fingerprint} (digest ${runtime.digest.slice(0, 12)}, from ${node.modelSource}), state ${options.stateDir}`;
+      if (interactive) process.stdout.write(banner + "\n");
+
+      let stopping = false;
+      const stop = async (why: string): Promise<void> => {
+        if (stopping) return;
+        stopping = true;
+        const force = setTimeout(() => {
+          process.stderr.write(`fleet-node ${options.nodeId}: did not stop within ${STOP_DEADLINE_MS} ms after ${why}; exiting\n`);
+          process.exit(1);
+        }, STOP_DEADLINE_MS);
+        force.unref();
+        await node.close();
+        clearTimeout(force);
+      };
+      const stopped = new Promise<void>((resolve) => {
+        for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(sig, () => void stop(sig).then(resolve));
+      });
+      if (interactive) {
+        await Promise.race([
+          runPrompt({
+            backend: runtime, input: process.stdin, output: process.stdout,
+            setLogSink: (s) => (s ? nlog.setSink(s) : nlog.resetSink()),
+          }),
+          stopped,
+        ]);
+        await stop("exit");
+        process.stdout.write("Bye.\n");
+        // stdin in raw mode keeps the loop alive; the state is saved, so leave now.
+        process.exit(0);
+      }
+      await stopped;
+    });
+}
+
+export { UsageError };

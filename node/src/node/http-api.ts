@@ -1,0 +1,175 @@
+// The node's HTTP API (docs/contracts.md): health, readiness, status, ask, teach, metrics. One bad
+// request gets a 4xx JSON error and changes nothing; no request can take the node down.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import type { AskOptions, AskResult } from "./seams.js";
+import type { TeachOutcome } from "./runtime.js";
+
+/** Requests bigger than this are refused (413): a question and its answer are a few hundred bytes. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+/** Longest question or answer accepted: ~250 tokens, a few seconds of training on a Pi (4,000 characters took 14 s on x86). */
+export const TEXT_LIMIT_CHARS = 1000;
+
+/** What the API needs of the node (NodeRuntime implements it). */
+export interface ApiBackend {
+  readonly ready: boolean;
+  status(): Record<string, unknown>;
+  ask(question: string, options?: AskOptions): Promise<AskResult>;
+  teach(question: string, answer: string): Promise<TeachOutcome>;
+  metricsText(): Promise<string>;
+  metricsContentType: string;
+}
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) { super(message); }
+}
+
+const ASK_OPTION_TYPES: Record<keyof AskOptions, "number" | "boolean"> = {
+  maxNewTokens: "number", doSample: "boolean", temperature: "number", topP: "number",
+  repetitionPenalty: "number", noRepeatNgramSize: "number", seed: "number",
+};
+
+export interface HttpApiOptions { backend: ApiBackend; logger: Logger }
+
+export function createHttpApi(opts: HttpApiOptions): Server {
+  const log = opts.logger.child({ mod: "http" });
+  const server = createServer((req, res) => {
+    handle(opts.backend, req, res).catch((e: unknown) => {
+      const err = e instanceof ApiError ? e : toApiError(e);
+      if (err.status >= 500) log.error({ ev: "http_error", method: req.method, url: req.url, err: err.message }, "request failed");
+      else log.debug({ ev: "http_refused", method: req.method, url: req.url, status: err.status, code: err.code }, "request refused");
+      sendJson(res, err.status, { error: err.message, code: err.code });
+    });
+  });
+  server.requestTimeout = 120_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 2_000;
+  return server;
+}
+
+/** Listens on host:port; resolves with the bound address (port 0 picks a free one). */
+export function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+async function handle(b: ApiBackend, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? "/").split("?")[0];
+  const route = ROUTES[path ?? ""];
+  if (!route) throw new ApiError(404, "NOT_FOUND", `no route ${path}; routes: ${Object.keys(ROUTES).join(", ")}`);
+  if (req.method !== route.method && !(route.method === "GET" && req.method === "HEAD")) {
+    res.setHeader("Allow", route.method);
+    throw new ApiError(405, "METHOD_NOT_ALLOWED", `${path} takes ${route.method}, not ${req.method}`);
+  }
+  await route.run(b, req, res);
+}
+
+type Route = { method: "GET" | "POST"; run: (b: ApiBackend, req: IncomingMessage, res: ServerResponse) => Promise<void> };
+
+const ROUTES: Record<string, Route> = {
+  "/health": { method: "GET", run: async (_b, _q, res) => sendJson(res, 200, { ok: true }) },
+  "/ready": { method: "GET", run: async (b, _q, res) => sendJson(res, b.ready ? 200 : 503, { ready: b.ready }) },
+  "/status": { method: "GET", run: async (b, _q, res) => sendJson(res, 200, b.status()) },
+  "/metrics": {
+    method: "GET",
+    run: async (b, _q, res) => {
+      const text = await b.metricsText();
+      res.writeHead(200, { "Content-Type": b.metricsContentType });
+      res.end(text);
+    },
+  },
+  "/ask": {
+    method: "POST",
+    run: async (b, req, res) => {
+      const body = await readJson(req);
+      const question = text(body, "question");
+      const options = askOptions(body.options);
+      requireReady(b);
+      sendJson(res, 200, await b.ask(question, options));
+    },
+  },
+  "/teach": {
+    method: "POST",
+    run: async (b, req, res) => {
+      const body = await readJson(req);
+      const question = text(body, "question");
+      const answer = text(body, "answer");
+      requireReady(b);
+      sendJson(res, 200, await b.teach(question, answer));
+    },
+  },
+};
+
+function requireReady(b: ApiBackend): void {
+  if (!b.ready) throw new ApiError(503, "NOT_READY", "the node is still starting (model or socket not ready); poll /ready");
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > BODY_LIMIT_BYTES) {
+    req.resume();
+    throw new ApiError(413, "BODY_TOO_LARGE", `request body of ${declared} bytes is over the ${BODY_LIMIT_BYTES}-byte limit`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > BODY_LIMIT_BYTES) {
+      req.resume();
+      throw new ApiError(413, "BODY_TOO_LARGE", `request body is over the ${BODY_LIMIT_BYTES}-byte limit`);
+    }
+    chunks.push(c as Buffer);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch (e) {
+    throw new ApiError(400, "BAD_JSON", `request body is not JSON: ${(e as Error).message}`);
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v)) throw new ApiError(400, "BAD_REQUEST", 'request body must be a JSON object like {"question": "..."}');
+  return v as Record<string, unknown>;
+}
+
+function text(body: Record<string, unknown>, key: string): string {
+  const v = body[key];
+  if (typeof v !== "string") throw new ApiError(400, "BAD_REQUEST", `"${key}" must be a string, got ${v === undefined ? "nothing" : typeof v}`);
+  if (v.trim() === "") throw new ApiError(400, "BAD_REQUEST", `"${key}" is empty`);
+  if (v.length > TEXT_LIMIT_CHARS) throw new ApiError(400, "BAD_REQUEST", `"${key}" is ${v.length} characters; the limit is ${TEXT_LIMIT_CHARS}`);
+  return v;
+}
+
+function askOptions(v: unknown): AskOptions | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "object" || Array.isArray(v)) throw new ApiError(400, "BAD_REQUEST", '"options" must be an object');
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    const want = ASK_OPTION_TYPES[k as keyof AskOptions];
+    if (!want) throw new ApiError(400, "BAD_REQUEST", `unknown option "${k}"; known: ${Object.keys(ASK_OPTION_TYPES).join(", ")}`);
+    if (typeof x !== want || (want === "number" && !Number.isFinite(x))) throw new ApiError(400, "BAD_REQUEST", `option "${k}" must be a ${want}`);
+    out[k] = x;
+  }
+  if (typeof out.maxNewTokens === "number" && (!Number.isInteger(out.maxNewTokens) || out.maxNewTokens < 1 || out.maxNewTokens > 256)) {
+    throw new ApiError(400, "BAD_REQUEST", 'option "maxNewTokens" must be an integer from 1 to 256');
+  }
+  return out as AskOptions;
+}
+
+function toApiError(e: unknown): ApiError {
+  const code = (e as { code?: unknown }).code;
+  if (code === "TEACH_IN_PROGRESS") return new ApiError(409, "TEACH_IN_PROGRESS", (e as Error).message);
+  return new ApiError(500, "INTERNAL", (e as Error)?.message ?? String(e));
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) { res.end(); return; }
+  const s = JSON.stringify(body);
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(s) });
+  res.end(s);
+}

@@ -1,0 +1,76 @@
+// The metrics page: every name of docs/contracts.md's table (dashboards and alerts depend on them),
+// overlay counters mirrored from the overlay's own stats object, labelled series present at 0 from
+// the start, and a page promtool accepts.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { newStats } from "../overlay/stats.js";
+import { needs } from "../testing/needs.js";
+import { createMetrics, REJECT_REASONS } from "./metrics.js";
+
+const CONTRACT_NAMES = [
+  "fleet_fragments_sent_total", "fleet_fragments_received_total", "fleet_retransmits_total", "fleet_naks_sent_total",
+  "fleet_naks_received_total", "fleet_deltas_announced_total", "fleet_deltas_completed_total", "fleet_deltas_merged_total",
+  "fleet_deltas_rejected_total", "fleet_datagrams_dropped_total", "fleet_bytes_sent_total", "fleet_bytes_received_total",
+  "fleet_peers", "fleet_transfers_in_flight", "fleet_teaches_total", "fleet_delivery_latency_seconds",
+  "fleet_merge_duration_seconds", "fleet_train_duration_seconds", "fleet_train_loss", "fleet_last_merge_timestamp_seconds",
+  "fleet_applied_deltas", "fleet_model_info",
+];
+
+function page(stats = newStats()) {
+  return createMetrics({
+    overlayStats: () => stats,
+    peers: () => 2,
+    transfersInFlight: () => 1,
+    appliedDeltas: () => 3,
+    model: () => ({ node: "Pi-1", fingerprint: "abcd", digest: "ef01" }),
+  });
+}
+
+test("every metric the contract names is exported, with its type", async () => {
+  const text = await page().text();
+  for (const n of CONTRACT_NAMES) assert.match(text, new RegExp(`^# TYPE ${n} (counter|gauge|histogram)$`, "m"), `${n} missing`);
+  assert.match(text, /^process_resident_memory_bytes /m);
+  assert.match(text, /^nodejs_eventloop_lag_seconds /m);
+});
+
+test("overlay counters are read from the overlay's stats at scrape time", async () => {
+  const stats = newStats();
+  const m = page(stats);
+  stats.fragmentsSent = 556;
+  stats.retransmits = 4;
+  stats.naksReceived = 2;
+  stats.bytesReceived = 1234;
+  stats.deltasRejected.sha += 1;
+  stats.datagramsDropped.crc += 7;
+  const text = await m.text();
+  assert.match(text, /^fleet_fragments_sent_total 556$/m);
+  assert.match(text, /^fleet_retransmits_total 4$/m);
+  assert.match(text, /^fleet_naks_received_total 2$/m);
+  assert.match(text, /^fleet_bytes_received_total 1234$/m);
+  assert.match(text, /^fleet_deltas_rejected_total\{reason="sha"\} 1$/m);
+  assert.match(text, /^fleet_datagrams_dropped_total\{reason="crc"\} 7$/m);
+  stats.fragmentsSent = 600;
+  assert.match(await m.text(), /^fleet_fragments_sent_total 600$/m);
+});
+
+test("labelled counters exist at 0 from start-up; model info is one series with node, fingerprint, digest", async () => {
+  const text = await page().text();
+  for (const r of REJECT_REASONS) assert.match(text, new RegExp(`^fleet_deltas_rejected_total\\{reason="${r}"\\} 0$`, "m"));
+  assert.match(text, /^fleet_datagrams_dropped_total\{reason="malformed"\} 0$/m);
+  assert.equal(text.match(/^fleet_model_info\{/gm)?.length, 1);
+  assert.match(text, /^fleet_model_info\{node="Pi-1",fingerprint="abcd",digest="ef01"\} 1$/m);
+  assert.match(text, /^fleet_peers 2$/m);
+  assert.match(text, /^fleet_applied_deltas 3$/m);
+});
+
+test("promtool check metrics accepts the page", { skip: needs("promtool") }, async () => {
+  const m = page();
+  m.deliveryLatency.observe(0.2);
+  m.trainLoss.set(0.69);
+  const text = await m.text();
+  // promtool exits non-zero on errors and on lint problems; its output names them.
+  const out = execFileSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
+  assert.equal(out.trim(), "");
+});

@@ -1,0 +1,38 @@
+// Settings: flags over FLEET_* variables over defaults; every bad value named at once.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { resolveNodeOptions, UsageError } from "./options.js";
+
+test("defaults are the course's port, a loopback HTTP API and ./state/<id>", () => {
+  const o = resolveNodeOptions("Pi-1", {}, {}, false);
+  assert.equal(o.port, 5000);
+  assert.deepEqual(o.http, { host: "127.0.0.1", port: 8477 });
+  assert.match(o.stateDir, /state\/Pi-1$/);
+  assert.equal(o.dialect, "v1");
+  assert.equal(o.logFormat, "json");
+  assert.equal(o.mergeWeight, 1);
+});
+
+test("FLEET_* variables apply, flags win over them, and empty variables count as unset", () => {
+  const env = { FLEET_NODE_ID: "Pi-9", FLEET_PORT: "5001", FLEET_PEER: "10.0.0.2:5000, 10.0.0.3:5000", FLEET_HTTP: "0.0.0.0:9000", FLEET_RATE: "500k", FLEET_DIALECT: "" };
+  const o = resolveNodeOptions(undefined, { port: "5002" }, env, false);
+  assert.equal(o.nodeId, "Pi-9");
+  assert.equal(o.port, 5002);
+  assert.deepEqual(o.peers, [{ host: "10.0.0.2", port: 5000 }, { host: "10.0.0.3", port: 5000 }]);
+  assert.deepEqual(o.http, { host: "0.0.0.0", port: 9000 });
+  assert.equal(o.rateBytesPerSec, 500_000);
+  assert.equal(o.dialect, "v1");
+  assert.deepEqual(resolveNodeOptions("a", { peer: ["127.0.0.1:7"] }, env, false).peers, [{ host: "127.0.0.1", port: 7 }]);
+});
+
+test("every bad value is reported at once, naming its flag", () => {
+  assert.throws(() => resolveNodeOptions("Pi|1", { port: "70000", dialect: "v2", peer: ["nohost"], http: "x:y", mergeWeight: "-1", rate: "fast", bind: "no-such-if0", logFormat: "xml" }, {}, false),
+    (e: unknown) => {
+      assert.ok(e instanceof UsageError);
+      const text = e.problems.join("\n");
+      for (const flag of ["node id", "--port", "--dialect", "--peer", "--http", "--merge-weight", "--rate", "--bind", "--log-format"]) assert.ok(text.includes(flag), `${flag} not named in:\n${text}`);
+      return true;
+    });
+  assert.throws(() => resolveNodeOptions(undefined, {}, {}, false), /missing <node-id>/);
+});

@@ -1,0 +1,154 @@
+// The node's settings: from flags, else FLEET_* variables, else defaults; checked all at once so a
+// bad value stops start-up with a message naming the flag and what it accepts (exit 2).
+
+import { isIPv4 } from "node:net";
+import { networkInterfaces } from "node:os";
+import { resolve } from "node:path";
+import { LOG_LEVELS, type LogFormat } from "./logger.js";
+
+export const DEFAULT_UDP_PORT = 5000;
+export const DEFAULT_HTTP = "127.0.0.1:8477";
+const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export class UsageError extends Error {
+  readonly exitCode = 2;
+  constructor(readonly problems: string[]) { super(problems.join("\n")); }
+}
+
+/** Flag values as commander hands them over (strings; undefined when absent). */
+export interface RawNodeOptions {
+  port?: string; bind?: string; broadcast?: string; peer?: string[]; dialect?: string; http?: string;
+  stateDir?: string; model?: string; mergeWeight?: string; rate?: string; logLevel?: string; logFormat?: string;
+}
+
+export interface HostPort { host: string; port: number }
+
+export interface NodeOptions {
+  nodeId: string;
+  port: number;
+  /** Address the UDP socket binds (0.0.0.0 unless --bind). */
+  bindAddress: string;
+  /** The interface --bind named, if it named one. */
+  bindInterface: string | undefined;
+  broadcastAddress: string | undefined;
+  peers: HostPort[];
+  dialect: "v1" | "sprint62";
+  http: HostPort;
+  stateDir: string;
+  model: string | undefined;
+  mergeWeight: number;
+  rateBytesPerSec: number | undefined;
+  logLevel: (typeof LOG_LEVELS)[number];
+  logFormat: LogFormat;
+}
+
+/** Every setting's environment variable, for --help and for reading. */
+export const ENV: Record<keyof RawNodeOptions | "nodeId", string> = {
+  nodeId: "FLEET_NODE_ID", port: "FLEET_PORT", bind: "FLEET_BIND", broadcast: "FLEET_BROADCAST", peer: "FLEET_PEER",
+  dialect: "FLEET_DIALECT", http: "FLEET_HTTP", stateDir: "FLEET_STATE_DIR", model: "FLEET_MODEL",
+  mergeWeight: "FLEET_MERGE_WEIGHT", rate: "FLEET_RATE", logLevel: "FLEET_LOG_LEVEL", logFormat: "FLEET_LOG_FORMAT",
+};
+
+type Env = Record<string, string | undefined>;
+
+export function resolveNodeOptions(nodeIdArg: string | undefined, raw: RawNodeOptions, env: Env = process.env, stdoutIsTty = Boolean(process.stdout.isTTY)): NodeOptions {
+  const problems: string[] = [];
+  const pick = (k: keyof RawNodeOptions): string | undefined => {
+    const v = raw[k];
+    if (typeof v === "string" && v !== "") return v;
+    const e = env[ENV[k]];
+    return e === undefined || e === "" ? undefined : e;
+  };
+
+  const nodeId = nodeIdArg ?? (env.FLEET_NODE_ID || undefined);
+  if (nodeId === undefined) problems.push("missing <node-id>: give it as the first argument (fleet-node Pi-1) or in FLEET_NODE_ID");
+  else if (!NODE_ID.test(nodeId)) problems.push(`node id "${nodeId}" must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (the course wire splits on | ; =)`);
+
+  const port = parsePort(pick("port") ?? String(DEFAULT_UDP_PORT), "--port", problems);
+
+  let bindAddress = "0.0.0.0";
+  let bindInterface: string | undefined;
+  // Left undefined, the overlay derives it from the bound interface (off when --peer is given).
+  const broadcastAddress = pick("broadcast");
+  const bind = pick("bind");
+  if (bind !== undefined) {
+    const ifaces = networkInterfaces();
+    if (isIPv4(bind)) {
+      bindAddress = bind;
+      bindInterface = Object.entries(ifaces).find(([, as]) => as?.some((a) => a.family === "IPv4" && a.address === bind))?.[0];
+    } else if (ifaces[bind]) {
+      const a = ifaces[bind]!.find((x) => x.family === "IPv4");
+      if (!a) problems.push(`--bind ${bind}: the interface has no IPv4 address`);
+      else bindAddress = a.address;
+      bindInterface = bind;
+    } else {
+      problems.push(`--bind ${bind}: neither an IPv4 address nor an interface of this machine (have: ${Object.keys(ifaces).join(", ")})`);
+    }
+  }
+  if (broadcastAddress !== undefined && broadcastAddress !== "none" && !isIPv4(broadcastAddress)) {
+    problems.push(`--broadcast ${broadcastAddress}: must be an IPv4 address such as 10.122.255.255, or none`);
+  }
+
+  const peerValues = raw.peer && raw.peer.length > 0 ? raw.peer : (env.FLEET_PEER ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const peers: HostPort[] = [];
+  for (const p of peerValues) {
+    const hp = parseHostPort(p, undefined);
+    if (!hp || hp.port === 0) problems.push(`--peer ${p}: must be host:port, such as 10.122.0.12:5000`);
+    else peers.push(hp);
+  }
+
+  const dialect = pick("dialect") ?? "v1";
+  if (dialect !== "v1" && dialect !== "sprint62") problems.push(`--dialect ${dialect}: must be v1 or sprint62`);
+
+  const httpRaw = pick("http") ?? DEFAULT_HTTP;
+  const http = parseHostPort(httpRaw, "127.0.0.1");
+  if (!http) problems.push(`--http ${httpRaw}: must be host:port or a port (127.0.0.1:8477; 0.0.0.0:8477 opens it to the LAN)`);
+
+  const mw = pick("mergeWeight") ?? "1";
+  const mergeWeight = Number(mw);
+  if (!Number.isFinite(mergeWeight) || mergeWeight <= 0 || mergeWeight > 10) problems.push(`--merge-weight ${mw}: must be a number above 0 and at most 10 (1 merges a delta as sent)`);
+
+  const rateRaw = pick("rate");
+  let rateBytesPerSec: number | undefined;
+  if (rateRaw !== undefined) {
+    rateBytesPerSec = parseRate(rateRaw);
+    if (rateBytesPerSec === undefined) problems.push(`--rate ${rateRaw}: must be bytes per second, a positive number (suffixes k and M allowed: 500k)`);
+  }
+
+  const logLevel = (pick("logLevel") ?? "info") as NodeOptions["logLevel"];
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`--log-level ${logLevel}: must be one of ${LOG_LEVELS.join(", ")}`);
+  const logFormat = (pick("logFormat") ?? (stdoutIsTty ? "pretty" : "json")) as LogFormat;
+  if (logFormat !== "json" && logFormat !== "pretty") problems.push(`--log-format ${String(logFormat)}: must be json or pretty`);
+
+  if (problems.length) throw new UsageError(problems);
+  return {
+    nodeId: nodeId!, port: port!, bindAddress, bindInterface, broadcastAddress, peers,
+    dialect: dialect as NodeOptions["dialect"], http: http!,
+    stateDir: resolve(pick("stateDir") ?? `./state/${nodeId}`),
+    model: pick("model"), mergeWeight, rateBytesPerSec, logLevel, logFormat,
+  };
+}
+
+function parsePort(s: string, flag: string, problems: string[]): number | undefined {
+  const n = /^\d{1,5}$/.test(s) ? Number(s) : NaN;
+  if (!(n >= 1 && n <= 65535)) { problems.push(`${flag} ${s}: must be a port number from 1 to 65535`); return undefined; }
+  return n;
+}
+
+/** "host:port", or ":port"/"port" when a default host is given. */
+export function parseHostPort(s: string, defaultHost: string | undefined): HostPort | undefined {
+  const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(s.trim());
+  if (!m) return undefined;
+  const host = m[1] || defaultHost;
+  const port = Number(m[2]);
+  // Port 0 (any free port) only makes sense for a listener: callers that need a peer reject it.
+  if (!host || !(port >= 0 && port <= 65535) || /\s/.test(host)) return undefined;
+  return { host, port };
+}
+
+function parseRate(s: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(s.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]) * (m[2] === "" ? 1 : m[2]!.toLowerCase() === "k" ? 1e3 : 1e6);
+  return n > 0 ? Math.round(n) : undefined;
+}

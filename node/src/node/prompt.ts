@@ -1,0 +1,118 @@
+// The course's interactive loop on a terminal: `Mode: [t]rain / [q]uery / [x]exit`. Deltas merged in
+// the background, and log lines, are printed above the line being typed, which is then drawn again
+// with the partial input, so nothing the person types is garbled or lost.
+
+import { clearLine, createInterface, cursorTo, type Interface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
+import type { MergedEvent, RejectedEvent, TeachOutcome } from "./runtime.js";
+import { TEXT_LIMIT_CHARS } from "./http-api.js";
+import type { AskResult } from "./seams.js";
+
+export interface PromptBackend {
+  ask(question: string): Promise<AskResult>;
+  teach(question: string, answer: string): Promise<TeachOutcome>;
+  on(ev: "merged", fn: (e: MergedEvent) => void): unknown;
+  on(ev: "rejected", fn: (e: RejectedEvent) => void): unknown;
+  off(ev: "merged" | "rejected", fn: (...a: never[]) => void): unknown;
+}
+
+export interface PromptOptions {
+  backend: PromptBackend;
+  input: Readable;
+  output: Writable;
+  /** Routes the node's log lines through the prompt while it runs (NodeLogger.setSink). */
+  setLogSink?: (sink: ((line: string) => void) | undefined) => void;
+}
+
+export const MODE_PROMPT = "Mode: [t]rain / [q]uery / [x]exit > ";
+
+class Closed extends Error {}
+
+/** Runs until the person types x, presses Ctrl-C or closes the input. */
+export async function runPrompt(o: PromptOptions): Promise<void> {
+  const rl = createInterface({ input: o.input, output: o.output, terminal: true, historySize: 100 });
+  let waiting = false;   // a question is on screen, waiting for a line
+  let closed = false;
+  let cancel: (() => void) | undefined;
+
+  /** Prints above the line being typed and draws the prompt with the partial input again. */
+  const above = (text: string): void => {
+    if (closed) { o.output.write(text.endsWith("\n") ? text : text + "\n"); return; }
+    clearLine(o.output, 0);
+    cursorTo(o.output, 0);
+    o.output.write(text.endsWith("\n") ? text : text + "\n");
+    if (waiting) rl.prompt(true);
+  };
+  const say = (text: string): void => void o.output.write(text + "\n");
+  const ask = (q: string): Promise<string> => new Promise((resolve, reject) => {
+    if (closed) return reject(new Closed());
+    waiting = true;
+    cancel = () => reject(new Closed());
+    rl.question(q, (a) => { waiting = false; cancel = undefined; resolve(a.trim()); });
+  });
+
+  const onMerged = (e: MergedEvent): void =>
+    above(`\n*** Merged delta ${e.version} from ${e.from} (${e.keys} tensors, ${Math.round(e.latencyMs)} ms after it was announced); model ${e.digest.slice(0, 12)}`);
+  const onRejected = (e: RejectedEvent): void => above(`\n*** Rejected delta ${e.version} from ${e.from}: ${e.reason} (${e.message})`);
+  o.backend.on("merged", onMerged);
+  o.backend.on("rejected", onRejected);
+  o.setLogSink?.((line) => above(line.replace(/\n$/, "")));
+  rl.on("SIGINT", () => rl.close());
+  rl.on("close", () => { closed = true; waiting = false; cancel?.(); });
+
+  const learn = async (question: string, answer: string): Promise<void> => {
+    if (question.length > TEXT_LIMIT_CHARS || answer.length > TEXT_LIMIT_CHARS) {
+      say(`Too long to learn: questions and answers are limited to ${TEXT_LIMIT_CHARS} characters.`);
+      return;
+    }
+    say("Training on the correction...");
+    try {
+      const t = await o.backend.teach(question, answer);
+      say(`Trained: loss ${t.loss.toFixed(4)} after ${t.steps} steps (${Math.round(t.ms)} ms); now answers "${t.answer}"${t.learned ? "" : " (not yet the taught answer)"}.`);
+      say(`Broadcast delta ${t.version}: ${t.bytes} bytes in ${t.chunks} fragments.`);
+    } catch (e) {
+      say(`Could not teach: ${(e as Error).message}`);
+    }
+  };
+
+  try {
+    for (;;) {
+      const mode = (await ask(MODE_PROMPT)).toLowerCase();
+      if (mode === "x" || mode === "exit") break;
+      if (mode === "q" || mode === "query") {
+        const q = await ask("Question: ");
+        if (!q) continue;
+        let r: AskResult;
+        try {
+          r = await o.backend.ask(q);
+        } catch (e) {
+          say(`Could not answer: ${(e as Error).message}`);
+          continue;
+        }
+        say(`Answer: ${r.answer}`);
+        const ok = (await ask("Is this correct? [y/n] ")).toLowerCase();
+        if (ok.startsWith("n")) {
+          const right = await ask("Correct answer: ");
+          if (right) await learn(q, right);
+        }
+      } else if (mode === "t" || mode === "train") {
+        const q = await ask("Question: ");
+        const a = q ? await ask("Answer: ") : "";
+        if (q && a) await learn(q, a);
+      } else if (mode !== "") {
+        say(`Unknown mode "${mode}": type t, q or x.`);
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Closed)) throw e;
+  } finally {
+    o.backend.off("merged", onMerged);
+    o.backend.off("rejected", onRejected);
+    o.setLogSink?.(undefined);
+    closeQuietly(rl);
+  }
+}
+
+function closeQuietly(rl: Interface): void {
+  try { rl.close(); } catch { /* already closed */ }
+}

@@ -1,0 +1,72 @@
+// The two parts the node program drives, as the node sees them (docs/contracts.md): the engine's
+// Model facade and the UDP overlay. Only wiring.ts binds these to the real classes, so the runtime,
+// HTTP API and prompt depend on nothing but these shapes.
+
+import type { Logger } from "pino";
+
+export interface AskOptions {
+  maxNewTokens?: number; doSample?: boolean; temperature?: number; topP?: number;
+  repetitionPenalty?: number; noRepeatNgramSize?: number; seed?: number;
+}
+export interface AskResult { answer: string; raw: string; tokens: number; ms: number }
+export interface TeachResult {
+  /** Course-format torch .pt bytes (fp16 dict), ready for the wire. */
+  delta: Uint8Array;
+  loss: number; steps: number; ms: number;
+  answer: string; learned: boolean;
+}
+export interface MergeResult { keys: number; skipped: string[]; ms: number }
+
+export interface EngineModel {
+  readonly fingerprint: string;
+  digest(): string;
+  ask(question: string, opts?: AskOptions): Promise<AskResult>;
+  teach(question: string, answer: string): Promise<TeachResult>;
+  merge(delta: Uint8Array, weight: number): Promise<MergeResult>;
+  saveBaseline(file: string): Promise<void>;
+}
+
+export interface IncomingDelta { version: string; from: string; bytes: Uint8Array; sha256: string; metaAt: number }
+
+export interface PeerInfo {
+  id: string; address: string; port: number; dialect: string;
+  lastSeenMs: number; rttMs?: number | null; announced?: unknown;
+}
+export interface TransferInfo { version: string; from: string; have: number; total: number | undefined; startedAt: number }
+
+export interface OverlayStartOptions {
+  nodeId: string;
+  port: number;
+  /** IPv4 address or interface name. */
+  bindAddress?: string;
+  /** undefined: the overlay derives it (and leaves it off when static peers are given). */
+  broadcastAddress?: string;
+  /** Static peers as "host:port". */
+  peers: string[];
+  dialect: "v1" | "sprint62";
+  rateBytesPerSec?: number;
+  logger: Logger;
+  onDelta: (d: IncomingDelta) => Promise<void>;
+  isApplied: (version: string) => boolean;
+}
+
+export interface OverlayHandle {
+  sendDelta(bytes: Uint8Array): Promise<{ version: string; bytes: number; chunks: number }>;
+  peers(): PeerInfo[];
+  transfers(): TransferInfo[];
+  /** Plain counters; metrics.ts reads them at scrape time. */
+  readonly stats: object;
+  /** The broadcast address in use (derived or given); undefined when broadcasting is off. */
+  readonly broadcastAddress?: string | undefined;
+  close(): Promise<void>;
+}
+
+/** Everything the node program needs from outside itself; tests pass fakes, cli/run.ts the real ones. */
+export interface NodeDeps {
+  loadModel(path: string): Promise<EngineModel>;
+  /** Path of the model used when neither --model nor a saved baseline is given. */
+  defaultModelPath(): Promise<string>;
+  startOverlay(opts: OverlayStartOptions): Promise<OverlayHandle>;
+  /** The engine's DeltaError test: a merge failure that rejects the delta (bad bytes), not the node. */
+  deltaErrorReason(e: unknown): "decode" | "shape" | undefined;
+}

@@ -1,0 +1,15 @@
+// The real parts behind the node's seams (seams.ts): the engine's Model, the embedded default
+// model, the UDP overlay. The only file of the node program that imports them.
+
+import { ensureDefaultModel } from "../checkpoint/default-model.js";
+import { DeltaError } from "../engine/delta.js";
+import { Model } from "../engine/model.js";
+import { Overlay } from "../overlay/overlay.js";
+import type { NodeDeps } from "./seams.js";
+
+export const realDeps: NodeDeps = {
+  loadModel: (path) => Model.load(path),
+  defaultModelPath: async () => ensureDefaultModel(),
+  startOverlay: (o) => Overlay.start(o),
+  deltaErrorReason: (e) => (e instanceof DeltaError ? e.reason : undefined),
+};

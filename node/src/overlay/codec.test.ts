@@ -1,0 +1,144 @@
+// The wire codec: course datagrams exactly as the spec writes them decode to what they say, our
+// encodings round-trip in every framing, chunks fit one Ethernet frame, and no input makes decode throw.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { chunkRawBytes, decode, encodeBinaryChunk, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT,
+  type Body, type Packet } from "./codec.js";
+import { seeded } from "../testing/faulty-transport.js";
+
+const SHA = "0acba2bd5fd426c4b47a8934afee57e961568757674dab75e30ce8cf1ac2dbef";
+
+function ok(text: string | Uint8Array): Packet {
+  const d = decode(typeof text === "string" ? Buffer.from(text) : text);
+  assert.ok(d.ok, `did not decode (${d.ok ? "" : d.reason}): ${String(text).slice(0, 120)}`);
+  return d.packet;
+}
+
+function reason(text: string | Uint8Array): string {
+  const d = decode(typeof text === "string" ? Buffer.from(text) : text);
+  assert.equal(d.ok, false, `decoded but should not: ${String(text).slice(0, 120)}`);
+  return d.ok ? "" : d.reason;
+}
+
+test("course V=1 datagrams decode as the spec describes them", () => {
+  const sync = ok("V=1|SRC=Pi-1|SEQ=1|TYPE=PEER_SYNC|TS=1764008499000|BODY=ip=127.0.0.1;port=5000");
+  assert.deepEqual(sync, { framing: "v1", src: "Pi-1", seq: 1, ts: 1764008499000, type: "PEER_SYNC", ip: "127.0.0.1", port: 5000, ours: false });
+  assert.deepEqual(ok("V=1|SRC=Pi-1|SEQ=2|TYPE=PING|TS=1|BODY=t0=1764008499000"), { framing: "v1", src: "Pi-1", seq: 2, ts: 1, type: "PING", t0: 1764008499000 });
+  const meta = ok(`V=1|SRC=Pi-1|SEQ=3|TYPE=MODEL_META|TS=1|BODY=ver=v1764008499;size=409477;chunks=564;sha256=${SHA}`);
+  assert.deepEqual({ ...meta }, { framing: "v1", src: "Pi-1", seq: 3, ts: 1, type: "MODEL_META", ver: "v1764008499", size: 409477, chunks: 564, sha256: SHA });
+  const chunk = ok("V=1|SRC=Pi-1|SEQ=4|TYPE=MODEL_CHUNK|TS=1|BODY=ver=v1764008499;idx=563;total=564;b64=UEsDBA==");
+  assert.equal(chunk.type, "MODEL_CHUNK");
+  if (chunk.type === "MODEL_CHUNK") assert.deepEqual([...chunk.data], [0x50, 0x4b, 3, 4]);
+  const nak = ok("V=1|SRC=Pi-1|SEQ=5|TYPE=CHUNK_NAK|TS=1|BODY=ver=1764008499-0acba2bd;missing=3,x,17,,4");
+  assert.deepEqual(nak.type === "CHUNK_NAK" && nak.missing, [3, 17, 4], "non-numbers in missing are skipped, as the course does");
+  // Unknown body keys are ignored, which is how capabilities ride along.
+  const ours = ok("V=1|SRC=n2|SEQ=9|TYPE=PEER_SYNC|TS=1|BODY=ip=10.0.0.2;port=5000;df=1;future=x");
+  assert.equal(ours.type === "PEER_SYNC" && ours.ours, true);
+});
+
+test("course Sprint 6.2 datagrams (CRC computed by Python's zlib) decode; a flipped byte fails the CRC", () => {
+  const sync = ok("[PEER_SYNC]|Pi-2|3|1764008499000|0|3|10.122.0.12,5000|d8511981");
+  assert.deepEqual(sync, { framing: "sprint62", src: "Pi-2", seq: 3, ts: 1764008499000, type: "PEER_SYNC", ip: "10.122.0.12", port: 5000, ours: false });
+  const meta = ok(`[MODEL_META]|Pi-2|4|1764008499100|0|3|ver=v1764008499;size=409477;chunks=564;sha256=${SHA}|3609ffa0`);
+  assert.equal(meta.type === "MODEL_META" && meta.chunks, 564);
+  const chunk = ok("[MODEL_CHUNK]|Pi-2|5|1764008499200|0|3|ver=v1764008499;idx=0;total=564;b64=UEsDBA==|bd338b24");
+  assert.equal(chunk.type === "MODEL_CHUNK" && chunk.data.length, 4);
+  const pong = ok("[PONG]|Pi-2|6|1764008499300|0|3|10.122.0.12,ok,1764008499299|26c04b94");
+  assert.equal(pong.type === "PONG" && pong.t0, 1764008499299);
+  assert.equal(reason("[PEER_SYNC]|Pi-2|3|1764008499000|0|3|10.122.0.13,5000|d8511981"), "crc");
+});
+
+test("every packet type round-trips in both dialects, and chunks also in binary", () => {
+  const bodies: Body[] = [
+    { type: "PEER_SYNC", ip: "10.0.0.7", port: 5000, ours: false },
+    { type: "PING", t0: 1764008499000 },
+    { type: "PONG", t0: 1764008499001 },
+    { type: "MODEL_META", ver: "d1-n1-abc", size: 10, chunks: 2, sha256: SHA },
+    { type: "MODEL_CHUNK", ver: "d1-n1-abc", idx: 1, total: 2, data: new Uint8Array([0, 255, 1, 2, 3]) },
+    { type: "CHUNK_NAK", ver: "d1-n1-abc", missing: [0, 1], wantMeta: false },
+  ];
+  for (const d of ["v1", "sprint62"] as const) {
+    for (const b of bodies) {
+      const p = ok(encodeText(d, { src: "n1", seq: 42, ts: 7 }, b, { ownIp: "10.0.0.7", ownPort: 5000 }));
+      assert.deepEqual({ ...p }, { framing: d, src: "n1", seq: 42, ts: 7, ...b }, `${d} ${b.type}`);
+    }
+  }
+  const bin = ok(encodeBinaryChunk({ src: "n1", seq: 9 }, "d1-n1-abc", 3, 4, new Uint8Array([9, 8, 7])));
+  assert.deepEqual({ ...bin }, { framing: "binary", src: "n1", seq: 9, ts: 0, type: "MODEL_CHUNK", ver: "d1-n1-abc", idx: 3, total: 4, data: new Uint8Array([9, 8, 7]) });
+  // Our range NAKs: compact both ways.
+  assert.equal(nakRanges([0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
+  const nak = ok(encodeText("v1", { src: "n1", seq: 1 }, { type: "CHUNK_NAK", ver: "v", missing: [], wantMeta: true }, { ranges: "0-2,5,7-8" }));
+  assert.deepEqual(nak.type === "CHUNK_NAK" && [nak.missing, nak.wantMeta], [[0, 1, 2, 5, 7, 8], true]);
+});
+
+test("chunks sized so the whole datagram fits one Ethernet frame, in every framing, for any count", () => {
+  const src = "a-long-node-name.example";
+  for (const framing of ["v1", "sprint62", "binary"] as const) {
+    for (const size of [1, 1000, 409477, 5_000_000]) {
+      const ver = "d1795395485276-a-long-node-name.example-0acba2bd359f";
+      const raw = chunkRawBytes(framing, src, ver, size, ETHERNET_UDP_PAYLOAD_BYTES);
+      const total = Math.ceil(size / raw);
+      const h = { src, seq: SEQ_LIMIT - 1, ts: 9_999_999_999_999 };
+      const data = new Uint8Array(raw);
+      const worst = framing === "binary"
+        ? encodeBinaryChunk(h, ver, total - 1, total, data)
+        : encodeText(framing, h, { type: "MODEL_CHUNK", ver, idx: total - 1, total, data });
+      assert.ok(worst.length <= ETHERNET_UDP_PAYLOAD_BYTES, `${framing} ${size} B: ${worst.length}-byte datagram`);
+      assert.ok(worst.length > ETHERNET_UDP_PAYLOAD_BYTES - (framing === "binary" ? 1 : 4), `${framing}: wastes room (${worst.length})`);
+    }
+  }
+  // The comment's worked example: Pi-1 / v1764008499, 1023 raw bytes.
+  assert.equal(chunkRawBytes("v1", "Pi-1", "v1764008499", 409477, 1472), 1023);
+});
+
+test("hostile text: huge counts, negative or out-of-range idx, bad base64, bad sha, unsafe ids are refused with a reason", () => {
+  const v1 = (body: string, type = "MODEL_CHUNK", src = "x") => `V=1|SRC=${src}|SEQ=1|TYPE=${type}|TS=1|BODY=${body}`;
+  assert.equal(reason(v1("ver=v;idx=5;total=5;b64=AAAA")), "idx_range");
+  assert.equal(reason(v1("ver=v;idx=-1;total=5;b64=AAAA")), "bad_number");
+  assert.equal(reason(v1("ver=v;idx=0;total=99999999999;b64=AAAA")), "bad_number");
+  assert.equal(reason(v1("ver=v;idx=0;total=1;b64=AA*A")), "bad_base64");
+  assert.equal(reason(v1("ver=v;idx=0;total=1;b64=AAA")), "bad_base64");
+  assert.equal(reason(v1("ver=v;chunks=3;sha256=xyz", "MODEL_META")), "bad_sha");
+  assert.equal(reason(v1("ver=a b;idx=0;total=1;b64=")), "bad_ver");
+  assert.equal(reason(v1("ver=v;ranges=0-999999999", "CHUNK_NAK")), "nak_range");
+  assert.equal(reason(v1("x", "HELLO")), "unknown_type");
+  assert.equal(reason("V=2|SRC=x|TYPE=PING|BODY=t0=1"), "version");
+  assert.equal(reason("V=1|TYPE=PING|BODY=t0=1"), "no_src");
+  assert.equal(reason(new Uint8Array([0x56, 0xff, 0xfe])), "not_utf8");
+  assert.equal(reason(new Uint8Array(0)), "empty");
+  const bin = encodeBinaryChunk({ src: "n1", seq: 1 }, "v", 0, 1, new Uint8Array([1, 2, 3]));
+  bin[bin.length - 6]! ^= 1;
+  assert.equal(reason(bin), "crc");
+});
+
+test("fuzz: 20,000 random and mutated datagrams never make decode throw, and what decodes is sane", () => {
+  const rnd = seeded(20261123);
+  const seeds: Uint8Array[] = [
+    Buffer.from(`V=1|SRC=Pi-1|SEQ=3|TYPE=MODEL_META|TS=1|BODY=ver=v1764008499;size=409477;chunks=564;sha256=${SHA}`),
+    Buffer.from("V=1|SRC=Pi-1|SEQ=4|TYPE=MODEL_CHUNK|TS=1|BODY=ver=v1764008499;idx=563;total=564;b64=UEsDBA=="),
+    Buffer.from("V=1|SRC=Pi-1|SEQ=5|TYPE=CHUNK_NAK|TS=1|BODY=ver=v;missing=1,2,3;ranges=5-9"),
+    Buffer.from("[MODEL_CHUNK]|Pi-2|5|1764008499200|0|3|ver=v1764008499;idx=0;total=564;b64=UEsDBA==|bd338b24"),
+    encodeBinaryChunk({ src: "n1", seq: 1 }, "d1-n1", 2, 3, randomBytes(64)),
+  ];
+  let decoded = 0;
+  for (let i = 0; i < 20_000; i++) {
+    let buf: Uint8Array;
+    if (i % 4 === 0) {
+      buf = new Uint8Array(Math.floor(rnd() * 200)).map(() => Math.floor(rnd() * 256));
+    } else {
+      buf = Uint8Array.from(seeds[i % seeds.length]!);
+      const cut = rnd() < 0.3 ? Math.floor(rnd() * buf.length) : buf.length;
+      buf = buf.subarray(0, cut);
+      for (let k = Math.floor(rnd() * 4); k > 0 && buf.length; k--) buf[Math.floor(rnd() * buf.length)] = Math.floor(rnd() * 256);
+    }
+    const d = decode(buf);
+    if (!d.ok) { assert.equal(typeof d.reason, "string"); continue; }
+    decoded++;
+    const p = d.packet;
+    assert.match(p.src, /^[A-Za-z0-9._-]+$/);
+    if (p.type === "MODEL_CHUNK") assert.ok(p.idx >= 0 && p.idx < p.total, `idx ${p.idx} total ${p.total}`);
+  }
+  assert.ok(decoded > 0, "the mutations never left a decodable datagram: the fuzz is not reaching the parsers");
+});

@@ -1,0 +1,380 @@
+// Every byte the overlay puts on or takes off the wire, in one place: the course's two text dialects
+// (V=1 and Sprint 6.2, see ../shared/spec/course-wire.md) and DeltaFleet's binary chunk framing.
+// decode() never throws: bad input gives { ok: false, reason } and the caller counts the reason.
+
+import { crc32 } from "node:zlib";
+
+// ---- wire constants ---------------------------------------------------------------------------
+
+/** Largest UDP payload that fits one Ethernet frame: 1500 MTU - 20 IPv4 header - 8 UDP header. */
+export const ETHERNET_UDP_PAYLOAD_BYTES = 1472;
+/** Course receivers read with recvfrom(65535); IPv4 UDP cannot carry more than this anyway. */
+export const MAX_DATAGRAM_BYTES = 65_507;
+/** Seq numbers wrap below this so a chunk header never grows past its budgeted digits. */
+export const SEQ_LIMIT = 10_000_000_000;
+/** Digits budgeted for TS in a header: unix ms has 13 digits until the year 2286. */
+const TS_DIGITS = 13;
+/** Ids and versions: the course splits headers on `|` and bodies on `;` and `=`. */
+export const SAFE_TOKEN = /^[A-Za-z0-9._-]{1,128}$/;
+/** Per-packet number limits (counts beyond these are hostile, not large). */
+export const MAX_CHUNKS_ON_WIRE = 1_000_000;
+export const MAX_SIZE_ON_WIRE = 2 ** 40;
+/** The course receiver sends at most 25 idx per NAK; we follow that in plain lists for course peers. */
+export const COURSE_NAK_MAX_IDX = 25;
+/** A range-encoded NAK expands to at most this many idx (more is a hostile packet). */
+export const MAX_NAK_IDX = 1_000_000;
+
+// Binary framing (DeltaFleet peers only). First byte 0xDF: not '[' (0x5B) nor 'V' (0x56), so both
+// course parsers reject it, but it is not UTF-8: never sent where a Sprint 6.2 listener could hear.
+export const BIN_MAGIC = 0xdf;
+export const BIN_VERSION = 1;
+export const BIN_TYPE_CHUNK = 1;
+/** magic, version, type, srcLen | src | seq u32 | verLen | ver | idx u32 | total u32 | data | crc32 u32 */
+export const BIN_FIXED_OVERHEAD_BYTES = 4 + 4 + 1 + 4 + 4 + 4;
+
+/** Capability keys we add to a V=1 PEER_SYNC body; course nodes ignore unknown keys. */
+export const CAP_KEY = "df";
+export const CAP_VALUE = "1";
+
+export const TYPES = ["PEER_SYNC", "PING", "PONG", "MODEL_META", "MODEL_CHUNK", "CHUNK_NAK"] as const;
+export type PacketType = (typeof TYPES)[number];
+export type Dialect = "v1" | "sprint62";
+export type Framing = Dialect | "binary";
+
+// ---- packets -----------------------------------------------------------------------------------
+
+export interface Header { framing: Framing; src: string; seq: number; ts: number }
+export type Body =
+  | { type: "PEER_SYNC"; ip?: string; port?: number; ours: boolean }
+  | { type: "PING"; t0: number }
+  | { type: "PONG"; t0: number }
+  | { type: "MODEL_META"; ver: string; chunks: number; size?: number; sha256?: string }
+  | { type: "MODEL_CHUNK"; ver: string; idx: number; total: number; data: Uint8Array }
+  /** missing: course plain list or our ranges, expanded; wantMeta: our receivers asking for META. */
+  | { type: "CHUNK_NAK"; ver: string; missing: number[]; wantMeta: boolean };
+export type Packet = Header & Body;
+
+export type DropReason =
+  | "empty" | "oversize" | "not_utf8" | "malformed" | "crc" | "version" | "no_src" | "bad_src"
+  | "unknown_type" | "bad_number" | "bad_ver" | "bad_base64" | "bad_sha" | "idx_range" | "nak_range";
+export type Decoded = { ok: true; packet: Packet } | { ok: false; reason: DropReason };
+
+const fail = (reason: DropReason): Decoded => ({ ok: false, reason });
+
+// ---- decoding ----------------------------------------------------------------------------------
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const DECIMAL = /^[0-9]{1,16}$/;
+const HEX64 = /^[0-9a-f]{64}$/i;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;
+
+/** Any datagram in any of our framings, auto-detected by its first byte. */
+export function decode(buf: Uint8Array): Decoded {
+  if (buf.length === 0) return fail("empty");
+  if (buf.length > MAX_DATAGRAM_BYTES) return fail("oversize");
+  if (buf[0] === BIN_MAGIC) return decodeBinary(buf);
+  let text: string;
+  try {
+    text = utf8.decode(buf);
+  } catch {
+    return fail("not_utf8");
+  }
+  if (text.startsWith("[")) return decodeSprint62(text);
+  if (text.startsWith("V=")) return decodeV1(text);
+  return fail("malformed");
+}
+
+function decimal(s: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (s === undefined || !DECIMAL.test(s)) return undefined;
+  const n = Number(s);
+  return n <= max ? n : undefined;
+}
+
+/** `k=v;k=v`, each split on its first `=`; pieces without `=` skipped (as the course does). */
+export function parseKv(body: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const part of body.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && !m.has(part.slice(0, eq))) m.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  return m;
+}
+
+function decodeV1(text: string): Decoded {
+  const f = new Map<string, string>();
+  for (const part of text.split("|")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && !f.has(part.slice(0, eq))) f.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  if (f.get("V") !== "1") return fail("version");
+  const src = f.get("SRC");
+  if (!src) return fail("no_src");
+  if (!SAFE_TOKEN.test(src)) return fail("bad_src");
+  const seq = decimal(f.get("SEQ")) ?? 0;
+  const ts = decimal(f.get("TS")) ?? 0;
+  const type = f.get("TYPE");
+  if (!type) return fail("malformed");
+  const kv = parseKv(f.get("BODY") ?? "");
+  const head: Header = { framing: "v1", src, seq, ts };
+  switch (type) {
+    case "PEER_SYNC": {
+      const ip = kv.get("ip");
+      return ok(head, { type, ip: ip && IPV4.test(ip) ? ip : undefined, port: decimal(kv.get("port"), 65535),
+        ours: kv.get(CAP_KEY) === CAP_VALUE });
+    }
+    case "PING":
+    case "PONG": {
+      const t0 = decimal(kv.get("t0"));
+      return t0 === undefined ? fail("bad_number") : ok(head, { type, t0 });
+    }
+    case "MODEL_META":
+    case "MODEL_CHUNK":
+      return decodeModelBody(head, type, kv);
+    case "CHUNK_NAK":
+      return decodeNak(head, kv);
+    default:
+      return fail("unknown_type");
+  }
+}
+
+function decodeSprint62(text: string): Decoded {
+  const bar = text.lastIndexOf("|");
+  if (bar < 0) return fail("malformed");
+  const head = text.slice(0, bar);
+  if (text.slice(bar + 1) !== crcHex(head)) return fail("crc");
+  const parts = splitN(head, "|", 6);
+  if (parts.length !== 7 || !parts[0]!.endsWith("]")) return fail("malformed");
+  const type = parts[0]!.slice(1, -1);
+  const src = parts[1]!;
+  if (!src) return fail("no_src");
+  if (!SAFE_TOKEN.test(src)) return fail("bad_src");
+  const h: Header = { framing: "sprint62", src, seq: decimal(parts[2]) ?? 0, ts: decimal(parts[3]) ?? 0 };
+  const body = parts[6]!;
+  const items = body.split(",");
+  switch (type) {
+    case "PEER_SYNC": {
+      if (items.length < 2) return fail("malformed");
+      const port = decimal(items[1], 65535);
+      return ok(h, { type, ip: IPV4.test(items[0]!) ? items[0] : undefined, port, ours: false });
+    }
+    case "PING": {
+      const t0 = decimal(items[1]);
+      return t0 === undefined ? fail("bad_number") : ok(h, { type, t0 });
+    }
+    case "PONG": {
+      const t0 = decimal(items[2]);
+      return t0 === undefined ? fail("bad_number") : ok(h, { type, t0 });
+    }
+    case "MODEL_META":
+    case "MODEL_CHUNK":
+      return decodeModelBody(h, type, parseKv(body));
+    case "CHUNK_NAK":
+      return decodeNak(h, parseKv(body));   // not course Sprint 6.2, but harmless to understand
+    default:
+      return fail("unknown_type");
+  }
+}
+
+function decodeModelBody(h: Header, type: "MODEL_META" | "MODEL_CHUNK", kv: Map<string, string>): Decoded {
+  const ver = kv.get("ver");
+  if (!ver || !SAFE_TOKEN.test(ver)) return fail("bad_ver");
+  if (type === "MODEL_META") {
+    const chunks = decimal(kv.get("chunks"), MAX_CHUNKS_ON_WIRE);
+    if (chunks === undefined || chunks < 1) return fail("bad_number");
+    const sizeText = kv.get("size");
+    const size = sizeText === undefined ? undefined : decimal(sizeText, MAX_SIZE_ON_WIRE);
+    if (sizeText !== undefined && size === undefined) return fail("bad_number");
+    const sha = kv.get("sha256");
+    if (sha && !HEX64.test(sha)) return fail("bad_sha");
+    return ok(h, { type, ver, chunks, size, sha256: sha ? sha.toLowerCase() : undefined });
+  }
+  const idx = decimal(kv.get("idx"), MAX_CHUNKS_ON_WIRE);
+  const total = decimal(kv.get("total"), MAX_CHUNKS_ON_WIRE);
+  if (idx === undefined || total === undefined || total < 1) return fail("bad_number");
+  if (idx >= total) return fail("idx_range");
+  const b64 = kv.get("b64") ?? "";
+  if (b64.length % 4 !== 0 || !BASE64.test(b64)) return fail("bad_base64");
+  return ok(h, { type, ver, idx, total, data: new Uint8Array(Buffer.from(b64, "base64")) });
+}
+
+function decodeNak(h: Header, kv: Map<string, string>): Decoded {
+  const ver = kv.get("ver");
+  if (!ver || !SAFE_TOKEN.test(ver)) return fail("bad_ver");
+  const missing: number[] = [];
+  // Course: comma-separated decimals, anything else skipped.
+  for (const piece of (kv.get("missing") ?? "").split(",")) {
+    const n = decimal(piece.trim(), MAX_CHUNKS_ON_WIRE);
+    if (n !== undefined) missing.push(n);
+  }
+  // Ours: `ranges=a-b,c,...` (course senders ignore the key).
+  for (const piece of (kv.get("ranges") ?? "").split(",")) {
+    if (!piece) continue;
+    const [a, b] = piece.split("-", 2);
+    const lo = decimal(a, MAX_CHUNKS_ON_WIRE);
+    const hi = b === undefined ? lo : decimal(b, MAX_CHUNKS_ON_WIRE);
+    if (lo === undefined || hi === undefined || hi < lo) return fail("nak_range");
+    if (missing.length + (hi - lo + 1) > MAX_NAK_IDX) return fail("nak_range");
+    for (let i = lo; i <= hi; i++) missing.push(i);
+  }
+  if (missing.length > MAX_NAK_IDX) return fail("nak_range");
+  return ok(h, { type: "CHUNK_NAK", ver, missing, wantMeta: kv.get("meta") === "1" });
+}
+
+function decodeBinary(buf: Uint8Array): Decoded {
+  if (buf.length < BIN_FIXED_OVERHEAD_BYTES + 2) return fail("malformed");
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.readUInt32BE(b.length - 4) !== (crc32(b.subarray(0, b.length - 4)) >>> 0)) return fail("crc");
+  if (b[1] !== BIN_VERSION) return fail("version");
+  if (b[2] !== BIN_TYPE_CHUNK) return fail("unknown_type");
+  let o = 3;
+  const srcLen = b[o++]!;
+  if (o + srcLen + 4 + 1 > b.length - 4) return fail("malformed");
+  const src = b.toString("latin1", o, o + srcLen);
+  o += srcLen;
+  if (!SAFE_TOKEN.test(src)) return fail("bad_src");
+  const seq = b.readUInt32BE(o); o += 4;
+  const verLen = b[o++]!;
+  if (o + verLen + 8 > b.length - 4) return fail("malformed");
+  const ver = b.toString("latin1", o, o + verLen);
+  o += verLen;
+  if (!SAFE_TOKEN.test(ver)) return fail("bad_ver");
+  const idx = b.readUInt32BE(o); o += 4;
+  const total = b.readUInt32BE(o); o += 4;
+  if (total < 1 || total > MAX_CHUNKS_ON_WIRE) return fail("bad_number");
+  if (idx >= total) return fail("idx_range");
+  // Copy: the payload outlives the datagram buffer in a reassembly map.
+  const data = new Uint8Array(b.subarray(o, b.length - 4));
+  return ok({ framing: "binary", src, seq, ts: 0 }, { type: "MODEL_CHUNK", ver, idx, total, data });
+}
+
+function ok(h: Header, body: Body): Decoded {
+  return { ok: true, packet: { ...h, ...body } as Packet };
+}
+
+function splitN(s: string, sep: string, n: number): string[] {
+  const out: string[] = [];
+  let from = 0;
+  while (out.length < n) {
+    const i = s.indexOf(sep, from);
+    if (i < 0) break;
+    out.push(s.slice(from, i));
+    from = i + 1;
+  }
+  out.push(s.slice(from));
+  return out;
+}
+
+function crcHex(s: string): string {
+  return (crc32(Buffer.from(s, "utf8")) >>> 0).toString(16).padStart(8, "0");
+}
+
+// ---- encoding ----------------------------------------------------------------------------------
+
+export interface EncodeHeader { src: string; seq: number; ts?: number }
+
+function fmtKv(kv: Record<string, string | number | undefined>): string {
+  return Object.entries(kv).filter(([, v]) => v !== undefined && v !== "").map(([k, v]) => `${k}=${v}`).join(";");
+}
+
+/** Body text of a packet in a text dialect (Sprint 6.2 control bodies are comma lists). */
+function bodyText(d: Dialect, p: Body, ownIp: string, ownPort: number): string {
+  switch (p.type) {
+    case "PEER_SYNC":
+      return d === "v1"
+        ? fmtKv({ ip: p.ip ?? ownIp, port: p.port ?? ownPort, [CAP_KEY]: p.ours ? CAP_VALUE : undefined })
+        : `${p.ip ?? ownIp},${p.port ?? ownPort}`;
+    case "PING":
+      return d === "v1" ? fmtKv({ t0: p.t0 }) : `${ownIp},${p.t0}`;
+    case "PONG":
+      return d === "v1" ? fmtKv({ t0: p.t0 }) : `${ownIp},ok,${p.t0}`;
+    case "MODEL_META":
+      return fmtKv({ ver: p.ver, size: p.size, chunks: p.chunks, sha256: p.sha256 });
+    case "MODEL_CHUNK":
+      return fmtKv({ ver: p.ver, idx: p.idx, total: p.total }) + ";b64=" + Buffer.from(p.data).toString("base64");
+    case "CHUNK_NAK":
+      return fmtKv({ ver: p.ver, missing: p.missing.join(",") || undefined, meta: p.wantMeta ? "1" : undefined });
+  }
+}
+
+/**
+ * One datagram in a text dialect. ownIp/ownPort fill PEER_SYNC and Sprint 6.2 control bodies.
+ * `rangesText` replaces the plain missing list of a NAK for DeltaFleet receivers (see nakRanges).
+ */
+export function encodeText(d: Dialect, h: EncodeHeader, p: Body, opts: { ownIp?: string; ownPort?: number; ranges?: string } = {}): Buffer {
+  const ts = h.ts ?? Date.now();
+  let body = bodyText(d, p, opts.ownIp ?? "127.0.0.1", opts.ownPort ?? 5000);
+  if (p.type === "CHUNK_NAK" && opts.ranges !== undefined) {
+    body = fmtKv({ ver: p.ver, ranges: opts.ranges || undefined, meta: p.wantMeta ? "1" : undefined });
+  }
+  if (d === "v1") return Buffer.from(`V=1|SRC=${h.src}|SEQ=${h.seq}|TYPE=${p.type}|TS=${ts}|BODY=${body}`, "utf8");
+  const head = `[${p.type}]|${h.src}|${h.seq}|${ts}|0|3|${body}`;
+  return Buffer.from(`${head}|${crcHex(head)}`, "utf8");
+}
+
+/** A DeltaFleet binary MODEL_CHUNK (raw payload, CRC-32 trailer). */
+export function encodeBinaryChunk(h: EncodeHeader, ver: string, idx: number, total: number, data: Uint8Array): Buffer {
+  const src = Buffer.from(h.src, "latin1");
+  const v = Buffer.from(ver, "latin1");
+  const b = Buffer.allocUnsafe(BIN_FIXED_OVERHEAD_BYTES + src.length + v.length + data.length);
+  let o = 0;
+  b[o++] = BIN_MAGIC; b[o++] = BIN_VERSION; b[o++] = BIN_TYPE_CHUNK; b[o++] = src.length;
+  o += src.copy(b, o);
+  b.writeUInt32BE(h.seq >>> 0, o); o += 4;
+  b[o++] = v.length;
+  o += v.copy(b, o);
+  b.writeUInt32BE(idx, o); o += 4;
+  b.writeUInt32BE(total, o); o += 4;
+  b.set(data, o); o += data.length;
+  b.writeUInt32BE(crc32(b.subarray(0, o)) >>> 0, o);
+  return b;
+}
+
+/** `0-5,9,11-20`: the shortest text for a sorted list of idx. */
+export function nakRanges(sorted: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    out.push(j === i ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return out.join(",");
+}
+
+// ---- chunk sizing ------------------------------------------------------------------------------
+
+/**
+ * Raw bytes per chunk so that every MODEL_CHUNK datagram of this transfer fits maxDatagramBytes.
+ *
+ * Text dialects: the datagram is a fixed header plus the body keys plus base64 of the payload.
+ *   V=1:  `V=1|SRC=<src>|SEQ=<10 digits>|TYPE=MODEL_CHUNK|TS=<13 digits>|BODY=ver=<ver>;idx=<d>;total=<d>;b64=`
+ *   S6.2: `[MODEL_CHUNK]|<src>|<10 digits>|<13 digits>|0|3|ver=<ver>;idx=<d>;total=<d>;b64=` + `|` + 8 hex
+ * with d = digits of the chunk count (idx < total has no more). Base64 turns every 3 raw bytes into 4
+ * characters, so raw = floor((max - overhead) / 4) * 3. Example: src "Pi-1", ver "v1764008499",
+ * a 409,477-byte delta (401 chunks, 3 digits): V=1 overhead = 44 header + 10 SEQ + 13 TS + 38 body
+ * keys = 105 B; (1472 - 105) / 4 = 341 base64 groups = 1023 raw bytes, a datagram of at most 1469 B.
+ * (The course's 1024-byte chunks make 1474-byte datagrams: 2 over.)
+ * Binary: overhead = 21 fixed bytes + src + ver, payload raw, so raw = max - overhead.
+ * The digits of the count depend on raw, so we iterate until they agree.
+ */
+export function chunkRawBytes(framing: Framing, src: string, ver: string, size: number, maxDatagramBytes: number): number {
+  let digits = 1;
+  for (;;) {
+    let raw: number;
+    if (framing === "binary") {
+      raw = maxDatagramBytes - BIN_FIXED_OVERHEAD_BYTES - src.length - ver.length;
+    } else {
+      const seq = String(SEQ_LIMIT - 1).length;
+      const keys = `ver=${ver};idx=${"9".repeat(digits)};total=${"9".repeat(digits)};b64=`;
+      const overhead = framing === "v1"
+        ? `V=1|SRC=${src}|SEQ=|TYPE=MODEL_CHUNK|TS=|BODY=`.length + seq + TS_DIGITS + keys.length
+        : `[MODEL_CHUNK]|${src}|||0|3|`.length + seq + TS_DIGITS + keys.length + 1 + 8;
+      raw = Math.floor((maxDatagramBytes - overhead) / 4) * 3;
+    }
+    if (raw < 1) throw new Error(`codec: a ${maxDatagramBytes}-byte datagram leaves no room for chunk data (src ${src}, ver ${ver}); raise maxDatagramBytes`);
+    const total = Math.max(1, Math.ceil(size / raw));
+    if (String(total - 1).length <= digits && String(total).length <= digits) return raw;
+    digits++;
+  }
+}

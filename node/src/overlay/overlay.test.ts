@@ -1,0 +1,340 @@
+// Overlays on loopback with real UDP sockets: the real 404 KB course delta arrives bit-exact at
+// every peer, also through scripted loss, NAK loss, reordering and duplication; repairs several
+// peers need go out once; the course's quirks (chunk before META, senders that ignore NAKs, Sprint
+// 6.2 listeners) are met as the spec asks.
+
+import { test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { createSocket, type Socket } from "node:dgram";
+import { readFileSync } from "node:fs";
+import { decode, encodeText, type Body } from "./codec.js";
+import { Overlay, type DeltaArrival, type OverlayOptions, type OverlayTimings } from "./overlay.js";
+import { FaultyTransport, seeded, type FaultFn } from "../testing/faulty-transport.js";
+import { sharedDir } from "../testing/paths.js";
+
+const DELTA = readFileSync(sharedDir("fixtures", "course", "delta_v1764008499.pt"));
+const DELTA_SHA = createHash("sha256").update(DELTA).digest("hex");
+const FAST: Partial<OverlayTimings> = {
+  binaryAfterMs: 0, syncIntervalMs: 200, tickMs: 20, nakQuietMs: 80, repairQuietMs: 40, nakBackoffMs: 60, nakBackoffMaxMs: 200, nakMaxRounds: 5,
+  metaWaitMs: 600, repairCoalesceMs: 40,
+};
+const LO = "127.0.0.1";
+
+interface Node { ov: Overlay; got: DeltaArrival[]; events: Array<[string, Record<string, unknown>]>; faults?: FaultyTransport }
+
+async function freePorts(n: number): Promise<number[]> {
+  const socks = await Promise.all(Array.from({ length: n }, () => bindRaw(0)));
+  const ports = socks.map((s) => s.address().port);
+  await Promise.all(socks.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
+function bindRaw(port: number, address = LO): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket({ type: "udp4", reuseAddr: true });
+    s.once("error", reject);
+    s.bind(port, address, () => resolve(s));
+  });
+}
+
+async function start(t: TestContext, o: Partial<OverlayOptions> & { nodeId: string; port: number }, fate?: FaultFn): Promise<Node> {
+  const node: Node = { ov: undefined as unknown as Overlay, got: [], events: [] };
+  node.ov = await Overlay.start({
+    bindAddress: LO,
+    ...o,
+    timings: { ...FAST, ...o.timings },
+    onDelta: async (d) => { node.got.push(d); },
+    onEvent: (ev, f) => node.events.push([ev, f]),
+    transport: fate ? FaultyTransport.factory(fate, (f) => { node.faults = f; }) : undefined,
+  });
+  t.after(() => node.ov.close());
+  return node;
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** n overlays on distinct loopback ports, each listing all the others as static peers. */
+async function mesh(t: TestContext, n: number, fates: Array<FaultFn | undefined> = []): Promise<Node[]> {
+  const ports = await freePorts(n);
+  const nodes: Node[] = [];
+  for (let i = 0; i < n; i++) {
+    nodes.push(await start(t, { nodeId: `n${i}`, port: ports[i]!, peers: ports.filter((_, j) => j !== i).map((p) => `${LO}:${p}`) }, fates[i]));
+  }
+  await until("everyone to know everyone", () => nodes.every((x) => x.ov.peers().length === n - 1));
+  return nodes;
+}
+
+function assertExact(node: Node): void {
+  assert.equal(node.got.length, 1, `${node.ov.nodeId} got ${node.got.length} deltas`);
+  assert.equal(node.got[0]!.sha256, DELTA_SHA);
+  assert.ok(Buffer.from(node.got[0]!.bytes).equals(DELTA), `${node.ov.nodeId}: bytes differ`);
+}
+
+const chunkIdx = (c: Parameters<FaultFn>[0]): number | undefined => (c.packet?.type === "MODEL_CHUNK" ? c.packet.idx : undefined);
+
+test("three overlays: the 404 KB course delta reaches both others bit-exact in binary frames, one copy each", async (t) => {
+  const [a, b, c] = await mesh(t, 3);
+  const sent = await a!.ov.sendDelta(DELTA);
+  await until("both receivers", () => b!.got.length === 1 && c!.got.length === 1);
+  assertExact(b!);
+  assertExact(c!);
+  assert.equal(b!.got[0]!.version, sent.version);
+  assert.equal(b!.got[0]!.from, "n0");
+  assert.ok(sent.chunkBytes > 1400, `binary chunks carry ${sent.chunkBytes} B (base64 would carry ~1020)`);
+  // One copy per static peer; repairs only for what the kernel dropped under a loaded machine.
+  assert.equal(a!.ov.stats.fragmentsSent, 2 * sent.chunks, "one copy per static peer");
+  assert.ok(a!.ov.stats.retransmits < sent.chunks / 4, `${a!.ov.stats.retransmits} retransmits on loopback`);
+  assert.equal(b!.ov.stats.deltasCompleted, 1);
+  assert.deepEqual(b!.ov.peers().find((p) => p.id === "n0")?.announced, [sent.version]);
+});
+
+test("lost first fragment, 20 % seeded loss, every third NAK lost: NAK repair completes bit-exact", async (t) => {
+  const rnd = seeded(7);
+  let firstDropped = false;
+  let naks = 0;
+  const lossy: FaultFn = (c) => {
+    if (c.dir === "in" && chunkIdx(c) === 0 && !firstDropped) { firstDropped = true; return "drop"; }
+    if (c.dir === "in" && chunkIdx(c) !== undefined && rnd() < 0.2) return "drop";
+    if (c.dir === "out" && c.packet?.type === "CHUNK_NAK" && ++naks % 3 === 0) return "drop";
+    return "pass";
+  };
+  const [a, b] = await mesh(t, 2, [undefined, lossy]);
+  await a!.ov.sendDelta(DELTA);
+  await until("the lossy receiver", () => b!.got.length === 1, 30_000);
+  assertExact(b!);
+  assert.ok(firstDropped && b!.faults!.faults.dropped > 10, `only ${b!.faults!.faults.dropped} dropped`);
+  assert.ok(b!.ov.stats.naksSent >= 1 && a!.ov.stats.naksReceived >= 1);
+  assert.ok(a!.ov.stats.retransmits >= b!.faults!.faults.dropped - naks, "every lost chunk was resent");
+  assert.ok(b!.events.some(([ev]) => ev === "nak"));
+  assert.ok(a!.events.some(([ev]) => ev === "repaired"));
+});
+
+test("reordered and duplicated datagrams: bit-exact, duplicates counted and harmless", async (t) => {
+  const rnd = seeded(11);
+  const shuffle: FaultFn = (c) => {
+    if (c.dir !== "in" || chunkIdx(c) === undefined) return "pass";
+    const r = rnd();
+    return r < 0.15 ? "dup" : r < 0.5 ? { delayMs: Math.floor(rnd() * 30) } : "pass";
+  };
+  const [a, b] = await mesh(t, 2, [undefined, shuffle]);
+  await a!.ov.sendDelta(DELTA);
+  await until("the receiver", () => b!.got.length === 1, 20_000);
+  await new Promise((r) => setTimeout(r, 100));   // late copies after completion
+  assertExact(b!);
+  const dropped = b!.ov.stats.datagramsDropped;
+  assert.ok((dropped.duplicate ?? 0) + (dropped.late ?? 0) >= b!.faults!.faults.duplicated - 1,
+    `dup ${b!.faults!.faults.duplicated}, counted ${JSON.stringify(dropped)}`);
+  assert.ok(b!.faults!.faults.delayed > 10);
+});
+
+test("a loopback fleet on ONE shared port (reuse + broadcast 127.255.255.255): chunks several peers lost are resent once, by broadcast", async (t) => {
+  const [port] = await freePorts(1);
+  const lost = new Set([0, 5, 6, 7, 100, 200]);
+  // Each receiver drops the first copy of each lost idx (its own memory per closure).
+  const makeDrop = (): FaultFn => {
+    const had = new Set<number>();
+    return (c) => {
+      const i = chunkIdx(c);
+      if (c.dir === "in" && i !== undefined && lost.has(i) && !had.has(i)) { had.add(i); return "drop"; }
+      return "pass";
+    };
+  };
+  const common = { port: port!, bindAddress: "0.0.0.0", broadcastAddress: "127.255.255.255" };
+  const a = await start(t, { ...common, nodeId: "s" });
+  const b = await start(t, { ...common, nodeId: "r1" }, makeDrop());
+  const c = await start(t, { ...common, nodeId: "r2" }, makeDrop());
+  await until("discovery by broadcast", () => [a, b, c].every((x) => x.ov.peers().length === 2));
+  const sent = await a.ov.sendDelta(DELTA);
+  await until("both receivers", () => b.got.length === 1 && c.got.length === 1, 20_000);
+  assertExact(b);
+  assertExact(c);
+  assert.equal(a.ov.stats.retransmits, lost.size, `${lost.size} chunks lost at both receivers: each resent once, not once per NAK`);
+  assert.equal(a.ov.stats.fragmentsSent, sent.chunks, "one broadcast copy for all");
+});
+
+/** A raw UDP socket playing a course node, for the quirks the spec lists. */
+async function coursePeer(t: TestContext): Promise<{ sock: Socket; port: number; got: Buffer[]; send: (d: "v1" | "sprint62", b: Body, to: number, src?: string) => Promise<void> }> {
+  const sock = await bindRaw(0);
+  t.after(() => new Promise<void>((r) => sock.close(() => r())));
+  const got: Buffer[] = [];
+  sock.on("message", (m) => got.push(m));
+  let seq = 0;
+  const send = (d: "v1" | "sprint62", b: Body, to: number, src = "Pi-1"): Promise<void> =>
+    new Promise((r) => sock.send(encodeText(d, { src, seq: ++seq }, b, { ownIp: LO, ownPort: sock.address().port }), to, LO, () => r()));
+  return { sock, port: sock.address().port, got, send };
+}
+
+function courseChunks(bytes: Uint8Array, size = 727): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let o = 0; o < bytes.length; o += size) out.push(bytes.subarray(o, o + size));
+  return out;
+}
+
+test("course sender: CHUNK before META still completes once META (with sha256) arrives; never delivered unverified", async (t) => {
+  const [port] = await freePorts(1);
+  const n = await start(t, { nodeId: "ours", port: port! });
+  const py = await coursePeer(t);
+  const chunks = courseChunks(DELTA);
+  for (let i = 0; i < chunks.length; i++) await py.send("v1", { type: "MODEL_CHUNK", ver: "v1764008499", idx: i, total: chunks.length, data: chunks[i]! }, port!);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(n.got.length, 0, "delivered before any sha256 was known");
+  await py.send("v1", { type: "MODEL_META", ver: "v1764008499", size: DELTA.length, chunks: chunks.length, sha256: DELTA_SHA }, port!);
+  await until("delivery", () => n.got.length === 1);
+  assertExact(n);
+  // Without META at all: given up after metaWaitMs, never delivered.
+  for (let i = 0; i < chunks.length; i++) await py.send("v1", { type: "MODEL_CHUNK", ver: "v2", idx: i, total: chunks.length, data: chunks[i]! }, port!);
+  await until("give-up", () => n.events.some(([ev, f]) => ev === "gave-up" && f.version === "v2"));
+  assert.equal(n.got.length, 1);
+  assert.ok(py.got.some((m) => /TYPE=CHUNK_NAK\|.*ver=v2/.test(m.toString())), "never asked the sender for META");
+});
+
+test("course sender that ignores NAKs: NAKs of at most 25 plain idx, then a bounded give-up, counted", async (t) => {
+  const [port] = await freePorts(1);
+  const n = await start(t, { nodeId: "ours", port: port! });
+  const py = await coursePeer(t);
+  const chunks = courseChunks(DELTA);
+  await py.send("v1", { type: "PEER_SYNC", ours: false }, port!);
+  await py.send("v1", { type: "MODEL_META", ver: "v9", size: DELTA.length, chunks: chunks.length, sha256: DELTA_SHA }, port!);
+  for (let i = 0; i < chunks.length; i++) {
+    if (i % 10 !== 3) await py.send("v1", { type: "MODEL_CHUNK", ver: "v9", idx: i, total: chunks.length, data: chunks[i]! }, port!);
+  }
+  const started = Date.now();
+  await until("give-up", () => n.ov.stats.transfersGaveUp === 1);
+  assert.ok(Date.now() - started < 5_000);
+  assert.equal(n.ov.stats.deltasRejected.gave_up, 1);
+  assert.equal(n.got.length, 0);
+  assert.deepEqual(n.ov.transfers(), []);
+  assert.equal(n.ov.bytesInFlight, 0, "the abandoned buffer was freed");
+  const naks = py.got.map((m) => decode(m)).flatMap((d) => (d.ok && d.packet.type === "CHUNK_NAK" ? [d.packet] : []));
+  assert.ok(naks.length >= 2);
+  for (const k of naks) {
+    assert.ok(k.missing.length > 0 && k.missing.length <= 25, `a NAK to a course node listed ${k.missing.length} idx`);
+    for (const i of k.missing) assert.equal(i % 10, 3);
+  }
+});
+
+test("a Sprint 6.2 peer is known: it gets well-formed Sprint 6.2 text, never a binary datagram", async (t) => {
+  const [port] = await freePorts(1);
+  const n = await start(t, { nodeId: "ours", port: port! });
+  const s62 = await coursePeer(t);
+  await s62.send("sprint62", { type: "PEER_SYNC", ip: LO, port: s62.port, ours: false }, port!, "Pi-62");
+  await until("the Sprint 6.2 peer in the table", () => n.ov.peers().some((p) => p.id === "Pi-62" && p.dialect === "sprint62"));
+  const sent = await n.ov.sendDelta(DELTA);
+  await until("all chunks at the Sprint 6.2 peer", () => s62.got.filter((m) => m.toString().startsWith("[MODEL_CHUNK]")).length >= sent.chunks);
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  for (const m of s62.got) {
+    assert.doesNotThrow(() => utf8.decode(m), "a non-UTF-8 datagram would kill a Sprint 6.2 listener");
+    const d = decode(m);
+    assert.ok(d.ok && d.packet.framing === "sprint62", `not Sprint 6.2: ${m.toString().slice(0, 60)}`);
+  }
+  assert.ok(s62.got[0]!.toString().startsWith("[PEER_SYNC]") || s62.got.some((m) => m.toString().startsWith("[MODEL_META]")));
+  const firstMeta = s62.got.findIndex((m) => m.toString().startsWith("[MODEL_META]"));
+  const firstChunk = s62.got.findIndex((m) => m.toString().startsWith("[MODEL_CHUNK]"));
+  assert.ok(firstMeta >= 0 && firstMeta < firstChunk, "META must come before the first CHUNK");
+  for (const m of s62.got) assert.ok(m.length <= 1472, `${m.length}-byte datagram`);
+});
+
+test("an overlay speaking Sprint 6.2 delivers to one speaking V=1 (both dialects heard)", async (t) => {
+  const [p1, p2] = await freePorts(2);
+  const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], dialect: "sprint62" });
+  const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`] });
+  await until("discovery", () => a.ov.peers().length === 1 && b.ov.peers().length === 1);
+  await a.ov.sendDelta(DELTA);
+  await until("delivery", () => b.got.length === 1);
+  assertExact(b);
+});
+
+test("a delta whose bytes do not match META's sha256 is rejected (sha), never delivered", async (t) => {
+  const [port] = await freePorts(1);
+  const n = await start(t, { nodeId: "ours", port: port! });
+  const py = await coursePeer(t);
+  const chunks = courseChunks(DELTA.subarray(0, 5000));
+  await py.send("v1", { type: "MODEL_META", ver: "vbad", size: 5000, chunks: chunks.length, sha256: DELTA_SHA }, port!);
+  for (let i = 0; i < chunks.length; i++) await py.send("v1", { type: "MODEL_CHUNK", ver: "vbad", idx: i, total: chunks.length, data: chunks[i]! }, port!);
+  await until("rejection", () => n.ov.stats.deltasRejected.sha === 1);
+  assert.equal(n.got.length, 0);
+});
+
+test("version ids never collide, even for the same bytes in the same millisecond, and stay course-parseable", async (t) => {
+  const [p1, p2] = await freePorts(2);
+  const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`] });
+  const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`] });
+  const small = new Uint8Array(100);
+  const vs = await Promise.all([a.ov.sendDelta(small), a.ov.sendDelta(small), b.ov.sendDelta(small)]);
+  assert.equal(new Set(vs.map((v) => v.version)).size, 3);
+  for (const v of vs) assert.match(v.version, /^[A-Za-z0-9._-]+$/);
+  await until("both of a's at b", () => b.got.length === 2);
+});
+
+test("liveness: a silent peer is PINGed, its PONG gives an RTT; a peer gone quiet is pruned", async (t) => {
+  const [p1, p2] = await freePorts(2);
+  const timings = { syncIntervalMs: 60_000, pingAfterMs: 150, pruneAfterMs: 800 };
+  const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], timings });
+  const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`], timings });
+  await until("discovery", () => a.ov.peers().length === 1 && b.ov.peers().length === 1);
+  await until("an RTT from PING/PONG", () => typeof a.ov.peers()[0]?.rttMs === "number", 5_000);
+  assert.ok(a.ov.peers()[0]!.rttMs! >= 0);
+  await b.ov.close();
+  await until("a prunes b", () => a.events.some(([ev, f]) => ev === "peer-pruned" && f.id === "b"), 5_000);
+  assert.deepEqual(a.ov.peers(), []);
+});
+
+test("META goes out first and once more before the last chunk, never after it (not even with repairs)", async (t) => {
+  const out: string[] = [];
+  const [p1, p2] = await freePorts(2);
+  let dropped = 0;
+  const record: FaultFn = (c) => {
+    if (c.dir === "out" && c.packet?.type === "MODEL_META") out.push("META");
+    if (c.dir === "out" && c.packet?.type === "MODEL_CHUNK") out.push(`C${c.packet.idx}`);
+    return "pass";
+  };
+  const lose: FaultFn = (c) => (c.dir === "in" && c.packet?.type === "MODEL_CHUNK" && c.packet.idx % 50 === 1 && dropped++ < 6 ? "drop" : "pass");
+  const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`] }, record);
+  const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`] }, lose);
+  await until("discovery", () => a.ov.peers().length === 1 && b.ov.peers().length === 1);
+  const sent = await a.ov.sendDelta(DELTA);
+  await until("delivery", () => b.got.length === 1);
+  assertExact(b);
+  assert.equal(out[0], "META");
+  const last = out.indexOf(`C${sent.chunks - 1}`);
+  assert.deepEqual(out.map((x, i) => (x === "META" ? i : -1)).filter((i) => i >= 0).length, 2);
+  assert.ok(out.lastIndexOf("META") < last, "a META after the last chunk re-announces a version receivers may have completed");
+  assert.ok(a.ov.stats.retransmits >= 6 && out.length > last + 1, "the repairs went out");
+});
+
+test("logs go through a pino child { mod: 'overlay' }, one line per stage, not per chunk", async (t) => {
+  const { pino } = await import("pino");
+  const { Writable } = await import("node:stream");
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } });
+  const logger = pino({ level: "info" }, sink);
+  const [p1, p2] = await freePorts(2);
+  const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], logger });
+  const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`] });
+  await until("discovery", () => a.ov.peers().length === 1);
+  const sent = await a.ov.sendDelta(DELTA);
+  await until("delivery", () => b.got.length === 1);
+  const ours = lines.filter((l) => l.mod === "overlay");
+  assert.ok(ours.length > 0 && ours.length === lines.length, "every overlay line carries mod: overlay");
+  const evs = ours.map((l) => l.ev);
+  for (const ev of ["ready", "peer", "announced", "sent"]) assert.ok(evs.includes(ev), `no ${ev} line: ${evs.join(",")}`);
+  assert.ok(ours.length < sent.chunks / 10, `${ours.length} log lines for ${sent.chunks} chunks`);
+});
+
+test("before binaryAfterMs of listening, even an all-DeltaFleet fleet gets course text (a Sprint 6.2 node may not have spoken yet)", async (t) => {
+  const [p1, p2] = await freePorts(2);
+  const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], timings: { binaryAfterMs: 60_000 } });
+  const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`] });
+  await until("discovery", () => a.ov.peers().length === 1 && a.ov.peers()[0]!.ours);
+  const sent = await a.ov.sendDelta(DELTA);
+  assert.ok(sent.chunkBytes < 1100, `${sent.chunkBytes}-byte chunks: binary before binaryAfterMs`);
+  await until("delivery", () => b.got.length === 1);
+  assertExact(b);
+});

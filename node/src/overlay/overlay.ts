@@ -1,0 +1,467 @@
+// The UDP overlay: one socket, discovery and liveness as the course does it, delta send/receive
+// with repair. Deltas are opaque bytes; the node program decodes and merges them in onDelta.
+
+import type { RemoteInfo } from "node:dgram";
+import type { Logger } from "pino";
+import { COURSE_NAK_MAX_IDX, decode, encodeBinaryChunk, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT,
+  type Body, type Dialect, type Framing, type Packet } from "./codec.js";
+import { resolveAddresses } from "./netif.js";
+import { PeerTable, type PeerInfo } from "./peers.js";
+import { RateLimiter } from "./rate-limiter.js";
+import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings, type TransferInfo } from "./receiver.js";
+import { Sender, type Dest, type OutgoingInfo, type SendPlan, type SentDelta, type SenderTimings } from "./sender.js";
+import { bump, newStats, type OverlayStats } from "./stats.js";
+import { UdpTransport, type Transport, type UdpTransportOptions } from "./transport.js";
+
+export const DEFAULT_PORT = 5000;
+
+export interface OverlayTimings extends ReceiverTimings, SenderTimings {
+  /** PEER_SYNC period (course: 5 s); also sent at once to a newly heard peer. */
+  syncIntervalMs: number;
+  /** PING a peer silent this long (course: 15 s). */
+  pingAfterMs: number;
+  /** Forget a peer silent this long (course: 30 s). */
+  pruneAfterMs: number;
+  /** Housekeeping period: NAK checks, give-ups, liveness. */
+  tickMs: number;
+  /**
+   * No binary frames before we have listened this long: course nodes PEER_SYNC every 5 s, and a
+   * Sprint 6.2 one we have not heard yet would die on a binary broadcast.
+   */
+  binaryAfterMs: number;
+}
+
+export const DEFAULT_TIMINGS: OverlayTimings = {
+  syncIntervalMs: 5_000,
+  pingAfterMs: 15_000,
+  pruneAfterMs: 30_000,
+  tickMs: 100,
+  binaryAfterMs: 11_000,
+  // A paced 404 KB delta takes ~0.2 s; a receiver that heard nothing for 0.5 s has seen the end.
+  nakQuietMs: 500,
+  repairQuietMs: 150,
+  nakBackoffMs: 500,
+  nakBackoffMaxMs: 4_000,
+  // 0.5 + 0.5 + 1 + 2 + 4 × 4 s: a sender that never repairs is given up ~20 s after its last chunk.
+  nakMaxRounds: 8,
+  metaWaitMs: 10_000,
+  transferIdleMs: 60_000,
+  rememberMs: 10 * 60_000,
+  retentionMs: 120_000,
+  repairCoalesceMs: 20,
+};
+
+export const DEFAULT_LIMITS: ReceiverLimits = {
+  maxChunksPerTransfer: 65_536,
+  maxTransferBytes: 32 << 20,
+  maxInFlightBytes: 64 << 20,
+  maxTransfers: 32,
+  maxRemembered: 4_096,
+};
+
+/**
+ * 4 MB/s (32 Mbit/s): a third of 100 Mbit/s Ethernet, within what Pi Wi-Fi sustains, and slow enough
+ * that a receiver draining its socket every few ms never has more than ~100 KB queued.
+ */
+export const DEFAULT_RATE_BYTES_PER_SEC = 4_000_000;
+export const DEFAULT_BURST_BYTES = 64 * 1024;
+const SOCKET_BUFFER_BYTES = 4 << 20;
+/** Course NAK lists: at most this many 25-idx datagrams per round (the rest next round). */
+const COURSE_NAK_DATAGRAMS_PER_ROUND = 4;
+
+export interface DeltaArrival { version: string; from: string; bytes: Uint8Array; sha256: string; metaAt: number }
+
+export interface OverlayOptions {
+  nodeId: string;
+  port?: number;
+  /** IPv4 address or interface name; default 0.0.0.0. */
+  bindAddress?: string;
+  /** Broadcast address, "none", or undefined to derive it (off when peers are given). */
+  broadcastAddress?: string;
+  /** Static peers "host:port", always sent to by unicast. */
+  peers?: string[];
+  /** Dialect we speak (we hear both). */
+  dialect?: Dialect;
+  /** Use binary chunk framing between DeltaFleet nodes (default true). */
+  binary?: boolean;
+  rateBytesPerSec?: number;
+  burstBytes?: number;
+  maxDatagramBytes?: number;
+  logger?: Logger;
+  /** Decode and merge; throw an Error with a string `reason` to reject with that reason ("error" without one). */
+  onDelta?: (d: DeltaArrival) => Promise<void>;
+  isApplied?: (version: string) => boolean;
+  /** Every event the overlay logs, as one object (the agent prints them as JSON lines). */
+  onEvent?: (ev: string, fields: Record<string, unknown>) => void;
+  timings?: Partial<OverlayTimings>;
+  limits?: Partial<ReceiverLimits>;
+  /** Tests wrap the real socket with faults. */
+  transport?: (o: UdpTransportOptions) => Promise<Transport>;
+}
+
+export interface Outcome { version: string; from: string; outcome: "applied" | "rejected"; reason?: string; at: number }
+
+export class Overlay {
+  readonly stats: OverlayStats = newStats();
+  readonly nodeId: string;
+  readonly dialect: Dialect;
+  readonly port: number;
+  readonly ownIp: string;
+  readonly broadcastAddress: string | undefined;
+  readonly timings: OverlayTimings;
+  readonly outcomes: Outcome[] = [];
+  private readonly table = new PeerTable();
+  private readonly statics: Array<{ address: string; port: number }>;
+  private readonly limiter: RateLimiter;
+  private readonly receiver: Receiver;
+  private readonly sender: Sender;
+  private readonly maxDatagramBytes: number;
+  private readonly binary: boolean;
+  private seq = 0;
+  private readonly startedAt = Date.now();
+  private closed = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly logger: Logger | undefined;
+
+  private constructor(private readonly transport: Transport, private readonly o: OverlayOptions, addr: { ownIp: string; broadcastAddress: string | undefined }) {
+    this.nodeId = o.nodeId;
+    this.logger = o.logger?.child({ mod: "overlay" });
+    this.dialect = o.dialect ?? "v1";
+    this.port = transport.address().port;
+    this.ownIp = addr.ownIp;
+    this.broadcastAddress = addr.broadcastAddress;
+    this.timings = { ...DEFAULT_TIMINGS, ...o.timings };
+    this.statics = (o.peers ?? []).map(parseHostPort);
+    this.limiter = new RateLimiter({ bytesPerSec: o.rateBytesPerSec ?? DEFAULT_RATE_BYTES_PER_SEC, burstBytes: o.burstBytes ?? DEFAULT_BURST_BYTES });
+    this.maxDatagramBytes = o.maxDatagramBytes ?? ETHERNET_UDP_PAYLOAD_BYTES;
+    this.binary = o.binary ?? true;
+    this.receiver = new Receiver({ ...DEFAULT_LIMITS, ...o.limits }, this.timings, this.stats, {
+      deliver: (c) => void this.deliver(c),
+      nak: (r) => void this.sendNak(r),
+      isApplied: (v) => o.isApplied?.(v) ?? false,
+      event: (ev, f) => this.event(ev, f),
+    });
+    this.sender = new Sender({
+      nodeId: this.nodeId,
+      maxDatagramBytes: this.maxDatagramBytes,
+      sendMeta: (d, t) => this.sendMeta(d, t),
+      sendChunk: (d, t, i, re) => this.sendChunk(d, t, i, re),
+      canBroadcast: (f) => this.broadcastDest(f),
+      event: (ev, f) => this.event(ev, f),
+    }, this.timings, this.stats);
+  }
+
+  static async start(o: OverlayOptions): Promise<Overlay> {
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.nodeId)) {
+      throw new Error(`overlay: node id ${JSON.stringify(o.nodeId)} must be 1-64 of [A-Za-z0-9._-] (course parsers split on | ; =)`);
+    }
+    const addr = resolveAddresses(o.bindAddress ?? "0.0.0.0", o.broadcastAddress, !(o.peers?.length));
+    const topts: UdpTransportOptions = { port: o.port ?? DEFAULT_PORT, bindAddress: addr.bindAddress,
+      recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES };
+    const transport = await (o.transport ?? UdpTransport.open)(topts);
+    const ov = new Overlay(transport, o, addr);
+    transport.onMessage((buf, rinfo) => ov.onDatagram(buf, rinfo));
+    const every = (ms: number, fn: () => void): void => { const t = setInterval(fn, ms); t.unref(); ov.timers.push(t); };
+    every(ov.timings.syncIntervalMs, () => ov.peerSync());
+    every(ov.timings.tickMs, () => ov.tick());
+    ov.event("ready", { id: ov.nodeId, address: addr.bindAddress, port: ov.port, broadcast: ov.broadcastAddress ?? null,
+      peers: o.peers ?? [], dialect: ov.dialect, ownIp: ov.ownIp });
+    ov.peerSync();
+    return ov;
+  }
+
+  // ---- public API ------------------------------------------------------------------------------
+
+  /** Broadcasts (or unicasts, see the plan) a delta; resolves once every chunk went out once. */
+  sendDelta(bytes: Uint8Array): Promise<SentDelta> {
+    if (this.closed) return Promise.reject(new Error("overlay: sendDelta after close()"));
+    return this.sender.send(bytes, this.plan());
+  }
+
+  peers(): PeerInfo[] {
+    return this.table.list();
+  }
+
+  transfers(): TransferInfo[] {
+    return this.receiver.list();
+  }
+
+  /** Bytes held by incomplete incoming transfers (bounded by limits.maxInFlightBytes). */
+  get bytesInFlight(): number {
+    return this.receiver.bytesInFlight;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.sender.close();
+    await this.transport.close();
+  }
+
+  // ---- sending ---------------------------------------------------------------------------------
+
+  private header(): { src: string; seq: number } {
+    this.seq = this.seq + 1 >= SEQ_LIMIT ? 1 : this.seq + 1;
+    return { src: this.nodeId, seq: this.seq };
+  }
+
+  private async raw(buf: Uint8Array, address: string, port: number): Promise<void> {
+    if (this.closed) return;
+    // Several nodes sharing one port on one host (SO_REUSEADDR): Linux hands a unicast datagram to
+    // only the last socket bound, so a NAK or PONG for a neighbour goes by broadcast instead.
+    if (port === this.port && this.broadcastAddress && (address === this.ownIp || address.startsWith("127."))) {
+      address = this.broadcastAddress;
+    }
+    await this.limiter.take(buf.length);
+    if (this.closed) return;
+    try {
+      await this.transport.send(buf, port, address);
+      this.stats.datagramsSent++;
+      this.stats.bytesSent += buf.length;
+    } catch (e) {
+      this.stats.sendErrors++;
+      this.log("warn", "send-failed", { to: `${address}:${port}`, bytes: buf.length, error: (e as Error).message });
+    }
+  }
+
+  private text(d: Dialect, body: Body, ranges?: string): Buffer {
+    return encodeText(d, this.header(), body, { ownIp: this.ownIp, ownPort: this.port, ranges });
+  }
+
+  private sendMeta(d: Dest, t: OutgoingInfo): Promise<void> {
+    const f: Dialect = d.framing === "binary" ? "v1" : d.framing;
+    return this.raw(this.text(f, { type: "MODEL_META", ver: t.version, size: t.size, chunks: t.chunks.length, sha256: t.sha256 }), d.address, d.port);
+  }
+
+  private async sendChunk(d: Dest, t: OutgoingInfo, idx: number, retransmit: boolean): Promise<void> {
+    const data = t.chunks[idx]!;
+    const total = t.chunks.length;
+    const buf = d.framing === "binary"
+      ? encodeBinaryChunk(this.header(), t.version, idx, total, data)
+      : this.text(d.framing, { type: "MODEL_CHUNK", ver: t.version, idx, total, data });
+    await this.raw(buf, d.address, d.port);
+    if (retransmit) this.stats.retransmits++;
+    else this.stats.fragmentsSent++;
+  }
+
+  /** Broadcast destination for a framing, unless that framing must not be broadcast now. */
+  private broadcastDest(f: Framing): Dest | undefined {
+    if (!this.broadcastAddress) return undefined;
+    // Binary kills a Sprint 6.2 listener: never broadcast it while one may hear.
+    if (f === "binary" && this.table.list().some((p) => p.dialect === "sprint62")) return undefined;
+    return { address: this.broadcastAddress, port: this.port, framing: f, broadcast: true };
+  }
+
+  private staticsUnknown(): Array<{ address: string; port: number }> {
+    const known = this.table.list();
+    return this.statics.filter((s) => !known.some((p) => p.address === s.address && p.port === s.port));
+  }
+
+  /**
+   * Who gets a delta and how: binary only when every peer we know (and every static peer) is a
+   * DeltaFleet node; otherwise the course's text, V=1 to V=1 peers and Sprint 6.2 to Sprint 6.2 peers.
+   */
+  plan(): SendPlan {
+    const peers = this.table.list();
+    const unknown = this.staticsUnknown();
+    const ours = peers.filter((p) => p.dialect === "v1" && p.ours);
+    const v1 = peers.filter((p) => p.dialect === "v1");
+    const s62 = peers.filter((p) => p.dialect === "sprint62");
+    const dests: Dest[] = [];
+    const uni = (p: { address: string; port: number }, framing: Framing): Dest => ({ ...p, framing, broadcast: false });
+    const listened = Date.now() - this.startedAt >= this.timings.binaryAfterMs;
+    if (this.binary && listened && this.dialect === "v1" && ours.length > 0 && ours.length === peers.length && unknown.length === 0) {
+      const bc = this.broadcastDest("binary");
+      dests.push(...(bc ? [bc] : ours.map((p) => uni(p, "binary"))));
+      return { sizing: ["binary"], dests };
+    }
+    const sizing = new Set<Framing>();
+    const v1Wanted = v1.length > 0 || (this.dialect === "v1" && peers.length === 0);
+    if (v1Wanted) {
+      sizing.add("v1");
+      const bc = this.dialect === "v1" || v1.length > 0 ? this.broadcastDest("v1") : undefined;
+      dests.push(...(bc ? [bc] : v1.map((p) => uni(p, "v1"))));
+    }
+    if (s62.length > 0 || (this.dialect === "sprint62" && peers.length === 0)) {
+      sizing.add("sprint62");
+      // Sprint 6.2 senders broadcast only META; we do the same for chunks when it is our dialect.
+      const bc = this.dialect === "sprint62" ? this.broadcastDest("sprint62") : undefined;
+      dests.push(...(bc ? [bc] : s62.map((p) => uni(p, "sprint62"))));
+    }
+    for (const s of unknown) { sizing.add(this.dialect); dests.push(uni(s, this.dialect)); }
+    if (sizing.size === 0) sizing.add(this.dialect);
+    return { sizing: [...sizing], dests };
+  }
+
+  /** PEER_SYNC in our dialect to broadcast and static peers, and in theirs to peers of the other dialect. */
+  private peerSync(): void {
+    const body: Body = { type: "PEER_SYNC", ours: this.dialect === "v1" };
+    if (this.broadcastAddress) void this.raw(this.text(this.dialect, body), this.broadcastAddress, this.port);
+    for (const s of this.statics) void this.raw(this.text(this.dialect, body), s.address, s.port);
+    for (const p of this.table.list()) {
+      if (p.dialect !== this.dialect && !this.statics.some((s) => s.address === p.address && s.port === p.port)) {
+        void this.raw(this.text(p.dialect, { ...body, ours: false }), p.address, p.port);
+      }
+    }
+  }
+
+  private async sendNak(r: NakRequest): Promise<void> {
+    const peer = this.table.get(r.from);
+    const address = peer?.address ?? r.address;
+    const port = peer?.port ?? r.port;
+    const dialect: Dialect = peer?.dialect ?? (r.framing === "sprint62" ? "sprint62" : "v1");
+    const body = (missing: number[], wantMeta: boolean): Body => ({ type: "CHUNK_NAK", ver: r.version, missing, wantMeta });
+    const datagrams: Buffer[] = [];
+    if (peer?.ours && dialect === "v1") {
+      // One datagram of ranges; what does not fit is asked for next round.
+      let list = r.missing;
+      let buf = this.text("v1", body([], r.wantMeta), nakRanges(list));
+      while (buf.length > this.maxDatagramBytes && list.length > 1) {
+        list = list.slice(0, Math.floor(list.length / 2));
+        buf = this.text("v1", body([], r.wantMeta), nakRanges(list));
+      }
+      datagrams.push(buf);
+    } else if (r.missing.length === 0) {
+      if (dialect === "sprint62") return;   // no META request in the course's Sprint 6.2
+      datagrams.push(this.text(dialect, body([], r.wantMeta)));
+    } else {
+      for (let i = 0; i < r.missing.length && datagrams.length < COURSE_NAK_DATAGRAMS_PER_ROUND; i += COURSE_NAK_MAX_IDX) {
+        datagrams.push(this.text(dialect, body(r.missing.slice(i, i + COURSE_NAK_MAX_IDX), false)));
+      }
+    }
+    this.event("nak", { version: r.version, to: r.from, missing: r.missing.length, datagrams: datagrams.length, wantMeta: r.wantMeta });
+    for (const d of datagrams) {
+      await this.raw(d, address, port);
+      this.stats.naksSent++;
+    }
+  }
+
+  // ---- receiving -------------------------------------------------------------------------------
+
+  private onDatagram(buf: Buffer, rinfo: RemoteInfo): void {
+    try {
+      this.stats.datagramsReceived++;
+      this.stats.bytesReceived += buf.length;
+      const d = decode(buf);
+      if (!d.ok) { bump(this.stats.datagramsDropped, d.reason); return; }
+      const p = d.packet;
+      if (p.src === this.nodeId) { bump(this.stats.datagramsDropped, "own"); return; }
+      this.handle(p, rinfo);
+    } catch (e) {
+      // The receive path never throws: a bug here costs one datagram, counted, not the node.
+      bump(this.stats.datagramsDropped, "internal_error");
+      this.log("error", "receive-error", { error: (e as Error).stack });
+    }
+  }
+
+  private handle(p: Packet, rinfo: RemoteInfo): void {
+    const now = Date.now();
+    const dialect: Dialect = p.framing === "sprint62" ? "sprint62" : "v1";
+    let address = rinfo.address;
+    let port = rinfo.port;
+    const known = this.table.get(p.src);
+    if (p.framing === "sprint62") {
+      // Sprint 6.2 names its address in PEER_SYNC; its other packets keep what we know.
+      if (p.type === "PEER_SYNC" && p.ip && p.port) { address = p.ip; port = p.port; }
+      else if (known) { address = known.address; port = known.port; }
+    }
+    const ours = p.type === "PEER_SYNC" && p.framing === "v1" ? p.ours : p.framing === "binary" ? true : undefined;
+    const seen = this.table.touch(p.src, address, port, dialect, now, ours);
+    if (seen === "full") this.stats.peersRefused++;   // the packet itself is still handled
+    if (seen === "new") {
+      this.event("peer", { id: p.src, address: `${address}:${port}`, dialect, ours: ours ?? false });
+      // Answer at once so discovery takes one round trip, not one sync period.
+      void this.raw(this.text(dialect, { type: "PEER_SYNC", ours: dialect === "v1" }), address, port);
+    }
+    switch (p.type) {
+      case "PEER_SYNC":
+        return;
+      case "PING":
+        // Echo t0: the asker's RTT is then exact (the course sends its own clock; both parse).
+        void this.raw(this.text(dialect, { type: "PONG", t0: p.t0 }), address, port);
+        return;
+      case "PONG": {
+        const rtt = now - p.t0;
+        const peer = this.table.get(p.src);
+        if (peer && rtt >= 0 && rtt < this.timings.pingAfterMs) peer.rttMs = rtt;
+        return;
+      }
+      case "MODEL_META":
+        this.table.announced(p.src, p.ver);
+        this.receiver.onMeta({ src: p.src, ver: p.ver, chunks: p.chunks, size: p.size, sha256: p.sha256 }, rinfo.address, rinfo.port, p.framing);
+        return;
+      case "MODEL_CHUNK":
+        this.stats.fragmentsReceived++;
+        this.receiver.onChunk({ src: p.src, ver: p.ver, idx: p.idx, total: p.total, data: p.data }, rinfo.address, rinfo.port, p.framing);
+        return;
+      case "CHUNK_NAK": {
+        this.stats.naksReceived++;
+        const peer = this.table.get(p.src);
+        // Resends go where the NAK came from (course behaviour), in the framing that peer reads.
+        const framing: Framing = peer?.ours && dialect === "v1" && this.binary && !this.table.list().some((q) => q.dialect === "sprint62")
+          ? "binary" : dialect;
+        this.sender.onNak(p.ver, p.missing, p.wantMeta, { address: rinfo.address, port: rinfo.port, framing, broadcast: false });
+        return;
+      }
+    }
+  }
+
+  private async deliver(c: Completed): Promise<void> {
+    const ms = Date.now() - c.metaAt;
+    this.event("delta-received", { version: c.version, from: c.from, sha256: c.sha256, bytes: c.bytes.length, ms });
+    try {
+      await this.o.onDelta?.(c);
+      this.stats.deltasApplied++;
+      this.record({ version: c.version, from: c.from, outcome: "applied", at: Date.now() });
+    } catch (e) {
+      const reason = typeof (e as { reason?: unknown }).reason === "string" ? (e as { reason: string }).reason : "error";
+      bump(this.stats.deltasRejected, reason);
+      this.record({ version: c.version, from: c.from, outcome: "rejected", reason, at: Date.now() });
+      this.event("delta-rejected", { version: c.version, from: c.from, reason, detail: (e as Error).message });
+    }
+  }
+
+  private record(o: Outcome): void {
+    this.outcomes.push(o);
+    if (this.outcomes.length > 256) this.outcomes.shift();
+  }
+
+  // ---- housekeeping ----------------------------------------------------------------------------
+
+  private tick(): void {
+    try {
+      const now = Date.now();
+      this.receiver.tick();
+      this.sender.tick();
+      for (const p of this.table.prune(now, this.timings.pruneAfterMs)) this.event("peer-pruned", { id: p.id });
+      for (const p of this.table.list()) {
+        if (!p.pinged && now - p.lastSeenMs >= this.timings.pingAfterMs) {
+          const live = this.table.get(p.id)!;
+          live.pinged = true;
+          void this.raw(this.text(p.dialect, { type: "PING", t0: now }), p.address, p.port);
+        }
+      }
+    } catch (e) {
+      this.log("error", "tick-error", { error: (e as Error).stack });
+    }
+  }
+
+  // ---- logs and events -------------------------------------------------------------------------
+
+  private event(ev: string, fields: Record<string, unknown>): void {
+    const level = ev === "gave-up" || ev === "delta-rejected" ? "warn" : "info";
+    this.log(level, ev, fields);
+    try { this.o.onEvent?.(ev, fields); } catch { /* a listener's bug is not the overlay's */ }
+  }
+
+  private log(level: "info" | "warn" | "error", ev: string, fields: Record<string, unknown>): void {
+    this.logger?.[level]({ ev, ...fields }, ev);
+  }
+}
+
+export function parseHostPort(s: string): { address: string; port: number } {
+  const m = /^([^:]+):(\d{1,5})$/.exec(s);
+  if (!m || Number(m[2]) > 65535) throw new Error(`overlay: peer ${JSON.stringify(s)} is not host:port (e.g. 10.0.0.7:5000)`);
+  return { address: m[1]!, port: Number(m[2]) };
+}
