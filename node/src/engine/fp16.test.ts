@@ -10,7 +10,7 @@ import { floatToHalf, halfToFloat, fromBFloat16 } from "./fp16.js";
 import { needs } from "../testing/needs.js";
 import { repoRoot } from "../testing/paths.js";
 import { readTorchStateDict, writeTorchStateDict } from "../checkpoint/torch-file.js";
-import { seededRandom } from "./generate.js";
+import { seededRandom } from "../util/seeded-random.js";
 
 test("every one of the 65536 halves survives widening and narrowing (NaNs stay NaN)", () => {
   for (let h = 0; h < 65536; h++) {

@@ -2,7 +2,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyRepetitionPenalty, argmax, banRepeatedNgrams, generate, sample, seededRandom } from "./generate.js";
+import { applyRepetitionPenalty, argmax, banRepeatedNgrams, generate, sample } from "./generate.js";
+import { seededRandom } from "../util/seeded-random.js";
 import type { LogitsStepper } from "./decoder.js";
 
 test("repetition_penalty divides positive and multiplies negative logits of seen tokens only", () => {

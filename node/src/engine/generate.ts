@@ -2,6 +2,7 @@
 // greedy or sampling, temperature, top_p, repetition_penalty, no_repeat_ngram_size.
 
 import type { LogitsStepper } from "./decoder.js";
+import { seededRandom } from "../util/seeded-random.js";
 
 export interface GenerateOptions {
   maxNewTokens?: number;
@@ -26,18 +27,6 @@ export const GENERATE_DEFAULTS = {
   seed: 0,
   stopIds: [198, 50256] as readonly number[],
 };
-
-/** mulberry32: small, fast, and the same stream on every platform. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** HF RepetitionPenaltyLogitsProcessor: every token already in the context is made less likely. */
 export function applyRepetitionPenalty(logits: Float32Array, context: readonly number[], penalty: number): void {

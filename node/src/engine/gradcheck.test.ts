@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { backward, createWorkspace, forward, loss, nextTokenTargets } from "./gpt2.js";
 import { paramSpecs, viewParams } from "./params.js";
 import type { Gpt2Config } from "./config.js";
-import { seededRandom } from "./generate.js";
+import { seededRandom } from "../util/seeded-random.js";
 
 const config: Gpt2Config = { vocab_size: 23, n_positions: 16, n_embd: 8, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5, tie_word_embeddings: true };
 const tokens = [3, 17, 5, 5, 22, 0, 9, 14];

@@ -15,7 +15,8 @@ import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { sha256File, sha256Hex, writeFileAtomic } from "./atomic.js";
+import { writeFileAtomicAsync as writeFileAtomic } from "../checkpoint/atomic-write.js";
+import { sha256File, sha256Hex } from "./sha256.js";
 
 export const MANIFEST = "state.json";
 export const PREV_MANIFEST = "state.prev.json";

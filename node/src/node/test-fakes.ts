@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { writeFileAtomic } from "./atomic.js";
+import { writeFileAtomicAsync as writeFileAtomic } from "../checkpoint/atomic-write.js";
 import type { AskResult, EngineModel, IncomingDelta, MergeResult, OverlayHandle, OverlayStartOptions, TeachResult } from "./seams.js";
 
 export class FakeDeltaError extends Error {

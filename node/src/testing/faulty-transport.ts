@@ -67,14 +67,5 @@ export class FaultyTransport implements Transport {
   }
 }
 
-/** Deterministic uniform [0, 1) from a seed (mulberry32): the same losses on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform [0, 1) from a seed: the same losses on every run. */
+export { seededRandom as seeded } from "../util/seeded-random.js";

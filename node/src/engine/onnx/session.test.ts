@@ -8,7 +8,8 @@ import { sharedDir } from "../../testing/paths.js";
 import { createWorkspace, forward } from "../gpt2.js";
 import { viewParams, type Params } from "../params.js";
 import { TsDecoder } from "../decoder.js";
-import { generate, seededRandom } from "../generate.js";
+import { generate } from "../generate.js";
+import { seededRandom } from "../../util/seeded-random.js";
 import { OnnxDecoder } from "./session.js";
 
 function randomParams(): Params {
