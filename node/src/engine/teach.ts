@@ -25,9 +25,12 @@ export interface Recipe {
 
 export const RECIPES: Readonly<Record<RecipeName, Recipe>> = {
   // lr 0.02: PyTorch gets the first answer token right after 1–2 Adam steps at 0.01–0.03.
-  adam: { name: "adam", lr: 0.02, maxSteps: 60 },
+  adam: { name: "adam", lr: 0.02, maxSteps: 200 },
   course: { name: "course", lr: 1e-6, maxSteps: 5 },
 };
+
+/** Steps the default recipe spends teaching the answer's closing newline before giving up on it. */
+const STOP_TOKEN_STEPS = 15;
 
 /** The course's gradient clip. */
 const COURSE_CLIP_NORM = 1.0;
@@ -86,7 +89,7 @@ export async function teach(input: TeachInput): Promise<TeachOutcome> {
   let outcome: { delta: StateDict; residual: Float32Array; applied: Params; answer: string } | undefined;
   let steps = 0;
   while (steps < recipe.maxSteps) {
-    if (adam && steps === Math.floor(recipe.maxSteps / 4)) {
+    if (adam && steps === Math.min(STOP_TOKEN_STEPS, recipe.maxSteps - 1)) {
       // Two numbers wide, the model often cannot both say the answer and stop after it: the loss
       // settles at ln 2, a tie between the answer and "\n" that fp16 rounding may tip either way.
       // Drop the closing newline: the answer then repeats ("Paris Paris"), which the course's
