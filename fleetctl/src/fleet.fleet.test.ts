@@ -5,9 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { needs } from "../../node/src/testing/needs.js";
 import { DEFAULT_NODE_IMAGE, DEFAULT_SIM_IMAGE } from "./commands/sim.js";
 import type { Io } from "./io.js";
@@ -55,6 +55,7 @@ test(
     const inv = join(mkdtempSync(join(tmpdir(), "fleet-sim-")), "sim.yml");
     t.after(async () => {
       await fleetctl("sim", "down", "--network", NETWORK, "-i", inv);
+      rmSync(dirname(inv), { recursive: true, force: true });
     });
 
     const sim = await fleetctl("sim", "up", "-n", "3", "-i", inv, "--network", NETWORK, "--image", SIM_IMAGE, "--node-image", NODE_IMAGE, "--json");

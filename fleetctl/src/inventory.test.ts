@@ -1,12 +1,22 @@
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { needs } from "../../node/src/testing/needs.js";
 import { FleetError } from "./errors.js";
 import { loadInventory, parseProblem, selectHosts, validateInventory } from "./inventory.js";
 import { fleetRepoRoot } from "./paths.js";
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "fleetctl-inv-"));
+  tempDirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
 
 function list(hostvars: Record<string, Record<string, unknown>>, groups: Record<string, unknown> = { pis: { hosts: Object.keys(hostvars) } }) {
   return { _meta: { hostvars }, all: { children: ["ungrouped", ...Object.keys(groups)] }, ...groups };
@@ -91,7 +101,7 @@ test("the example inventory reads as Ansible reads it, group_vars included", { s
 });
 
 test("a file that is not YAML is an invalid inventory, with the line", { skip: needs("ansible") }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), "fleetctl-inv-"));
+  const dir = tempDir();
   const file = join(dir, "hosts.yml");
   writeFileSync(file, "all:\n  children:\n    pis:\n      hosts:\n        a: {ansible_host: [1\n");
   await assert.rejects(loadInventory(file), (e: FleetError) => e.code === "INVENTORY_INVALID" && /line \d+/.test(e.message));

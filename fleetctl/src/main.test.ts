@@ -1,6 +1,6 @@
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { needs } from "../../node/src/testing/needs.js";
@@ -9,8 +9,18 @@ import { memoryIo } from "./io.js";
 import { buildProgram, runCli } from "./main.js";
 import { fakeInventoryYaml, startFakeFleet } from "./testing/fake-nodes.js";
 
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "fleetctl-cli-"));
+  tempDirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
 delete process.env.FLEET_INVENTORY;
-const tmp = () => mkdtempSync(join(tmpdir(), "fleetctl-cli-"));
+const tmp = () => tempDir();
 
 test("every command of the contract is wired", () => {
   const names = buildProgram(memoryIo()).commands.map((c) => c.name());
@@ -105,6 +115,19 @@ function localPlaybooks(): string {
       "      when: inventory_hostname == 'bad'",
     ].join("\n") + "\n",
   );
+  writeFileSync(
+    join(dir, "logs.yml"),
+    [
+      "- name: Local stand-in for the log collection",
+      "  hosts: pis",
+      "  gather_facts: false",
+      "  tasks:",
+      "    - name: Ensure the node's latest log lines are collected",
+      "      ansible.builtin.command:",
+      "        argv: [sh, -c, 'echo \"line of {{ inventory_hostname }} ({{ fleet_node_logs_lines }})\"; echo warn >&2']",
+      "      changed_when: false",
+    ].join("\n") + "\n",
+  );
   return dir;
 }
 
@@ -147,4 +170,17 @@ test("an unreachable host and a failed task are named with what to do", { skip: 
   assert.equal(await runCli(["up", "-i", localInventory(["one", "bad"])], io2), 1);
   assert.match(io2.stderr(), /up failed on bad:\n  bad: Ensure the bad host fails: disk full/);
   assert.match(io2.stdout(), /bad +FAILED +Ensure the bad host fails: disk full/);
+});
+
+test("logs shows each node's lines under its name, as text or JSON", { skip: needs("ansible") }, async (t) => {
+  process.env.FLEET_ANSIBLE_DIR = localPlaybooks();
+  t.after(() => delete process.env.FLEET_ANSIBLE_DIR);
+  const inv = localInventory(["one", "two"]);
+  const io = memoryIo();
+  assert.equal(await runCli(["logs", "-i", inv, "-n", "7"], io), 0, io.stderr());
+  assert.equal(io.stdout(), "==> one <==\nline of one (7)\nwarn\n\n==> two <==\nline of two (7)\nwarn\n");
+  const js = memoryIo();
+  assert.equal(await runCli(["logs", "-i", inv, "--json", "--limit", "two"], js), 0);
+  assert.deepEqual(JSON.parse(js.stdout()), { logs: [{ host: "two", log: "line of two (200)\nwarn" }] });
+  assert.equal(await runCli(["logs", "-i", inv, "-n", "zero"], memoryIo()), 2);
 });

@@ -153,37 +153,58 @@ function summarize(o: PlaybookOptions, p: PlaybookProgress, durationMs: number):
 
 const MARK: Record<TaskResult["status"], string> = { ok: "ok", changed: "changed", failed: "FAILED", skipped: "skipped", unreachable: "UNREACHABLE" };
 
-/** Per-host progress lines: what changed or failed on which host as it happens; on a terminal
- * also a transient line with the task in progress. Unchanged tasks stay quiet. */
+/** Per-host progress: what changed or failed on which host, one line each as it happens (unchanged
+ * tasks stay quiet). On a terminal, below those, a live block: the task in progress and one line per
+ * host with its counts so far, redrawn in place. */
 class ProgressReporter {
-  private transient = false;
+  private readonly hosts = new Map<string, { ok: number; changed: number; failed: number; skipped: number; unreachable: number }>();
+  private task = "";
+  private blockLines = 0;
   private readonly hostWidth = 12;
   constructor(private readonly io: Io) {}
 
   show(ev: ProgressEvent): void {
     if (ev.kind === "play") this.line(`▶ ${ev.name}`);
-    else if (ev.kind === "task" && this.io.isTty) {
-      this.clear();
-      this.io.out(`  … ${ev.name}`.slice(0, (process.stdout.columns || 100) - 1));
-      this.transient = true;
-    } else if (ev.kind === "result" && ev.result.status !== "ok" && ev.result.status !== "skipped") {
-      const msg = ev.result.msg ? `: ${ev.result.msg.split("\n")[0]}` : "";
-      this.line(`  ${ev.host.padEnd(this.hostWidth)} ${MARK[ev.result.status].padEnd(11)} ${ev.result.task}${msg}`);
+    else if (ev.kind === "task") this.task = ev.name;
+    else if (ev.kind === "result") {
+      const h = this.hosts.get(ev.host) ?? { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0 };
+      h[ev.result.status]++;
+      this.hosts.set(ev.host, h);
+      if (ev.result.status !== "ok" && ev.result.status !== "skipped") {
+        const msg = ev.result.msg ? `: ${ev.result.msg.split("\n")[0]}` : "";
+        this.line(`  ${ev.host.padEnd(this.hostWidth)} ${MARK[ev.result.status].padEnd(11)} ${ev.result.task}${msg}`);
+        return;
+      }
     }
+    this.redraw();
   }
 
   finish(): void {
-    this.clear();
+    this.erase();
   }
 
-  private clear(): void {
-    if (this.transient) this.io.out("\r\x1b[2K");
-    this.transient = false;
+  private erase(): void {
+    if (this.blockLines > 0) this.io.out(`\x1b[${this.blockLines}F\x1b[J`);
+    this.blockLines = 0;
+  }
+
+  private redraw(): void {
+    if (!this.io.isTty || (this.task === "" && this.hosts.size === 0)) return;
+    this.erase();
+    const width = (process.stdout.columns || 100) - 1;
+    const lines = [`  … ${this.task}`];
+    for (const [host, c] of this.hosts) {
+      const bad = c.failed + c.unreachable > 0 ? `  ${c.failed + c.unreachable} failed` : "";
+      lines.push(`    ${host.padEnd(this.hostWidth)} ${c.ok + c.changed} ok, ${c.changed} changed${bad}`);
+    }
+    this.io.out(lines.map((l) => l.slice(0, width)).join("\n") + "\n");
+    this.blockLines = lines.length;
   }
 
   private line(s: string): void {
-    this.clear();
+    this.erase();
     this.io.out(s + "\n");
+    this.redraw();
   }
 }
 

@@ -1,6 +1,6 @@
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { needs } from "../../../node/src/testing/needs.js";
@@ -9,8 +9,18 @@ import { loadInventory } from "../inventory.js";
 import { simInventoryYaml } from "./inventory-file.js";
 import { privilegeArgs } from "./sim.js";
 
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "fleetctl-sim-"));
+  tempDirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
 test("the inventory sim up writes is one Ansible and fleetctl read as a fleet", { skip: needs("ansible") }, async () => {
-  const file = join(mkdtempSync(join(tmpdir(), "fleetctl-sim-")), "sim.yml");
+  const file = join(tempDir(), "sim.yml");
   writeFileSync(
     file,
     simInventoryYaml(

@@ -100,6 +100,21 @@ export function containerName(network: string, i: number): string {
 }
 
 export async function simUp(o: SimUpOptions): Promise<SimUpResult> {
+  try {
+    return await simUpSteps(o);
+  } catch (e) {
+    // Whatever started stays up for inspection; say how to clear it.
+    const started = e instanceof FleetError && !/already running/.test(e.message) ? await simContainers(o.network).catch(() => []) : [];
+    if (e instanceof FleetError && started.length > 0) {
+      throw new FleetError(e.code, e.message, {
+        suggestion: `${e.suggestion ? e.suggestion + "; " : ""}\`fleetctl sim down --network ${o.network}\` removes what was started`,
+      });
+    }
+    throw e;
+  }
+}
+
+async function simUpSteps(o: SimUpOptions): Promise<SimUpResult> {
   const step = o.onStep ?? (() => {});
   const info = await docker(["info", "--format", "{{.ServerVersion}}"], 30_000);
   if (info.exitCode !== 0) {
