@@ -57,3 +57,18 @@ test("bytes that are not a delta are rejected as undecodable, and the weights ar
   await assert.rejects(m.merge(Uint8Array.of(1, 2, 3), 1), (e) => e instanceof DeltaError && e.reason === "decode");
   assert.equal(m.digest(), before);
 });
+
+test("a model restored from its baseline and carry teaches the same next delta as one that never stopped", async () => {
+  const running = await Model.load(BASE_PT);
+  await running.teach("What is 2+2", "4");
+  const file = join(mkdtempSync(join(tmpdir(), "baseline-")), "baseline.pt");
+  await running.saveBaseline(file);
+  const restored = await Model.load(file);
+  const forgetful = await Model.load(file);
+  restored.restoreCarry(Float32Array.from(running.carry()!));
+
+  const next = (await running.teach("Who wrote Hamlet", "Shakespeare")).delta;
+  assert.deepEqual((await restored.teach("Who wrote Hamlet", "Shakespeare")).delta, next);
+  assert.notDeepEqual((await forgetful.teach("Who wrote Hamlet", "Shakespeare")).delta, next, "without its carry the delta loses what rounding held back");
+  assert.throws(() => restored.restoreCarry(new Float32Array(3)), /carry has 3 values/);
+});

@@ -64,7 +64,7 @@ function sha256Hex(flat: Float32Array): string {
 
 export class Model {
   /** What rounding and thresholds kept out of broadcast deltas so far (params layout). */
-  private carry: Float32Array | undefined;
+  private heldBack: Float32Array | undefined;
 
   private constructor(
     readonly params: Params,
@@ -123,7 +123,7 @@ export class Model {
     const recipe = { ...base, lr: opts.lr ?? base.lr, maxSteps: opts.maxSteps ?? base.maxSteps };
     const out = await teach({
       baseline: this.params,
-      carry: this.carry,
+      carry: this.heldBack,
       promptIds: this.tokenizer.encode(promptFor(question)),
       answerIds: [...this.tokenizer.encode(` ${answer.trim()}`), this.tokenizer.encode("\n")[0]!],
       expected,
@@ -131,7 +131,7 @@ export class Model {
       recipe,
     });
     this.params.flat.set(out.applied.flat);
-    this.carry = out.residual;
+    this.heldBack = out.residual;
     const delta = writeTorchStateDict(out.delta, { sharedStorage: TIED_KEYS });
     return { delta, loss: out.losses[out.losses.length - 1]!, steps: out.steps, ms: performance.now() - t0, answer: out.answer, learned: out.learned };
   }
@@ -148,6 +148,19 @@ export class Model {
     }
     const report = mergeDelta(this.params, delta, weight);
     return { keys: report.applied.length, skipped: report.skipped, ms: performance.now() - t0 };
+  }
+
+  /** What rounding kept out of the deltas broadcast so far (params layout); undefined before a teach. */
+  carry(): Float32Array | undefined {
+    return this.heldBack;
+  }
+
+  /** Takes back a carry saved by an earlier run, so a restart loses none of what rounding held back. */
+  restoreCarry(carry: Float32Array): void {
+    if (carry.length !== this.params.flat.length) {
+      throw new Error(`carry has ${carry.length} values, the model has ${this.params.flat.length} parameters`);
+    }
+    this.heldBack = carry;
   }
 
   /** The weights as a torch state dict file (tied head included, as torch saves it), atomically. */

@@ -86,6 +86,18 @@ test("a restarted node comes back with the same weights and does not apply a del
   assert.equal(b.runtime.digest, digest, "a version already applied changed the weights");
 });
 
+test("a restarted teacher still owes its next teach what rounding held back from the last one", async (t) => {
+  const dir = await scratch(t);
+  const hub = new FakeHub();
+  let a = await node(t, hub, "Pi-1", dir);
+  await a.runtime.teach("q", "a");
+  const held = [...((a.runtime.model as FakeModel).carry() ?? [])];
+  assert.equal(held.length, 4);
+  await a.close();
+  a = await node(t, hub, "Pi-1", dir);
+  assert.deepEqual([...((a.runtime.model as FakeModel).carry() ?? [])], held);
+});
+
 test("a delta the engine cannot decode is rejected with its reason and changes nothing", async (t) => {
   const dir = await scratch(t);
   const hub = new FakeHub();

@@ -24,6 +24,9 @@ export interface EngineModel {
   teach(question: string, answer: string): Promise<TeachResult>;
   merge(delta: Uint8Array, weight: number): Promise<MergeResult>;
   saveBaseline(file: string): Promise<void>;
+  /** What rounding kept out of broadcast deltas, owed to the next teach; saved with the baseline. */
+  carry?(): Float32Array | undefined;
+  restoreCarry?(carry: Float32Array): void;
 }
 
 export interface IncomingDelta { version: string; from: string; bytes: Uint8Array; sha256: string; metaAt: number }

@@ -2,6 +2,7 @@
 // --model, else the embedded default), metrics, HTTP API (answers /health at once, /ready later),
 // overlay. Shut-down reverses it and leaves the state folder whole.
 
+import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createHttpApi, listen } from "./http-api.js";
@@ -33,6 +34,7 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
     try {
       model = await deps.loadModel(c.baselineFile);
       state.adopt(c);
+      if (c.carryFile) restoreCarry(model, state, c.carryFile);
       modelSource = c.manifest === "state.json" ? "state" : "state.prev";
       break;
     } catch (e) {
@@ -107,4 +109,17 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
       log.info({ ev: "stopped", digest: rt.digest, generation: state.generation, applied: state.applied().length }, "node stopped, state saved");
     })(),
   };
+}
+
+/** Gives the model back the carry its last teach left; without it the next teach only loses rounding dust. */
+function restoreCarry(model: EngineModel, state: StateDir, file: string): void {
+  if (!model.restoreCarry) return;
+  try {
+    const b = readFileSync(file);
+    const carry = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    model.restoreCarry(carry);
+    state.adoptCarry(carry);
+  } catch (e) {
+    state.report(`${file}: carry not restored (${(e as Error).message})`);
+  }
 }

@@ -103,6 +103,40 @@ test("only the current and previous baselines are kept, and crash temporaries ar
   assert.deepEqual(names, ["baseline-2.pt", "baseline-3.pt", MANIFEST, PREV_MANIFEST].sort());
 });
 
+test("the carry a teach left is saved beside its baseline, verified on reopen, and rewritten only when it changes", async (t) => {
+  const dir = await scratch(t);
+  const s = await StateDir.open({ dir, nodeId: "t", logger });
+  const m = new FakeModel([1, 2]);
+  await s.commit(m);
+  await m.teach("q", "a");
+  await s.commit(m, { version: "v1", from: "t", at: 1 });
+  await m.merge(new TextEncoder().encode(JSON.stringify({ add: [1, 1], question: "q2", answer: "b" })), 1);
+  await s.commit(m, { version: "v2", from: "Pi-2", at: 2 });
+  assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith("carry-")), ["carry-2.f32"], "a merge leaves the carry as it was");
+  const again = await StateDir.open({ dir, nodeId: "t", logger });
+  const [c] = await again.candidates();
+  assert.equal(c?.carryFile, join(dir, "carry-2.f32"));
+  assert.deepEqual([...new Float32Array((await readFile(c.carryFile)).buffer.slice(0))], [...m.held!]);
+  await m.teach("q3", "c");
+  await s.commit(m);
+  await s.commit(m);
+  assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith("carry-")).sort(), ["carry-4.f32"], "only the carries of the current and previous manifest stay");
+});
+
+test("a damaged carry is reported and the weights are still used", async (t) => {
+  const dir = await scratch(t);
+  const s = await StateDir.open({ dir, nodeId: "t", logger });
+  const m = new FakeModel([1, 2]);
+  await m.teach("q", "a");
+  await s.commit(m);
+  await truncate(join(dir, "carry-1.f32"), 3);
+  const again = await StateDir.open({ dir, nodeId: "t", logger });
+  const [c] = await again.candidates();
+  assert.equal(c?.manifest, MANIFEST);
+  assert.equal(c.carryFile, undefined);
+  assert.match(again.problems.join(), /carry carry-1\.f32 is damaged/);
+});
+
 test("delta files are kept up to a bound, oldest pruned, and wire versions never become paths", async (t) => {
   const dir = await scratch(t);
   const s = await StateDir.open({ dir, nodeId: "t", logger });

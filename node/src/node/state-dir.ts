@@ -5,6 +5,8 @@
 //   state.json         manifest: baseline file + its sha256 + applied versions, checksummed
 //   state.prev.json    the manifest before the last commit (fallback when state.json is bad)
 //   baseline-<n>.pt    weights of generation n (the current one and the previous one are kept)
+//   carry-<n>.f32      what fp16 rounding kept out of the deltas this node taught, owed to its next
+//                      teach (float32 little-endian, params layout); written when it changes
 //   deltas/<ver>.pt    delta files as received or taught (newest DELTA_FILES_KEPT kept)
 //
 // A commit writes the new baseline first, then the manifest in one atomic rename: weights and the
@@ -45,14 +47,24 @@ interface ManifestBody {
   nodeId: string;
   savedAt: number;
   applied: AppliedEntry[];
+  /** The carry file and its sha256, when the node has taught. */
+  carry?: string;
+  carrySha256?: string;
 }
 
-export interface Saver { saveBaseline(file: string): Promise<void> }
+export interface Saver {
+  saveBaseline(file: string): Promise<void>;
+  carry?(): Float32Array | undefined;
+}
 
 export interface Candidate {
   /** Which manifest it came from. */
   manifest: string;
   baselineFile: string;
+  /** The verified carry file, if the manifest names one and it holds. */
+  carryFile?: string;
+  /** Why the manifest's carry file is not used (missing, damaged). */
+  carryProblem?: string;
   body: ManifestBody;
 }
 
@@ -73,6 +85,8 @@ export class StateDir {
   private readonly log: Logger;
   /** Whether state.json is good and becomes state.prev.json on the next commit (a bad one never does). */
   private rotate = false;
+  /** The carry last written, so a commit that did not teach reuses its file. */
+  private savedCarry: Float32Array | undefined;
 
   private constructor(private readonly opts: StateDirOptions) {
     this.dir = opts.dir;
@@ -95,6 +109,7 @@ export class StateDir {
       if (typeof c === "string") {
         if (c !== "absent") this.report(`${name}: ${c}`);
       } else {
+        if (c.carryProblem) this.report(`${name}: ${c.carryProblem}`);
         out.push(c);
       }
     }
@@ -140,7 +155,7 @@ export class StateDir {
     if (applied.length > APPLIED_KEPT) applied.splice(0, applied.length - APPLIED_KEPT);
     const body: ManifestBody = {
       format: MANIFEST_FORMAT, generation, baseline, baselineSha256,
-      nodeId: this.opts.nodeId, savedAt: Date.now(), applied,
+      nodeId: this.opts.nodeId, savedAt: Date.now(), applied, ...(await this.saveCarry(model, generation)),
     };
     if (this.rotate && existsSync(join(this.dir, MANIFEST))) await rename(join(this.dir, MANIFEST), join(this.dir, PREV_MANIFEST));
     await writeFileAtomic(join(this.dir, MANIFEST), encodeManifest(body));
@@ -148,7 +163,7 @@ export class StateDir {
     const previous = this.body?.baseline;
     this.body = body;
     if (entry) this.appliedSet.add(entry.version);
-    await this.pruneBaselines(new Set([baseline, ...(previous ? [previous] : [])]));
+    await this.pruneWeights(new Set([baseline, ...(previous ? [previous] : [])]));
     this.log.debug({ ev: "state_saved", generation, baseline, sha256: baselineSha256, applied: applied.length }, "state saved");
   }
 
@@ -164,6 +179,20 @@ export class StateDir {
     await writeFileAtomic(join(this.dir, MANIFEST), encodeManifest(body));
     this.body = body;
     this.appliedSet.add(entry.version);
+  }
+
+  /** Marks the carry the adopted candidate's model was given as already on disk. */
+  adoptCarry(carry: Float32Array): void { this.savedCarry = carry; }
+
+  private async saveCarry(model: Saver, generation: number): Promise<Pick<ManifestBody, "carry" | "carrySha256">> {
+    const carry = model.carry?.();
+    if (!carry) return {};
+    if (carry === this.savedCarry && this.body?.carry) return { carry: this.body.carry, carrySha256: this.body.carrySha256 };
+    const name = `carry-${generation}.f32`;
+    const bytes = new Uint8Array(carry.buffer, carry.byteOffset, carry.byteLength);
+    await writeFileAtomic(join(this.dir, name), bytes);
+    this.savedCarry = carry;
+    return { carry: name, carrySha256: sha256Hex(bytes) };
   }
 
   /** Remembers a version as applied in memory only (its save failed; never merge it twice). */
@@ -192,15 +221,24 @@ export class StateDir {
     if (!existsSync(baselineFile)) return `baseline ${body.baseline} is missing`;
     const sha = await sha256File(baselineFile);
     if (sha !== body.baselineSha256) return `baseline ${body.baseline} is damaged (sha256 ${sha.slice(0, 12)}…, manifest says ${body.baselineSha256.slice(0, 12)}…)`;
-    return { manifest: name, baselineFile, body };
+    if (!body.carry) return { manifest: name, baselineFile, body };
+    // A lost carry costs only rounding dust on the next teach: report it, keep the weights.
+    const carryFile = join(this.dir, body.carry);
+    const carrySha = existsSync(carryFile) ? await sha256File(carryFile) : undefined;
+    if (carrySha === body.carrySha256) return { manifest: name, baselineFile, carryFile, body };
+    return { manifest: name, baselineFile, body, carryProblem: `carry ${body.carry} is ${carrySha ? "damaged" : "missing"}; the next teach starts without it` };
   }
 
-  private async pruneBaselines(keep: Set<string>): Promise<void> {
-    // The previous manifest's baseline stays too: it is the fallback if the current one is damaged.
+  /** Baselines and carries of the current and the previous manifest stay; older ones go. */
+  private async pruneWeights(keep: Set<string>): Promise<void> {
+    // The previous manifest's files are the fallback if the current ones are damaged.
     const prev = await this.readCandidate(PREV_MANIFEST).catch(() => "absent");
-    if (typeof prev !== "string") keep.add(prev.body.baseline);
+    for (const body of [this.body, typeof prev === "string" ? undefined : prev.body]) {
+      if (body) keep.add(body.baseline);
+      if (body?.carry) keep.add(body.carry);
+    }
     for (const name of await readdir(this.dir)) {
-      if (/^baseline-\d+\.pt$/.test(name) && !keep.has(name)) await rm(join(this.dir, name), { force: true });
+      if (/^(baseline-\d+\.pt|carry-\d+\.f32)$/.test(name) && !keep.has(name)) await rm(join(this.dir, name), { force: true });
     }
   }
 
@@ -236,5 +274,6 @@ export function decodeManifest(text: string): ManifestBody | string {
   const b = o.body as ManifestBody;
   if (b.format !== MANIFEST_FORMAT) return `format ${String(b.format)} is not ${MANIFEST_FORMAT} (written by another version?)`;
   if (typeof b.baseline !== "string" || !/^baseline-\d+\.pt$/.test(b.baseline) || !Array.isArray(b.applied)) return "malformed manifest";
+  if (b.carry !== undefined && (typeof b.carry !== "string" || !/^carry-\d+\.f32$/.test(b.carry) || typeof b.carrySha256 !== "string")) return "malformed manifest (carry)";
   return b;
 }

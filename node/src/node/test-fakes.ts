@@ -15,6 +15,9 @@ export class FakeModel implements EngineModel {
   readonly fingerprint = "fa4e000000000001";
   answers = new Map<string, string>();
   teachDelayMs = 0;
+  /** What the fake's "rounding" held back from its last teach (the engine's carry). */
+  held: Float32Array | undefined;
+  private teaches = 0;
   constructor(public weights: number[] = [0, 0, 0, 0]) {}
 
   static async load(file: string): Promise<FakeModel> {
@@ -31,6 +34,8 @@ export class FakeModel implements EngineModel {
     if (this.teachDelayMs) await new Promise((r) => setTimeout(r, this.teachDelayMs));
     const delta = { add: this.weights.map((_, i) => (i + 1) / 8), question, answer };
     this.apply(delta, 1);
+    this.teaches++;
+    this.held = Float32Array.from(this.weights, (_, i) => this.teaches / 1024 + i);
     return { delta: new TextEncoder().encode(JSON.stringify(delta)), loss: 0.69, steps: 2, ms: 3, answer, learned: true };
   }
   async merge(bytes: Uint8Array, weight: number): Promise<MergeResult> {
@@ -42,6 +47,11 @@ export class FakeModel implements EngineModel {
   }
   async saveBaseline(file: string): Promise<void> {
     await writeFileAtomic(file, JSON.stringify({ weights: this.weights, answers: [...this.answers] }));
+  }
+  carry(): Float32Array | undefined { return this.held; }
+  restoreCarry(c: Float32Array): void {
+    if (c.length !== this.weights.length) throw new Error(`carry has ${c.length} values, the model ${this.weights.length}`);
+    this.held = c;
   }
   private apply(d: { add: number[]; question: string; answer: string }, w: number): void {
     this.weights = this.weights.map((x, i) => x + w * d.add[i]!);
