@@ -1,22 +1,14 @@
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { needs } from "../../node/src/testing/needs.js";
+import { tempDirs } from "../../node/src/testing/temp-dirs.js";
 import { FleetError } from "./errors.js";
 import { loadInventory, parseProblem, selectHosts, validateInventory } from "./inventory.js";
 import { fleetRepoRoot } from "./paths.js";
 
-const tempDirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "fleetctl-inv-"));
-  tempDirs.push(d);
-  return d;
-}
-after(() => {
-  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs("fleetctl-inv-");
 
 function list(hostvars: Record<string, Record<string, unknown>>, groups: Record<string, unknown> = { pis: { hosts: Object.keys(hostvars) } }) {
   return { _meta: { hostvars }, all: { children: ["ungrouped", ...Object.keys(groups)] }, ...groups };

@@ -1,26 +1,17 @@
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { needs } from "../../node/src/testing/needs.js";
+import { tempDirs } from "../../node/src/testing/temp-dirs.js";
 import { execLog } from "./exec.js";
 import { memoryIo } from "./io.js";
 import { buildProgram, runCli } from "./main.js";
 import { fakeInventoryYaml, startFakeFleet } from "./testing/fake-nodes.js";
 
-const tempDirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "fleetctl-cli-"));
-  tempDirs.push(d);
-  return d;
-}
-after(() => {
-  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-});
 
 delete process.env.FLEET_INVENTORY;
-const tmp = () => tempDir();
+const tmp = tempDirs("fleetctl-cli-");
 
 test("every command of the contract is wired", () => {
   const names = buildProgram(memoryIo()).commands.map((c) => c.name());

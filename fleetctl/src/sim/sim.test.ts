@@ -1,23 +1,15 @@
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { needs } from "../../../node/src/testing/needs.js";
+import { tempDirs } from "../../../node/src/testing/temp-dirs.js";
 import { run } from "../exec.js";
 import { loadInventory } from "../inventory.js";
 import { simInventoryYaml } from "./inventory-file.js";
 import { privilegeArgs } from "./sim.js";
 
-const tempDirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "fleetctl-sim-"));
-  tempDirs.push(d);
-  return d;
-}
-after(() => {
-  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs("fleetctl-sim-");
 
 test("the inventory sim up writes is one Ansible and fleetctl read as a fleet", { skip: needs("ansible") }, async () => {
   const file = join(tempDir(), "sim.yml");
