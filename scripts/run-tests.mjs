@@ -23,5 +23,7 @@ if (chosen.length === 0) {
   console.error(`no ${mode} test files found under dist/ (did the build run?)`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--test", "--test-reporter=spec", ...chosen], { stdio: "inherit" });
+// The fleet tests share one Docker engine and build on each other's image cache: one at a time.
+const concurrency = mode === "fleet" ? ["--test-concurrency=1"] : [];
+const r = spawnSync(process.execPath, ["--test", "--test-reporter=spec", ...concurrency, ...chosen], { stdio: "inherit" });
 process.exit(r.status ?? 1);

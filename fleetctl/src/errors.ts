@@ -15,6 +15,7 @@ export type ErrorCode =
   | "CHECK_FAILED"
   | "TIMEOUT"
   | "SIM_FAILED"
+  | "IMAGE_FAILED"
   | "COMMAND_FAILED";
 
 export class FleetError extends Error {

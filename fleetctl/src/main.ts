@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { checkCommand } from "./commands/check.js";
 import { demoCommand } from "./commands/demo.js";
 import { downCommand } from "./commands/down.js";
+import { imageCommand } from "./commands/image.js";
 import { logsCommand } from "./commands/logs.js";
 import { monitorCommand } from "./commands/monitor.js";
 import { provisionCommand } from "./commands/provision.js";
@@ -35,6 +36,7 @@ export function buildProgram(io: Io = processIo): Command {
     logsCommand(io),
     checkCommand(io),
     simCommand(io),
+    imageCommand(io),
     monitorCommand(io),
   ]) {
     program.addCommand(cmd);

@@ -6,7 +6,9 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync, readFileSync,
 import { connect } from "node:net";
 import { basename, dirname, join, resolve } from "node:path";
 import { FleetError } from "../errors.js";
-import { run, type ExecResult } from "../exec.js";
+import { docker, dockerOk as dockerCall, imageArch, requireEngine, type DockerCall } from "../docker.js";
+import { archTag, nativeArch } from "../image/arch.js";
+import { run } from "../exec.js";
 import { simInventoryYaml, type SimHost } from "./inventory-file.js";
 
 export const SIM_LABEL = "org.deltafleet.sim";
@@ -40,21 +42,8 @@ export interface SimUpResult {
   hosts: (SimHost & { container: string })[];
 }
 
-async function docker(args: string[], timeoutMs = 120_000, input?: string): Promise<ExecResult> {
-  try {
-    return await run("docker", args, { timeoutMs, input });
-  } catch (e) {
-    if (e instanceof FleetError && e.code === "TOOL_MISSING") {
-      throw new FleetError("DOCKER_MISSING", "docker is not installed on this machine", { suggestion: "apt-get install docker.io, then start dockerd" });
-    }
-    throw e;
-  }
-}
-
-async function dockerOk(args: string[], what: string, timeoutMs?: number, input?: string): Promise<string> {
-  const r = await docker(args, timeoutMs, input);
-  if (r.exitCode !== 0) throw new FleetError("SIM_FAILED", `${what}: docker ${args[0]} failed: ${r.stderr.trim() || r.stdout.trim()}`);
-  return r.stdout.trim();
+function dockerOk(args: string[], what: string, o: DockerCall = {}): Promise<string> {
+  return dockerCall(args, what, { ...o, code: "SIM_FAILED" });
 }
 
 /** What a Pi container needs to run its own Docker engine. `--privileged` asks for every
@@ -116,16 +105,21 @@ export async function simUp(o: SimUpOptions): Promise<SimUpResult> {
 
 async function simUpSteps(o: SimUpOptions): Promise<SimUpResult> {
   const step = o.onStep ?? (() => {});
-  const info = await docker(["info", "--format", "{{.ServerVersion}}"], 30_000);
-  if (info.exitCode !== 0) {
-    throw new FleetError("DOCKER_MISSING", `the Docker daemon is not answering: ${info.stderr.trim()}`, {
-      suggestion: "start it (scripts/start-dockerd.sh, or `dockerd > /tmp/dockerd.log 2>&1 &`)",
+  await requireEngine();
+  const arch = nativeArch();
+  if ((await imageArch(o.image)) === undefined) {
+    throw new FleetError("SIM_FAILED", `there is no simulated-Pi image ${o.image} on this machine`, {
+      suggestion: `build it first (\`fleetctl image build --arch ${arch ?? "amd64"} --sim\`, see docker/pi-sim/), or name another with --image`,
     });
   }
-  const img = await docker(["image", "inspect", "--format", "{{.Id}}", o.image], 30_000);
-  if (img.exitCode !== 0) {
-    throw new FleetError("SIM_FAILED", `there is no simulated-Pi image ${o.image} on this machine`, {
-      suggestion: "build it first (`fleetctl image build`, see docker/pi-sim/), or name another with --image",
+  // The Pis are containers of this machine's architecture: the image they run must be too, or the
+  // playbook would stop at its architecture check on every Pi.
+  const nodeArch = await imageArch(o.nodeImage);
+  if (nodeArch !== arch) {
+    throw new FleetError("SIM_FAILED", nodeArch === undefined
+      ? `there is no node image ${o.nodeImage} for the simulated Pis to run`
+      : `the node image ${o.nodeImage} is built for ${nodeArch}, the simulated Pis are ${arch}`, {
+      suggestion: `\`fleetctl image build --arch ${arch ?? "amd64"}\` makes ${archTag("deltafleet/node:latest", arch ?? "amd64")}, or name another with --node-image`,
     });
   }
   const existing = await simContainers(o.network);
@@ -150,7 +144,7 @@ async function simUpSteps(o: SimUpOptions): Promise<SimUpResult> {
   }
   const publicKey = readFileSync(key + ".pub", "utf8").trim();
 
-  const net = await docker(["network", "inspect", o.network], 30_000);
+  const net = await docker(["network", "inspect", o.network], { timeoutMs: 30_000 });
   if (net.exitCode !== 0) {
     step(`creating bridge network ${o.network}`);
     await dockerOk(["network", "create", "--driver", "bridge", "--label", `${SIM_LABEL}=${o.network}`, o.network], "creating the sim network");
@@ -183,11 +177,11 @@ async function simUpSteps(o: SimUpOptions): Promise<SimUpResult> {
       await dockerOk(
         ["exec", "-i", h.container, "sh", "-c",
           `mkdir -p ${home}/.ssh && cat >> ${home}/.ssh/authorized_keys && chmod 700 ${home}/.ssh && chmod 600 ${home}/.ssh/authorized_keys && chown -R ${o.sshUser} ${home}/.ssh`],
-        `giving ${h.name} the SSH key`, 30_000, publicKey + "\n",
+        `giving ${h.name} the SSH key`, { timeoutMs: 30_000, input: publicKey + "\n" },
       );
       await waitFor(deadline, `${h.name}'s sshd on ${h.address}:22`, () => sshBanner(h.address));
       // The engine inside must answer before Ansible asks it anything.
-      await waitFor(deadline, `the Docker engine inside ${h.name}`, async () => (await docker(["exec", h.container, "docker", "info"], 20_000)).exitCode === 0);
+      await waitFor(deadline, `the Docker engine inside ${h.name}`, async () => (await docker(["exec", h.container, "docker", "info"], { timeoutMs: 20_000 })).exitCode === 0);
       step(`${h.name} ready at ${h.address}`);
     }),
   );
@@ -213,10 +207,10 @@ export async function simDown(o: { network: string; inventory?: string }): Promi
   if (ids.length > 0) {
     names.push(...(await dockerOk(["inspect", "--format", "{{.Name}}", ...ids], "listing the sim")).split("\n").map((s) => s.replace(/^\//, "")));
     // -v: each Pi's inner Docker storage is an anonymous volume; it goes with the Pi.
-    await dockerOk(["rm", "--force", "--volumes", ...ids], "removing the simulated Pis", 180_000);
+    await dockerOk(["rm", "--force", "--volumes", ...ids], "removing the simulated Pis", { timeoutMs: 180_000 });
   }
   let removedNetwork = false;
-  if ((await docker(["network", "inspect", o.network], 30_000)).exitCode === 0) {
+  if ((await docker(["network", "inspect", o.network], { timeoutMs: 30_000 })).exitCode === 0) {
     await dockerOk(["network", "rm", o.network], "removing the sim network");
     removedNetwork = true;
   }

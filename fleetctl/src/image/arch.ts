@@ -1,0 +1,35 @@
+// The CPU architectures the node image is built for, in Docker's names, and how other tools name them.
+
+import { FleetError } from "../errors.js";
+
+export type Arch = "amd64" | "arm64";
+export const ARCHES: readonly Arch[] = ["amd64", "arm64"];
+
+/** "arm64", "amd64", "amd64,arm64" or "all" (every architecture, this machine's first). */
+export function parseArches(spec: string): Arch[] {
+  if (spec === "all") return [...ARCHES].sort((a, b) => Number(b === nativeArch()) - Number(a === nativeArch()));
+  const out: Arch[] = [];
+  for (const part of spec.split(",").map((s) => s.trim())) {
+    if (!(ARCHES as readonly string[]).includes(part)) {
+      throw new FleetError("USAGE", `--arch ${spec}: ${part || "(empty)"} is not one of ${ARCHES.join(", ")} (or all)`);
+    }
+    if (!out.includes(part as Arch)) out.push(part as Arch);
+  }
+  return out;
+}
+
+/** This machine's architecture in Docker's name; undefined for one we build no image for. */
+export function nativeArch(nodeArch: string = process.arch): Arch | undefined {
+  return nodeArch === "x64" ? "amd64" : nodeArch === "arm64" ? "arm64" : undefined;
+}
+
+/** ONNX Runtime's (and Node's) name for it: the CPU folder of onnxruntime-node/bin/napi-vN/linux. */
+export function nodeArchName(arch: Arch): "x64" | "arm64" {
+  return arch === "amd64" ? "x64" : "arm64";
+}
+
+/** The per-architecture tag beside a plain one: deltafleet/node:latest → deltafleet/node:latest-arm64. */
+export function archTag(tag: string, arch: Arch): string {
+  const colon = tag.lastIndexOf(":");
+  return colon > tag.lastIndexOf("/") ? `${tag}-${arch}` : `${tag}:latest-${arch}`;
+}
