@@ -1,56 +1,21 @@
 // The proof on a simulated fleet: three "Pis" (containers with sshd and their own Docker engine on
 // a private bridge) get the real playbooks over SSH, run real nodes, and learn together.
-// `npm run test:fleet`; needs Docker, Ansible and the images of docker/ (node + pi-sim).
+// `npm run test:fleet`; needs Docker, Ansible and debootstrap (the images are built here, offline).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { needs } from "../../node/src/testing/needs.js";
-import { DEFAULT_NODE_IMAGE, DEFAULT_SIM_IMAGE } from "./commands/sim.js";
-import type { Io } from "./io.js";
-import { runCli } from "./main.js";
+import { needs } from "../../../node/src/testing/needs.js";
+import { nativeArch } from "../image/arch.js";
+import { fleetctl } from "../testing/run-fleetctl.js";
 
-const SIM_IMAGE = process.env.FLEET_SIM_IMAGE ?? DEFAULT_SIM_IMAGE;
-const NODE_IMAGE = process.env.FLEET_NODE_IMAGE ?? DEFAULT_NODE_IMAGE;
 const NETWORK = `deltafleet-test-${process.pid}`;
 
-function imagesMissing(): string | false {
-  const missing = [SIM_IMAGE, NODE_IMAGE].filter((img) => {
-    try {
-      execFileSync("docker", ["image", "inspect", img], { stdio: "ignore", timeout: 20_000 });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  if (missing.length === 0 || process.env.FLEET_REQUIRE_ALL === "1") return false;
-  return `needs the images ${missing.join(", ")} (fleetctl image build)`;
-}
-
-/** Keeps stdout (JSON) for the assertions; errors show in the test log. */
-function teeIo(): Io & { stdout: () => string } {
-  let o = "";
-  return {
-    out: (t) => void (o += t),
-    err: (t) => void process.stderr.write(t),
-    isTty: false,
-    stdout: () => o,
-  };
-}
-
-async function fleetctl(...args: string[]): Promise<{ code: number; stdout: string }> {
-  const io = teeIo();
-  process.stderr.write(`\n$ fleetctl ${args.join(" ")}\n`);
-  const code = await runCli(args, io);
-  return { code, stdout: io.stdout() };
-}
-
 test(
-  "sim up → up → check → status → up again changes nothing → down → sim down",
-  { skip: needs("docker", "ansible") || imagesMissing(), timeout: 30 * 60_000 },
+  "image build → sim up → up → check → status → up again changes nothing → down → sim down",
+  { skip: needs("docker", "ansible", "debootstrap"), timeout: 40 * 60_000 },
   async (t) => {
     const inv = join(mkdtempSync(join(tmpdir(), "fleet-sim-")), "sim.yml");
     t.after(async () => {
@@ -58,7 +23,11 @@ test(
       rmSync(dirname(inv), { recursive: true, force: true });
     });
 
-    const sim = await fleetctl("sim", "up", "-n", "3", "-i", inv, "--network", NETWORK, "--image", SIM_IMAGE, "--node-image", NODE_IMAGE, "--json");
+    // What a person without Pis does first: the images for this machine (cached after the first time).
+    const built = await fleetctl("image", "build", "--arch", nativeArch() ?? "amd64", "--sim", "--json");
+    assert.equal(built.code, 0, "image build");
+
+    const sim = await fleetctl("sim", "up", "-n", "3", "-i", inv, "--network", NETWORK, "--json");
     assert.equal(sim.code, 0, "sim up");
     assert.equal(JSON.parse(sim.stdout).hosts.length, 3);
 

@@ -1,0 +1,59 @@
+// The pure parts of `fleetctl image`: architecture names, tags, what the image ships, and the
+// /proc/cpuinfo an emulated Pi is shown.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { tempDirs } from "../../../node/src/testing/temp-dirs.js";
+import { FleetError } from "../errors.js";
+import { archTag, nativeArch, parseArches } from "./arch.js";
+import { raspberryPiCpuinfo } from "./emulated-cpuinfo.js";
+import { pruneNativeBinaries, shippedFile } from "./stage.js";
+
+const scratch = tempDirs("deltafleet-prune-");
+
+test("--arch takes arm64, amd64, a comma list without repeats, or all with this machine's first", () => {
+  assert.deepEqual(parseArches("arm64"), ["arm64"]);
+  assert.deepEqual(parseArches("amd64, arm64,amd64"), ["amd64", "arm64"]);
+  const all = parseArches("all");
+  assert.deepEqual([...all].sort(), ["amd64", "arm64"]);
+  if (nativeArch()) assert.equal(all[0], nativeArch());
+  assert.throws(() => parseArches("armv7"), (e: unknown) => e instanceof FleetError && e.code === "USAGE" && /armv7 is not one of amd64, arm64/.test(e.message));
+  assert.throws(() => parseArches(""), (e: unknown) => e instanceof FleetError && e.code === "USAGE");
+});
+
+test("each architecture's image gets its own tag beside the plain one", () => {
+  assert.equal(archTag("deltafleet/node:latest", "arm64"), "deltafleet/node:latest-arm64");
+  assert.equal(archTag("deltafleet/node", "amd64"), "deltafleet/node:latest-amd64");
+  assert.equal(archTag("registry.lan:5000/deltafleet/node", "arm64"), "registry.lan:5000/deltafleet/node:latest-arm64");
+  assert.equal(nativeArch("x64"), "amd64");
+  assert.equal(nativeArch("arm64"), "arm64");
+  assert.equal(nativeArch("ia32"), undefined);
+});
+
+test("the image ships the program, not its tests or test helpers", () => {
+  assert.equal(shippedFile(join("cli", "main.js")), true);
+  assert.equal(shippedFile(join("overlay", "codec.test.js")), false);
+  assert.equal(shippedFile(join("testing", "needs.js")), false);
+});
+
+test("only the target's ONNX Runtime binary is kept; a target without one is an error", () => {
+  const nm = scratch();
+  const bin = join(nm, "onnxruntime-node", "bin", "napi-v6");
+  for (const p of ["linux/x64", "linux/arm64", "darwin/arm64", "win32/x64"]) mkdirSync(join(bin, p), { recursive: true });
+  const removed = pruneNativeBinaries(nm, "arm64").sort();
+  assert.deepEqual(removed, [join("onnxruntime-node", "bin", "napi-v6", "darwin", "arm64"), join("onnxruntime-node", "bin", "napi-v6", "linux", "x64"), join("onnxruntime-node", "bin", "napi-v6", "win32", "x64")].sort());
+  assert.ok(existsSync(join(bin, "linux", "arm64")));
+  assert.ok(!existsSync(join(bin, "darwin")), "an emptied OS folder goes too");
+  assert.throws(() => pruneNativeBinaries(nm, "amd64"), (e: unknown) => e instanceof FleetError && /no linux\/x64 binary/.test(e.message));
+});
+
+test("an emulated Pi is shown a Cortex-A72 per host CPU, as a Raspberry Pi 4 reports them", () => {
+  const text = raspberryPiCpuinfo(4);
+  assert.deepEqual([...text.matchAll(/^processor\t: (\d+)$/gm)].map((m) => Number(m[1])), [0, 1, 2, 3]);
+  assert.equal([...text.matchAll(/^CPU part\t: 0xd08$/gm)].length, 4);
+  assert.equal([...text.matchAll(/^CPU implementer\t: 0x41$/gm)].length, 4, "ARM Ltd., which ONNX Runtime's cpuinfo looks for");
+  assert.match(text, /^Model\t\t: Raspberry Pi 4/m);
+  assert.equal([...raspberryPiCpuinfo(0).matchAll(/^processor/gm)].length, 1, "never no CPU at all");
+});
