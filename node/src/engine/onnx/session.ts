@@ -1,5 +1,6 @@
 // GPT-2 generation on onnxruntime-node: the LogitsStepper over the graph of graph.ts.
 
+import "./no-telemetry.js";
 import * as ort from "onnxruntime-node";
 import type { Params } from "../params.js";
 import { paramSpecs } from "../params.js";
