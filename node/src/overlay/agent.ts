@@ -14,7 +14,8 @@
 // --out: every verified delta is written as <dir>/<version>.pt (tmp, fsync, rename).
 // --send: announced once a peer has been heard (and 300 ms more, so a burst of PEER_SYNCs settles),
 //   or after --send-after-ms if nobody is heard; several --send go out one after another.
-// Events ("ev"): ready, peer, peer-pruned, meta, announced, sent, repaired, nak, delta-received
+// Events ("ev"): ready, peer, peer-pruned, meta, announced, sending {version, sent, total} (every
+//   progressLogMs of a long first pass), sent, repaired, nak, delta-received
 //   {version, from, sha256, bytes, ms (META seen -> file written), path}, delta-rejected, gave-up,
 //   send-done {version, bytes, chunks, sha256, chunkBytes, peers}, stats
 //   (on exit), error. SIGTERM/SIGINT: prints stats, closes the socket, exits 0.

@@ -328,6 +328,27 @@ test("logs go through a pino child { mod: 'overlay' }, one line per stage, not p
   assert.ok(ours.length < sent.chunks / 10, `${ours.length} log lines for ${sent.chunks} chunks`);
 });
 
+test("a first pass that takes a while logs how far it is: sending n/N, rising, then sent", async (t) => {
+  const [p1, p2] = await freePorts(2);
+  // 1 MB/s: the 409 KB delta takes ~0.4 s, four progress periods of 100 ms.
+  const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], rateBytesPerSec: 1_000_000, timings: { progressLogMs: 100 } });
+  const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`] });
+  await until("discovery", () => a.ov.peers().length === 1);
+  const sent = await a.ov.sendDelta(DELTA);
+  const progress = a.events.filter(([ev]) => ev === "sending").map(([, f]) => f);
+  assert.ok(progress.length >= 2, `${progress.length} progress lines for a ~0.4 s pass`);
+  assert.ok(progress.length < sent.chunks / 10, `${progress.length} progress lines: one per period, not per chunk`);
+  for (const [i, f] of progress.entries()) {
+    assert.equal(f.version, sent.version);
+    assert.equal(f.total, sent.chunks);
+    assert.ok((f.sent as number) < sent.chunks && (i === 0 || (f.sent as number) > (progress[i - 1]!.sent as number)), JSON.stringify(progress));
+  }
+  const evs = a.events.map(([ev]) => ev);
+  assert.ok(evs.lastIndexOf("sending") < evs.indexOf("sent"), "progress comes before the line that says all were sent");
+  await until("delivery", () => b.got.length === 1);
+  assertExact(b);
+});
+
 test("before binaryAfterMs of listening, even an all-DeltaFleet fleet gets course text (a Sprint 6.2 node may not have spoken yet)", async (t) => {
   const [p1, p2] = await freePorts(2);
   const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], timings: { binaryAfterMs: 60_000 } });

@@ -49,6 +49,7 @@ export const DEFAULT_TIMINGS: OverlayTimings = {
   rememberMs: 10 * 60_000,
   retentionMs: 120_000,
   repairCoalesceMs: 20,
+  progressLogMs: 1_000,
 };
 
 export const DEFAULT_LIMITS: ReceiverLimits = {

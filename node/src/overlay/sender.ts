@@ -25,6 +25,8 @@ export interface SenderTimings {
   retentionMs: number;
   /** NAKs for one version arriving within this window are answered together. */
   repairCoalesceMs: number;
+  /** While a first pass lasts longer than this, a "sending" n/N line is logged this often. */
+  progressLogMs: number;
 }
 
 export interface SenderWire {
@@ -90,6 +92,7 @@ export class Sender {
     for (const d of plan.dests) await this.wire.sendMeta(d, t);
     // Chunks interleaved across destinations so all receivers progress together.
     const half = Math.floor(chunks.length / 2);
+    let progressAt = this.now() + this.timings.progressLogMs;
     for (let i = 0; i < chunks.length; i++) {
       // META again before the last chunk: a receiver that missed the first still verifies, and none
       // can have completed yet (a META after completion would restart a course receiver's buffer).
@@ -97,6 +100,11 @@ export class Sender {
       for (const d of plan.dests) await this.wire.sendChunk(d, t, i, false);
       t.firstPassDone = i + 1;
       t.lastActivity = this.now();
+      // A big delta at a slow rate, or unicast to many course peers, takes seconds: say how far it is.
+      if (t.lastActivity >= progressAt && i + 1 < chunks.length) {
+        this.wire.event("sending", { version, sent: i + 1, total: chunks.length, dests: plan.dests.length });
+        progressAt = t.lastActivity + this.timings.progressLogMs;
+      }
     }
     this.wire.event("sent", { version, chunks: chunks.length, bytes: bytes.length, dests: plan.dests.length });
     return { version, bytes: bytes.length, chunks: chunks.length, sha256, chunkBytes: raw };
