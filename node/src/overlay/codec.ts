@@ -31,6 +31,15 @@ export const BIN_VERSION = 1;
 export const BIN_TYPE_CHUNK = 1;
 /** magic, version, type, srcLen | src | seq u32 | verLen | ver | idx u32 | total u32 | data | crc32 u32 */
 export const BIN_FIXED_OVERHEAD_BYTES = 4 + 4 + 1 + 4 + 4 + 4;
+/** A binary frame carries the sender's SEQ modulo this (u32); it wraps, so compare with seqBefore. */
+export const BIN_SEQ_MODULUS = 2 ** 32;
+
+/**
+ * Our range NAKs carry `heard=<u32>`: the SEQ of the last binary chunk the receiver got from that
+ * sender. A sender that resent a chunk with a later SEQ knows the NAK crossed the resend on the wire
+ * and need not send it again (course senders ignore the key; course receivers never send it).
+ */
+export const NAK_HEARD_KEY = "heard";
 
 /** Capability keys we add to a V=1 PEER_SYNC body; course nodes ignore unknown keys. */
 export const CAP_KEY = "df";
@@ -51,7 +60,7 @@ export type Body =
   | { type: "MODEL_META"; ver: string; chunks: number; size?: number; sha256?: string }
   | { type: "MODEL_CHUNK"; ver: string; idx: number; total: number; data: Uint8Array }
   /** missing: course plain list or our ranges, expanded; wantMeta: our receivers asking for META. */
-  | { type: "CHUNK_NAK"; ver: string; missing: number[]; wantMeta: boolean };
+  | { type: "CHUNK_NAK"; ver: string; missing: number[]; wantMeta: boolean; heard?: number };
 export type Packet = Header & Body;
 
 export type DropReason =
@@ -218,7 +227,10 @@ function decodeNak(h: Header, kv: Map<string, string>): Decoded {
     for (let i = lo; i <= hi; i++) missing.push(i);
   }
   if (missing.length > MAX_NAK_IDX) return fail("nak_range");
-  return ok(h, { type: "CHUNK_NAK", ver, missing, wantMeta: kv.get("meta") === "1" });
+  const heardText = kv.get(NAK_HEARD_KEY);
+  const heard = heardText === undefined ? undefined : decimal(heardText, BIN_SEQ_MODULUS - 1);
+  if (heardText !== undefined && heard === undefined) return fail("bad_number");
+  return ok(h, { type: "CHUNK_NAK", ver, missing, wantMeta: kv.get("meta") === "1", ...(heard === undefined ? {} : { heard }) });
 }
 
 function decodeBinary(buf: Uint8Array): Decoded {
@@ -243,9 +255,23 @@ function decodeBinary(buf: Uint8Array): Decoded {
   const total = b.readUInt32BE(o); o += 4;
   if (total < 1 || total > MAX_CHUNKS_ON_WIRE) return fail("bad_number");
   if (idx >= total) return fail("idx_range");
-  // Copy: the payload outlives the datagram buffer in a reassembly map.
-  const data = new Uint8Array(b.subarray(o, b.length - 4));
-  return ok({ framing: "binary", src, seq, ts: 0 }, { type: "MODEL_CHUNK", ver, idx, total, data });
+  // A view, not a copy: a received datagram has a buffer of its own (node allocates one per message),
+  // so holding it in a reassembly map holds no more than the datagram. Copying cost every receiver
+  // as much as the CRC, for every chunk on the LAN.
+  const data = new Uint8Array(b.buffer, b.byteOffset + o, b.length - 4 - o);
+  // Built directly, not through ok(): object spread costs more than the rest of this function, and
+  // every receiver runs it for every chunk broadcast on the LAN.
+  return { ok: true, packet: { framing: "binary", src, seq, ts: 0, type: "MODEL_CHUNK", ver, idx, total, data } };
+}
+
+/**
+ * Is this a binary frame whose SRC is `src` (latin1 bytes)? Lets a node drop its own broadcasts,
+ * which Linux loops back to every socket on the port, without decoding them.
+ */
+export function isBinaryFrom(buf: Uint8Array, src: Uint8Array): boolean {
+  if (buf.length < BIN_FIXED_OVERHEAD_BYTES + src.length || buf[0] !== BIN_MAGIC || buf[3] !== src.length) return false;
+  for (let i = 0; i < src.length; i++) if (buf[4 + i] !== src[i]) return false;
+  return true;
 }
 
 function ok(h: Header, body: Body): Decoded {
@@ -305,7 +331,7 @@ export function encodeText(d: Dialect, h: EncodeHeader, p: Body, opts: { ownIp?:
   const ts = h.ts ?? Date.now();
   let body = bodyText(d, p, opts.ownIp ?? "127.0.0.1", opts.ownPort ?? 5000);
   if (p.type === "CHUNK_NAK" && opts.ranges !== undefined) {
-    body = fmtKv({ ver: p.ver, ranges: opts.ranges || undefined, meta: p.wantMeta ? "1" : undefined });
+    body = fmtKv({ ver: p.ver, ranges: opts.ranges || undefined, meta: p.wantMeta ? "1" : undefined, [NAK_HEARD_KEY]: p.heard });
   }
   if (d === "v1") return Buffer.from(`V=1|SRC=${h.src}|SEQ=${h.seq}|TYPE=${p.type}|TS=${ts}|BODY=${body}`, "utf8");
   const head = `[${p.type}]|${h.src}|${h.seq}|${ts}|0|3|${body}`;
@@ -328,6 +354,12 @@ export function encodeBinaryChunk(h: EncodeHeader, ver: string, idx: number, tot
   b.set(data, o); o += data.length;
   b.writeUInt32BE(crc32(b.subarray(0, o)) >>> 0, o);
   return b;
+}
+
+/** Is SEQ a sent before b (both u32 as in binary frames; wraps like TCP sequence numbers)? */
+export function seqBefore(a: number, b: number): boolean {
+  const d = (b - a + BIN_SEQ_MODULUS) % BIN_SEQ_MODULUS;
+  return d > 0 && d < BIN_SEQ_MODULUS / 2;
 }
 
 /** `0-5,9,11-20`: the shortest text for a sorted list of idx. */
