@@ -359,3 +359,48 @@ test("before binaryAfterMs of listening, even an all-DeltaFleet fleet gets cours
   await until("delivery", () => b.got.length === 1);
   assertExact(b);
 });
+
+test("a gap is NAKed and repaired while the first pass still runs (chunks go in idx order: a later one shows the loss)", async (t) => {
+  const [p1, p2] = await freePorts(2);
+  const order: string[] = [];
+  const record: FaultFn = (c) => {
+    if (c.dir === "out" && c.packet?.type === "MODEL_CHUNK") order.push(`C${c.packet.idx}`);
+    if (c.dir === "in" && c.packet?.type === "CHUNK_NAK") order.push("NAK");
+    return "pass";
+  };
+  let dropped = false;
+  const lose: FaultFn = (c) => (c.dir === "in" && chunkIdx(c) === 3 && !dropped ? ((dropped = true), "drop") : "pass");
+  // 1 MB/s: the pass takes ~0.4 s, so "before it ends" is not a race against the clock.
+  const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], rateBytesPerSec: 1_000_000 }, record);
+  const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`] }, lose);
+  await until("discovery", () => a.ov.peers().length === 1 && b.ov.peers().length === 1);
+  const sent = await a.ov.sendDelta(DELTA);
+  await until("delivery", () => b.got.length === 1);
+  assertExact(b);
+  const last = order.indexOf(`C${sent.chunks - 1}`);
+  assert.ok(dropped && order.indexOf("NAK") >= 0 && order.indexOf("NAK") < last, "the NAK came after the last chunk: it waited for the pass to end");
+  assert.ok(order.lastIndexOf("C3") < last, "chunk 3 was resent after the pass");
+});
+
+test("a lost last chunk: its repeat completes the file without a NAK; both copies lost: asked for after tailQuietMs, not nakQuietMs", async (t) => {
+  for (const lostCopies of [1, 2]) {
+    const [p1, p2] = await freePorts(2);
+    let lost = 0;
+    const loseLast: FaultFn = (c) =>
+      c.dir === "in" && c.packet?.type === "MODEL_CHUNK" && c.packet.idx === c.packet.total - 1 && lost < lostCopies ? (lost++, "drop") : "pass";
+    // A quiet period of 10 minutes: a receiver that waited for it would never finish this test.
+    const timings = { nakQuietMs: 600_000, repairQuietMs: 600_000 };
+    const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], timings });
+    const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`], timings }, loseLast);
+    await until("discovery", () => a.ov.peers().length === 1 && b.ov.peers().length === 1);
+    await a.ov.sendDelta(DELTA);
+    await until(`delivery with ${lostCopies} copies of the last chunk lost`, () => b.got.length === 1);
+    assertExact(b);
+    assert.equal(lost, lostCopies);
+    assert.equal(a.ov.stats.tailRepeats, 1);
+    if (lostCopies === 1) assert.equal(b.ov.stats.naksSent, 0, "the repeat was enough");
+    else assert.ok(b.ov.stats.naksSent >= 1 && a.ov.stats.retransmits >= 1, "the tail was NAKed and resent");
+    await a.ov.close();
+    await b.ov.close();
+  }
+});
