@@ -195,17 +195,17 @@ test("a chunk not resent is asked again one measured repair round trip later, wi
   frame(g, "v", 1, 20, 200);   // a resend 6 ms after the NAK: the repair round trip
   for (let i = 6; i < 20; i++) frame(g, "v", i, 20, 300 + i);
   g.clock.advance(100);
-  // First sample: srtt 6, rttvar 3 -> wait 6 + 2 x 3 = 12 ms (not reaskInitialMs, not a quiet period)
-  assert.equal(g.naks[1]!.at - t0, 12);
+  // First sample: srtt 6, rttvar 3 -> wait 6 + 3 = 9 ms (not reaskInitialMs, not a quiet period)
+  assert.equal(g.naks[1]!.at - t0, 9);
   assert.deepEqual(g.naks[1]!.missing, [4]);
   const waits = g.naks.slice(1).map((n, i) => n.at - g.naks[i]!.at);
-  assert.deepEqual(waits, [12, 24, 48], "nothing came after the re-asks: each wait doubles");
+  assert.deepEqual(waits, [9, 18, 36], "nothing came after the re-asks: each wait doubles");
   const floor = rig();
   meta(floor, "w", 6);
   for (const i of [0, 2, 4, 5]) frame(floor, "w", i, 6);
   floor.clock.advance(0);
   floor.clock.advance(1);
-  frame(floor, "w", 1, 6, 400);   // a resend after 1 ms: the next wait is reaskMinMs, not 1 + 2 x 0.5
+  frame(floor, "w", 1, 6, 400);   // a resend after 1 ms: the next wait is reaskMinMs, not 1 + 0.5
   floor.clock.advance(10);
   assert.equal(floor.naks[1]!.at - floor.naks[0]!.at, TIMINGS.reaskMinMs);
   assert.deepEqual(floor.naks[1]!.missing, [3]);
