@@ -27,7 +27,7 @@ function rig(applied: string[] = [], fleet: string[] = []) {
     isFleet: (src) => fleet.includes(src),
     event: (ev) => events.push(ev),
   }, clock);
-  /** Time passes in 1 ms steps (the repair timers fire when due), the housekeeping tick every 10 ms. */
+  /** Time passes in steps (repair timers fire when due within them), the housekeeping tick after each. */
   const advance = (ms: number, step = 10): void => {
     for (let t = 0; t < ms; t += step) { clock.advance(step); r.tick(); }
   };

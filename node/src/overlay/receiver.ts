@@ -129,8 +129,9 @@ interface Transfer {
   highest: number;
   /** When `highest` last moved: the first pass is still arriving. */
   frontierAt: number;
-  /** Datagrams heard for this transfer (a wake after a stall reads on while this still rises). */
+  /** Datagrams heard for this transfer; before a blind NAK, socket reads go on while it still rises. */
   heardCount: number;
+  /** Reads done before the pending blind NAK, and heardCount when the last one began. */
   drainRounds: number;
   drainCount: number;
   /** When a chunk not held before last arrived. */

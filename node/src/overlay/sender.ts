@@ -70,6 +70,7 @@ interface Outgoing extends OutgoingInfo {
   pendingSince: Map<number, number>;
   /** Repair loops still sending (windows can overlap when a batch is long). */
   repairing: number;
+  /** The first pass is still going out (its chunks give receivers later SEQs anyway). */
   sending: boolean;
   wantMeta: Map<string, Dest>;
   timer: Timer | undefined;
