@@ -36,5 +36,9 @@ export function runOurs(spec: TrialSpec, opts: OursOptions = {}): Promise<TrialR
     sender: (s) => startAgent({ ...common, id: "s0", send: s.file, extra: [...STEADY_STATE, ...(common.extra ?? [])] }, (c, a) => lan.spawn(0, c, a)),
     isAnnounce,
     isComplete,
+    // The agents' own timestamps, as UFTP's are its own log timestamps: "announced" is stamped just
+    // before the first META goes out, "delta-received" once the verified file is on disk. When the
+    // bench read the line says more about a loaded 2-core box's scheduling of this process.
+    timeOf: (e) => e.t as number,
   });
 }

@@ -33,8 +33,9 @@ const FAST_TIMINGS: Partial<OverlayTimings> = {
   binaryAfterMs: 0, syncIntervalMs: 1_000, nakQuietMs: 150, repairQuietMs: 80, nakBackoffMs: 150, nakBackoffMaxMs: 1_000, nakMaxRounds: 6, metaWaitMs: 3_000,
 };
 
+/** `t`: epoch ms with sub-ms digits (high-resolution clock), when the event happened in this process. */
 function emit(ev: string, fields: Record<string, unknown> = {}): void {
-  process.stdout.write(JSON.stringify({ ev, t: Date.now(), ...fields }) + "\n");
+  process.stdout.write(JSON.stringify({ ev, t: performance.timeOrigin + performance.now(), ...fields }) + "\n");
 }
 
 async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
