@@ -157,6 +157,8 @@ export type Outcome = "completed" | "rejected";
 
 /** An open transfer may be evicted for a new one after this many NAK quiet periods of silence. */
 const EVICT_IDLE_NAK_PERIODS = 4;
+/** NAKs into silence re-asked after one RTO before the waits start doubling (reaskAt). */
+const SILENT_NAKS_AT_RTO = 3;
 /** Socket reads before a blind NAK, at most (libuv reads up to 32 datagrams a round). */
 const MAX_DRAIN_ROUNDS = 16;
 
@@ -323,10 +325,15 @@ export class Receiver {
     return t.srtt === undefined ? this.timings.reaskInitialMs : Math.max(this.timings.reaskMinMs, t.srtt + t.rttvar);
   }
 
-  /** While the sender answers anything at all the wait stays one RTO; each NAK into silence doubles it. */
+  /**
+   * While the sender answers anything at all the wait stays one RTO; so it does for the first
+   * SILENT_NAKS_AT_RTO NAKs into silence (at 20 % loss the last receiver's resend and its repeat are
+   * both lost 4 % of the time, with nothing else coming: doubling at once cost runs 100+ ms), then
+   * each further one doubles it (a sender that went away is not hammered).
+   */
   private reaskAt(t: Transfer, a: { at: number; times: number }, rto: number): number {
     const silent = t.silentNaks + (t.naks > 0 && !t.heardSinceNak ? 1 : 0);
-    return a.at + Math.min(rto * 2 ** silent, this.timings.nakBackoffMaxMs);
+    return a.at + Math.min(rto * 2 ** Math.max(0, silent - SILENT_NAKS_AT_RTO), this.timings.nakBackoffMaxMs);
   }
 
   /** Chunks (and -1 for META) that may be asked for now or later, each with when. */
