@@ -79,6 +79,14 @@ test("every packet type round-trips in both dialects, and chunks also in binary"
   assert.doesNotMatch(plain.toString(), /heard/, "course peers get their plain list, nothing more");
 });
 
+test("REPAIRED (ours, V=1) lists resent idx as ranges and round-trips; bad ranges are refused", () => {
+  const p = ok(encodeText("v1", { src: "n1", seq: 77, ts: 7 }, { type: "REPAIRED", ver: "d1-n1-abc", idx: [2, 3, 4, 9] }));
+  assert.deepEqual({ ...p }, { framing: "v1", src: "n1", seq: 77, ts: 7, type: "REPAIRED", ver: "d1-n1-abc", idx: [2, 3, 4, 9] });
+  assert.match(encodeText("v1", { src: "n1", seq: 1 }, { type: "REPAIRED", ver: "v", idx: [2, 3, 4, 9] }).toString(), /BODY=ver=v;ranges=2-4,9$/);
+  assert.equal(reason("V=1|SRC=x|SEQ=1|TYPE=REPAIRED|TS=1|BODY=ver=v;ranges=9-2"), "nak_range");
+  assert.equal(reason("V=1|SRC=x|SEQ=1|TYPE=REPAIRED|TS=1|BODY=ver=v;ranges=0-999999999"), "nak_range");
+});
+
 test("SEQ order of binary frames survives the u32 wrap", () => {
   assert.equal(seqBefore(5, 6), true);
   assert.equal(seqBefore(6, 5), false);

@@ -45,7 +45,14 @@ export const NAK_HEARD_KEY = "heard";
 export const CAP_KEY = "df";
 export const CAP_VALUE = "1";
 
-export const TYPES = ["PEER_SYNC", "PING", "PONG", "MODEL_META", "MODEL_CHUNK", "CHUNK_NAK"] as const;
+export const TYPES = ["PEER_SYNC", "PING", "PONG", "MODEL_META", "MODEL_CHUNK", "CHUNK_NAK", "REPAIRED"] as const;
+/**
+ * REPAIRED (V=1 text, DeltaFleet only: sent where binary frames go, so no course node hears it):
+ * `ver=<v>;ranges=<idx resent since the last one>`, broadcast after a batch of resends nothing
+ * follows. Datagrams arrive in order, so a receiver still missing a listed chunk it asked for lost
+ * that resend and asks again at once, instead of one repair round trip later.
+ */
+export const REPAIRED_MAX_RANGES_CHARS = 1_000;
 export type PacketType = (typeof TYPES)[number];
 export type Dialect = "v1" | "sprint62";
 export type Framing = Dialect | "binary";
@@ -60,7 +67,8 @@ export type Body =
   | { type: "MODEL_META"; ver: string; chunks: number; size?: number; sha256?: string }
   | { type: "MODEL_CHUNK"; ver: string; idx: number; total: number; data: Uint8Array }
   /** missing: course plain list or our ranges, expanded; wantMeta: our receivers asking for META. */
-  | { type: "CHUNK_NAK"; ver: string; missing: number[]; wantMeta: boolean; heard?: number };
+  | { type: "CHUNK_NAK"; ver: string; missing: number[]; wantMeta: boolean; heard?: number }
+  | { type: "REPAIRED"; ver: string; idx: number[] };
 export type Packet = Header & Body;
 
 export type DropReason =
@@ -142,6 +150,12 @@ function decodeV1(text: string): Decoded {
       return decodeModelBody(head, type, kv);
     case "CHUNK_NAK":
       return decodeNak(head, kv);
+    case "REPAIRED": {
+      const ver = kv.get("ver");
+      if (!ver || !SAFE_TOKEN.test(ver)) return fail("bad_ver");
+      const idx = parseRanges(kv.get("ranges") ?? "", []);
+      return idx ? ok(head, { type, ver, idx }) : fail("nak_range");
+    }
     default:
       return fail("unknown_type");
   }
@@ -207,6 +221,20 @@ function decodeModelBody(h: Header, type: "MODEL_META" | "MODEL_CHUNK", kv: Map<
   return ok(h, { type, ver, idx, total, data: new Uint8Array(Buffer.from(b64, "base64")) });
 }
 
+/** `a-b,c,...` appended to out; undefined when malformed or past MAX_NAK_IDX in all. */
+function parseRanges(text: string, out: number[]): number[] | undefined {
+  for (const piece of text.split(",")) {
+    if (!piece) continue;
+    const [a, b] = piece.split("-", 2);
+    const lo = decimal(a, MAX_CHUNKS_ON_WIRE);
+    const hi = b === undefined ? lo : decimal(b, MAX_CHUNKS_ON_WIRE);
+    if (lo === undefined || hi === undefined || hi < lo) return undefined;
+    if (out.length + (hi - lo + 1) > MAX_NAK_IDX) return undefined;
+    for (let i = lo; i <= hi; i++) out.push(i);
+  }
+  return out;
+}
+
 function decodeNak(h: Header, kv: Map<string, string>): Decoded {
   const ver = kv.get("ver");
   if (!ver || !SAFE_TOKEN.test(ver)) return fail("bad_ver");
@@ -217,16 +245,7 @@ function decodeNak(h: Header, kv: Map<string, string>): Decoded {
     if (n !== undefined) missing.push(n);
   }
   // Ours: `ranges=a-b,c,...` (course senders ignore the key).
-  for (const piece of (kv.get("ranges") ?? "").split(",")) {
-    if (!piece) continue;
-    const [a, b] = piece.split("-", 2);
-    const lo = decimal(a, MAX_CHUNKS_ON_WIRE);
-    const hi = b === undefined ? lo : decimal(b, MAX_CHUNKS_ON_WIRE);
-    if (lo === undefined || hi === undefined || hi < lo) return fail("nak_range");
-    if (missing.length + (hi - lo + 1) > MAX_NAK_IDX) return fail("nak_range");
-    for (let i = lo; i <= hi; i++) missing.push(i);
-  }
-  if (missing.length > MAX_NAK_IDX) return fail("nak_range");
+  if (!parseRanges(kv.get("ranges") ?? "", missing) || missing.length > MAX_NAK_IDX) return fail("nak_range");
   const heardText = kv.get(NAK_HEARD_KEY);
   const heard = heardText === undefined ? undefined : decimal(heardText, BIN_SEQ_MODULUS - 1);
   if (heardText !== undefined && heard === undefined) return fail("bad_number");
@@ -320,6 +339,8 @@ function bodyText(d: Dialect, p: Body, ownIp: string, ownPort: number): string {
       return fmtKv({ ver: p.ver, idx: p.idx, total: p.total }) + ";b64=" + Buffer.from(p.data).toString("base64");
     case "CHUNK_NAK":
       return fmtKv({ ver: p.ver, missing: p.missing.join(",") || undefined, meta: p.wantMeta ? "1" : undefined });
+    case "REPAIRED":
+      return fmtKv({ ver: p.ver, ranges: nakRanges(p.idx) });
   }
 }
 

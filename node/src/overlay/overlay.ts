@@ -192,6 +192,10 @@ export class Overlay {
       maxDatagramBytes: this.maxDatagramBytes,
       sendMeta: (d, t) => this.sendMeta(d, t),
       sendChunk: (d, t, i, kind) => this.sendChunk(d, t, i, kind),
+      sendRepaired: async (d, t, idx) => {
+        await this.raw(this.text("v1", { type: "REPAIRED", ver: t.version, idx }), d.address, d.port);
+        this.stats.repairMarkers++;
+      },
       canBroadcast: (f) => this.broadcastDest(f),
       event: (ev, f) => this.event(ev, f),
     }, this.timings, this.stats);
@@ -443,6 +447,9 @@ export class Overlay {
       case "MODEL_META":
         this.table.announced(p.src, p.ver);
         this.receiver.onMeta({ src: p.src, ver: p.ver, chunks: p.chunks, size: p.size, sha256: p.sha256 }, rinfo.address, rinfo.port, p.framing);
+        return;
+      case "REPAIRED":
+        this.receiver.onRepaired({ src: p.src, ver: p.ver, idx: p.idx, seq: p.seq % BIN_SEQ_MODULUS }, rinfo.address, rinfo.port);
         return;
       case "MODEL_CHUNK":
         this.stats.fragmentsReceived++;

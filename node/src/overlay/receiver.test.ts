@@ -211,6 +211,23 @@ test("a chunk not resent is asked again one measured repair round trip later, wi
   assert.deepEqual(floor.naks[1]!.missing, [3]);
 });
 
+test("a REPAIRED marker listing a chunk we asked for and still lack: its resend was lost, asked again at once", () => {
+  const g = rig();
+  meta(g, "v", 10);
+  for (const i of [0, 1, 3, 4, 5, 6, 7, 8, 9]) frame(g, "v", i, 10);
+  g.clock.advance(0);
+  assert.deepEqual(g.naks.map((n) => n.missing), [[2]]);
+  g.clock.advance(3);
+  g.r.onRepaired({ src: "s", ver: "v", idx: [2, 5], seq: 500 }, ...FROM);   // 2 went out before this: lost
+  g.clock.advance(0);
+  assert.deepEqual(g.naks.map((n) => n.missing), [[2], [2]], "not one repair round trip later");
+  assert.equal(g.naks[1]!.at - g.naks[0]!.at, 3);
+  assert.equal(g.naks[1]!.heard, 500, "the marker's SEQ: the sender sees the resend was lost, not crossed");
+  g.r.onRepaired({ src: "s", ver: "v", idx: [2], seq: 501 }, "6.6.6.6", 5000);
+  g.clock.advance(1);
+  assert.equal(g.naks.length, 2, "a marker from another address is ignored");
+});
+
 test("a lost tail is asked for after tailQuietMs of no new chunk, long before nakQuietMs", () => {
   const g = rig();
   meta(g, "v", 10);

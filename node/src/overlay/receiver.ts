@@ -303,6 +303,29 @@ export class Receiver {
     if (this.open.has(t.key) && this.fleet(t)) this.fleetPoke(t, silenceEnds || t.gaps.size > gapsBefore || t.completeSince !== undefined);
   }
 
+  /**
+   * A DeltaFleet sender's REPAIRED marker: these idx were resent before it. Datagrams come in order,
+   * so one we asked for and still lack was lost: ask again at once (within nakBatchMs).
+   */
+  onRepaired(p: { src: string; ver: string; idx: number[]; seq: number }, address: string, port: number): void {
+    const t = this.open.get(`${p.src}\u0000${p.ver}`);
+    if (!t || t.address !== address || t.port !== port || !this.fleet(t)) return;
+    const silenceEnds = t.naks > 0 && !t.heardSinceNak;
+    t.heard = p.seq;
+    t.heardSinceNak = true;
+    t.heardAt = this.now();
+    t.heardCount++;
+    let lost = false;
+    for (const i of p.idx) {
+      const a = t.asked.get(i);
+      // Due at once (still nakBatchMs after our last NAK: the marker comes twice); `times` stays, so
+      // the resend that answers this gives no RTT sample. A NAK of ours that crossed the marker on
+      // the wire makes this one redundant: the sender sees that from `heard` and skips it.
+      if (a && !t.parts.has(i)) { a.at = -Infinity; lost = true; }
+    }
+    if (lost || silenceEnds) this.fleetPoke(t, true);
+  }
+
   // ---- the DeltaFleet schedule ------------------------------------------------------------------
 
   private fleet(t: Transfer): boolean {
@@ -340,7 +363,7 @@ export class Receiver {
   private *fleetCandidates(t: Transfer, now: number): Generator<[number, number]> {
     const rto = this.rto(t);
     const fresh = t.lastNakAt + this.timings.nakBatchMs;
-    const at = (i: number): number => { const a = t.asked.get(i); return a ? this.reaskAt(t, a, rto) : fresh; };
+    const at = (i: number): number => { const a = t.asked.get(i); return a ? Math.max(this.reaskAt(t, a, rto), fresh) : fresh; };
     for (const i of t.gaps) yield [i, at(i)];
     if (t.total !== undefined && t.highest < t.total - 1) {
       const tailAt = t.frontierAt + Math.max(this.timings.tailQuietMs, rto);

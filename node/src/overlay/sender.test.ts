@@ -35,6 +35,7 @@ function rig() {
       if (kind === "repair") stats.retransmits++;   // as the overlay counts
       return seq;
     },
+    sendRepaired: async (d, _t, idx) => { sent.push({ kind: `repaired ${idx.join(",")}`, idx: -1, to: d.broadcast ? "*" : d.address, seq: ++seq }); },
     canBroadcast: (f) => (f === "binary" ? BROADCAST : undefined),
     event: (ev, f) => { if (ev === "announced") announced.push(f.version as string); },
   }, TIMINGS, stats, clock);
@@ -100,15 +101,15 @@ test("during the first pass a NAK is answered at once; one for chunks not sent y
   assert.equal(g.sent.filter((x) => x.idx === 7).length, 1);
 });
 
-test("a binary transfer's last chunk goes out twice, and so does the last resend of a batch nothing follows; text: once", async () => {
+test("a binary transfer's last chunk goes out twice (text: once); resends nothing follows are listed in a REPAIRED marker, sent twice", async () => {
   const g = rig();
   const d = await g.s.send(delta, BINARY);
   const last = d.chunks - 1;
   assert.deepEqual(g.sent.filter((x) => x.idx === last).map((x) => x.kind), ["first", "repeat"]);
   g.s.onNak(d.version, [2, 5], false, rx(1), g.seqOf("repeat", last));
   await g.window();
-  assert.deepEqual(g.sent.slice(-3).map((x) => `${x.kind} ${x.idx}`), ["repair 2", "repair 5", "repeat 5"],
-    "a receiver that lost resend 5 hears the repeat's later SEQ, so its re-ask is answered at once");
+  assert.deepEqual(g.sent.slice(-4).map((x) => `${x.kind} ${x.to}`), ["repair *", "repair *", "repaired 2,5 *", "repaired 2,5 *"],
+    "a receiver that lost resend 5 learns it from the marker, and hears its later SEQ, so its re-ask is answered at once");
   const text = rig();
   const v1: Dest = { ...BROADCAST, framing: "v1" };
   const t = await text.s.send(delta, { sizing: ["v1"], dests: [v1] });

@@ -2,7 +2,7 @@
 // chunk cache for repair, and NAK answers coalesced so a chunk several peers miss goes out once.
 
 import { createHash, randomBytes } from "node:crypto";
-import { chunkRawBytes, seqBefore, type Framing } from "./codec.js";
+import { chunkRawBytes, nakRanges, REPAIRED_MAX_RANGES_CHARS, seqBefore, type Framing } from "./codec.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { bump, type OverlayStats } from "./stats.js";
 
@@ -48,6 +48,8 @@ export interface SenderWire {
   sendMeta(dest: Dest, t: OutgoingInfo): Promise<void>;
   /** Resolves with the datagram's SEQ modulo 2^32 (what a binary frame carries). */
   sendChunk(dest: Dest, t: OutgoingInfo, idx: number, kind: "first" | "repeat" | "repair"): Promise<number>;
+  /** A REPAIRED marker (codec) listing idx resent by broadcast since the last one. */
+  sendRepaired(dest: Dest, t: OutgoingInfo, idx: number[]): Promise<void>;
   /** May this repair go out by broadcast in this framing now (no Sprint 6.2 listener for binary)? */
   canBroadcast(framing: Framing): Dest | undefined;
   event(ev: string, fields: Record<string, unknown>): void;
@@ -78,7 +80,12 @@ interface Outgoing extends OutgoingInfo {
   copies: Map<number, Map<string, { seq: number; at: number }>>;
   /** The first pass went by binary broadcast: every repair may too (it costs one datagram either way). */
   broadcast: boolean;
+  /** idx broadcast as repairs since the last REPAIRED marker. */
+  unmarked: number[];
 }
+
+/** A REPAIRED marker goes out twice: two small datagrams, lost together at 20 % loss 4 % of the time. */
+const REPAIRED_COPIES = 2;
 
 const BROADCAST_KEY = "*";
 const destKey = (d: Dest): string => (d.broadcast ? BROADCAST_KEY : `${d.address}:${d.port}`);
@@ -115,7 +122,7 @@ export class Sender {
     for (let o = 0; o < bytes.length || chunks.length === 0; o += raw) chunks.push(bytes.subarray(o, Math.min(o + raw, bytes.length)));
     const binary = plan.dests.length > 0 && plan.dests.every((d) => d.framing === "binary");
     const t: Outgoing = { version, sha256, size: bytes.length, chunks, lastActivity: this.now(), firstPassDone: 0, pending: new Map(),
-      wantMeta: new Map(), timer: undefined, copies: new Map(), pendingSince: new Map(), repairing: 0, sending: true, broadcast: binary && plan.dests.some((d) => d.broadcast) };
+      wantMeta: new Map(), timer: undefined, copies: new Map(), pendingSince: new Map(), repairing: 0, sending: true, unmarked: [], broadcast: binary && plan.dests.some((d) => d.broadcast) };
     this.out.set(version, t);
     this.stats.deltasAnnounced++;
     this.wire.event("announced", { version, bytes: bytes.length, chunks: chunks.length, chunkBytes: raw, sha256,
@@ -194,7 +201,6 @@ export class Sender {
     t.repairing++;
     for (const d of metas.values()) await this.wire.sendMeta(d, t);
     let sent = 0, broadcasts = 0;
-    let last: [number, Dest] | undefined;
     const peers = new Set<string>();
     const binaryBroadcast = this.wire.canBroadcast("binary");
     for (const [idx, who] of [...pending].sort((a, b) => a[0] - b[0])) {
@@ -209,19 +215,22 @@ export class Sender {
       if (copy && copy.seq !== since.get(idx)) { this.stats.repairsSkipped++; continue; }
       if (bc) {
         this.sentCopy(t, idx, bc, await this.wire.sendChunk(bc, t, idx, "repair"));
+        t.unmarked.push(idx);
         sent++; broadcasts++;
       } else {
         for (const d of who.values()) { this.sentCopy(t, idx, d, await this.wire.sendChunk(d, t, idx, "repair")); sent++; }
       }
       for (const k of who.keys()) peers.add(k);
-      last = bc ? [idx, bc] : undefined;
     }
     t.repairing--;
-    // Nothing follows this batch: send its last broadcast chunk once more. A receiver that lost an
-    // earlier resend then hears a later SEQ and its re-ask is answered at once (see crossed());
-    // without it, that re-ask would wait out repairHoldMs.
-    if (last && !t.sending && t.repairing === 0 && t.pending.size === 0) {
-      this.sentCopy(t, last[0], last[1], await this.wire.sendChunk(last[1], t, last[0], "repeat"));
+    // Nothing follows these resends: say which went out (REPAIRED). A receiver that lost one of them
+    // learns it now rather than one round trip later, and hears a later SEQ, so its NAK is answered
+    // at once (see crossed()) instead of waiting out repairHoldMs.
+    if (binaryBroadcast && t.unmarked.length > 0 && !t.sending && t.repairing === 0 && t.pending.size === 0) {
+      let idx = [...new Set(t.unmarked)].sort((a, b) => a - b);
+      t.unmarked = [];
+      while (idx.length > 1 && nakRanges(idx).length > REPAIRED_MAX_RANGES_CHARS) idx = idx.slice(Math.floor(idx.length / 2));
+      for (let i = 0; i < REPAIRED_COPIES; i++) await this.wire.sendRepaired(binaryBroadcast, t, idx);
     }
     t.lastActivity = this.now();
     if (sent || metas.size) this.wire.event("repaired", { version: t.version, chunks: pending.size, sent, broadcasts, peers: peers.size, metas: metas.size });
