@@ -1,9 +1,10 @@
 // bench:sync — delivery time and sender bytes of one course delta on a namespace LAN, ours against
 // UFTP measured in the same run (and optionally the course's Python node).
 //
-//   node .build/<you>/bench/sync/main.js [--n 1,3,8] [--loss 0,5,20] [--runs 3] [--rate-mbit 100]
+//   node dist/bench/sync/main.js [--n 1,3,8] [--loss 0,5,20] [--runs 3] [--rate-mbit 100]
 //        [--systems ours,uftp[,course]] [--dialect v1|sprint62] [--agent-rate B/s]
-//        [--agent-args "--timing nakQuietMs=30 ..."] [--file f] [--json]
+//        [--agent-args="--timing nakQuietMs=30 ..."] [--file f] [--json]
+// (--agent-args needs the "=": parseArgs takes a separate value starting with "-" for a flag.)
 //
 // Needs root (network namespaces), iproute2, iptables, uftp. Prints, per N and loss: median ms from
 // first announcement to the last receiver's verified file, that time over the wire-time limit
@@ -21,7 +22,8 @@ import { runCourse } from "./course.js";
 import { runOurs } from "./ours.js";
 import { formatGrowth, formatTable, median, type Row } from "./table.js";
 import type { TrialResult, TrialSpec } from "./trial.js";
-import { runUftp } from "./uftp.js";
+import { runUftp, UFTP_RATE_KBIT } from "./uftp.js";
+import { DEFAULT_RATE_BYTES_PER_SEC } from "../../node/src/overlay/overlay.js";
 
 const SYSTEMS = ["ours", "uftp", "course"] as const;
 type SystemName = (typeof SYSTEMS)[number];
@@ -106,7 +108,10 @@ async function main(): Promise<void> {
   if (values.json) {
     console.log(JSON.stringify({ file: values.file, bytes: data.length, rateMbit, wireMs, rows }, null, 2));
   } else {
-    console.log(formatTable(rows, `bench:sync  ${data.length} B delta, ${rateMbit} Mbit/s tbf links, wire-time limit ${wireMs.toFixed(1)} ms, median of ${runs}`));
+    // The senders' pacing differs (ours: a Pi-safe default unless --agent-rate; UFTP: tuned to the
+    // LAN), and it sets the floor of every time in the table: say so next to the figures.
+    const pacing = `pacing: ours ${((agentRate ?? DEFAULT_RATE_BYTES_PER_SEC) * 8 / 1e6).toFixed(1)} Mbit/s${agentRate ? "" : " (node default)"}, uftp ${UFTP_RATE_KBIT / 1000} Mbit/s (-R)`;
+    console.log(formatTable(rows, `bench:sync  ${data.length} B delta, ${rateMbit} Mbit/s tbf links, wire-time limit ${wireMs.toFixed(1)} ms, median of ${runs}; ${pacing}`));
     const growth = formatGrowth(rows);
     if (growth) console.log(growth);
   }

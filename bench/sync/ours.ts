@@ -4,6 +4,8 @@ import { evName, startAgent, type Event } from "../../node/src/overlay/interop/p
 import { measureJson, type TrialResult, type TrialSpec } from "./trial.js";
 
 const PORT = 5000;
+/** Agent flags that make a just-started sender frame chunks as a long-running node does. */
+export const STEADY_STATE = ["--timing", "binaryAfterMs=0"];
 
 export interface OursOptions {
   dialect?: "v1" | "sprint62";
@@ -28,8 +30,15 @@ export function runOurs(spec: TrialSpec, opts: OursOptions = {}): Promise<TrialR
   return measureJson(spec, {
     receiver: (s, i, out) => startAgent({ ...common, id: `r${i}`, out }, (c, a) => lan.spawn(i, c, a)),
     ready: (p) => p.waitEv("ready", () => true, 10_000),
-    sender: (s) => startAgent({ ...common, id: "s0", send: s.file }, (c, a) => lan.spawn(0, c, a)),
+    // A node teaches after it has been up for a while, so it has long passed binaryAfterMs (11 s of
+    // listening for course nodes before binary frames) — a freshly started agent has not, and would
+    // measure the course's base64 text instead (1.33x the bytes). No course node is on this LAN.
+    sender: (s) => startAgent({ ...common, id: "s0", send: s.file, extra: [...STEADY_STATE, ...(common.extra ?? [])] }, (c, a) => lan.spawn(0, c, a)),
     isAnnounce,
     isComplete,
+    // The agents' own timestamps, as UFTP's are its own log timestamps: "announced" is stamped just
+    // before the first META goes out, "delta-received" once the verified file is on disk. When the
+    // bench read the line says more about a loaded 2-core box's scheduling of this process.
+    timeOf: (e) => e.t as number,
   });
 }

@@ -10,7 +10,9 @@ import { JsonProcess, evName, type Event } from "../../node/src/overlay/interop/
 import { failed, type TrialResult, type TrialSpec } from "./trial.js";
 
 export const UFTP_PORT = 1044;
-export const UFTP_ARGS = ["-r", "0.01:0.001:15", "-R", "95000", "-Y", "none"];
+/** UFTP's sending rate, kbit/s (its -R). */
+export const UFTP_RATE_KBIT = 95_000;
+export const UFTP_ARGS = ["-r", "0.01:0.001:15", "-R", String(UFTP_RATE_KBIT), "-Y", "none"];
 
 /** 10.99.0.7 → 0x0a630007, the id UFTP derives from an IPv4 address. */
 export function uftpId(ip: string): string {

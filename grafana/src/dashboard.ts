@@ -64,7 +64,7 @@ export const ROWS: RowSpec[] = [
         title: "Last merge age",
         unit: "s",
         width: 6,
-        description: "Time since each node last merged a delta from a peer. A node that only teaches has no merges.",
+        description: "Time since each node's weights last changed: a delta merged from a peer, or its own teach (fleet_last_merge_timestamp_seconds is set by both). Empty for a node that has done neither since it started.",
         queries: [
           {
             expr: `(time() - fleet_last_merge_timestamp_seconds{${SEL}}) and (fleet_last_merge_timestamp_seconds{${SEL}} > 0)`,

@@ -15,7 +15,7 @@ import { repoRoot } from "../../node/src/testing/paths.js";
 import { writePrometheusSetup } from "../../fleetctl/src/monitor/prometheus-setup.js";
 import { queryPrometheus, startPrometheus } from "../../fleetctl/src/monitor/prometheus-process.js";
 import { DASHBOARD_FILE } from "./build.js";
-import { panelQueries } from "./queries.js";
+import { panelQueries, substitute } from "./queries.js";
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -74,6 +74,21 @@ test("every dashboard panel returns data from Prometheus scraping a live, learni
     if (points === 0) empty.push(`${q.title} (${q.refId}): ${q.expr}`);
   }
   assert.deepEqual(empty, [], "panels with no data");
+
+  // The node and instance variables offer the label values of their source series
+  // (label_values(<series>, <label>)): every node must appear there under its id and address, or
+  // picking it would narrow every panel to nothing.
+  const offered: Record<string, string[]> = {};
+  for (const v of dashboard.templating.list as Array<{ name: string; type: string; definition?: string }>) {
+    if (v.type !== "query") continue;
+    const m = /^label_values\((.+), (\w+)\)$/.exec(v.definition ?? "");
+    assert.ok(m, `variable ${v.name}: ${v.definition} is not label_values(<series>, <label>)`);
+    const r = await queryPrometheus(prom.url, substitute(m[1]!, { node: ".*", instance: ".*", rateInterval: "30s" }));
+    assert.equal(r.status, "success", `variable ${v.name}: ${r.error}`);
+    offered[v.name] = [...new Set(r.data!.result.map((s) => s.metric[m[2]!]).filter((x): x is string => x !== undefined))].sort();
+  }
+  assert.deepEqual(offered.node, fleet.nodes.map((n) => n.id).sort());
+  assert.deepEqual(offered.instance, fleet.nodes.map((n) => `127.0.0.1:${n.httpPort}`).sort());
 
   // The digests agree after the merges: the overview's headline number is 1.
   const distinct = await queryPrometheus(prom.url, "fleet:digests:distinct");

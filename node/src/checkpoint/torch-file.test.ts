@@ -54,6 +54,20 @@ test("what we read is what torch reads, tensor for tensor", { skip: needs("torch
   for (const f of ["base.pt", "delta_v1764008499.pt"]) assertTorchSees(course(f), loadStateDict(course(f)));
 });
 
+test("views torch saves with storage offsets and strides, sharing one storage, fp16 and bf16, read as torch reads them", { skip: needs("torch") }, () => {
+  // base.pt holds only whole, contiguous storages: this file has the layouts a fine-tuning script's
+  // state dict can carry (slices, transposes, a column, strided fp16, bf16, a 0-d tensor).
+  const file = join(tmp(), "views.pt");
+  execFileSync("/usr/bin/python3", [join(repoRoot(), "test", "torch", "views_fixture.py"), file]);
+  const sd = readTorchStateDict(readFileSync(file), file);
+  const seen = assertTorchSees(file, sd);
+  assert.deepEqual(sd.get("transposed")!.shape, [3, 4]);
+  assert.deepEqual(sd.get("column_1")!.shape, [4]);
+  assert.deepEqual(sd.get("scalar")!.shape, []);
+  // torch itself sees these as views of one storage; we give each its own contiguous copy.
+  for (const k of ["rows_from_1", "column_1", "transposed"]) assert.ok(seen.shared.some(([a, b]: string[]) => a === "base" && b === k), k);
+});
+
 test("a state dict we write is read back by torch.load(weights_only=True) exactly, tied storage shared", { skip: needs("torch") }, () => {
   const sd = loadStateDict(course("base.pt"));
   sd.set("extra.bf16", { dtype: "bf16", shape: [2, 3], data: Uint16Array.of(0x3f80, 0xbf80, 0, 1, 0x7f7f, 0x4000) });

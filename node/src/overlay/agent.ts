@@ -14,7 +14,8 @@
 // --out: every verified delta is written as <dir>/<version>.pt (tmp, fsync, rename).
 // --send: announced once a peer has been heard (and 300 ms more, so a burst of PEER_SYNCs settles),
 //   or after --send-after-ms if nobody is heard; several --send go out one after another.
-// Events ("ev"): ready, peer, peer-pruned, meta, announced, sent, repaired, nak, delta-received
+// Events ("ev"): ready, peer, peer-pruned, meta, announced, sending {version, sent, total} (every
+//   progressLogMs of a long first pass), sent, repaired, nak, delta-received
 //   {version, from, sha256, bytes, ms (META seen -> file written), path}, delta-rejected, gave-up,
 //   send-done {version, bytes, chunks, sha256, chunkBytes, peers}, stats
 //   (on exit), error. SIGTERM/SIGINT: prints stats, closes the socket, exits 0.
@@ -32,8 +33,9 @@ const FAST_TIMINGS: Partial<OverlayTimings> = {
   binaryAfterMs: 0, syncIntervalMs: 1_000, nakQuietMs: 150, repairQuietMs: 80, nakBackoffMs: 150, nakBackoffMaxMs: 1_000, nakMaxRounds: 6, metaWaitMs: 3_000,
 };
 
+/** `t`: epoch ms with sub-ms digits (high-resolution clock), when the event happened in this process. */
 function emit(ev: string, fields: Record<string, unknown> = {}): void {
-  process.stdout.write(JSON.stringify({ ev, t: Date.now(), ...fields }) + "\n");
+  process.stdout.write(JSON.stringify({ ev, t: performance.timeOrigin + performance.now(), ...fields }) + "\n");
 }
 
 async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
@@ -103,7 +105,10 @@ async function main(): Promise<void> {
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    emit("stats", { stats: overlay.stats, peers: overlay.peers().length, transfers: overlay.transfers().length });
+    // cpuUs: on a small box running many agents (bench:sync with 8 receivers on 2 cores) CPU is what
+    // runs out first; this says how much each one used.
+    const cpu = process.cpuUsage();
+    emit("stats", { stats: overlay.stats, peers: overlay.peers().length, transfers: overlay.transfers().length, cpuUs: cpu.user + cpu.system });
     await overlay.close();
     process.exit(0);
   };

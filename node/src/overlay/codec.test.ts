@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { chunkRawBytes, decode, encodeBinaryChunk, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT,
+import { chunkRawBytes, decode, encodeBinaryChunk, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT, seqBefore,
   type Body, type Packet } from "./codec.js";
 import { seeded } from "../testing/faulty-transport.js";
 
@@ -71,6 +71,28 @@ test("every packet type round-trips in both dialects, and chunks also in binary"
   assert.equal(nakRanges([0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
   const nak = ok(encodeText("v1", { src: "n1", seq: 1 }, { type: "CHUNK_NAK", ver: "v", missing: [], wantMeta: true }, { ranges: "0-2,5,7-8" }));
   assert.deepEqual(nak.type === "CHUNK_NAK" && [nak.missing, nak.wantMeta], [[0, 1, 2, 5, 7, 8], true]);
+  // ...and say which of the sender's datagrams the receiver heard last (a u32 SEQ of a binary frame).
+  const heard = ok(encodeText("v1", { src: "n1", seq: 2 }, { type: "CHUNK_NAK", ver: "v", missing: [], wantMeta: false, heard: 4_294_967_295 }, { ranges: "3" }));
+  assert.deepEqual(heard.type === "CHUNK_NAK" && [heard.missing, heard.heard], [[3], 4_294_967_295]);
+  assert.equal(reason("V=1|SRC=x|SEQ=1|TYPE=CHUNK_NAK|TS=1|BODY=ver=v;ranges=3;heard=4294967296"), "bad_number", "heard beyond u32");
+  const plain = encodeText("v1", { src: "n1", seq: 3 }, { type: "CHUNK_NAK", ver: "v", missing: [1, 2], wantMeta: false, heard: 7 });
+  assert.doesNotMatch(plain.toString(), /heard/, "course peers get their plain list, nothing more");
+});
+
+test("REPAIRED (ours, V=1) lists resent idx as ranges and round-trips; bad ranges are refused", () => {
+  const p = ok(encodeText("v1", { src: "n1", seq: 77, ts: 7 }, { type: "REPAIRED", ver: "d1-n1-abc", idx: [2, 3, 4, 9] }));
+  assert.deepEqual({ ...p }, { framing: "v1", src: "n1", seq: 77, ts: 7, type: "REPAIRED", ver: "d1-n1-abc", idx: [2, 3, 4, 9] });
+  assert.match(encodeText("v1", { src: "n1", seq: 1 }, { type: "REPAIRED", ver: "v", idx: [2, 3, 4, 9] }).toString(), /BODY=ver=v;ranges=2-4,9$/);
+  assert.equal(reason("V=1|SRC=x|SEQ=1|TYPE=REPAIRED|TS=1|BODY=ver=v;ranges=9-2"), "nak_range");
+  assert.equal(reason("V=1|SRC=x|SEQ=1|TYPE=REPAIRED|TS=1|BODY=ver=v;ranges=0-999999999"), "nak_range");
+});
+
+test("SEQ order of binary frames survives the u32 wrap", () => {
+  assert.equal(seqBefore(5, 6), true);
+  assert.equal(seqBefore(6, 5), false);
+  assert.equal(seqBefore(7, 7), false);
+  assert.equal(seqBefore(4_294_967_295, 2), true, "2 was sent after the wrap");
+  assert.equal(seqBefore(2, 4_294_967_295), false);
 });
 
 test("chunks sized so the whole datagram fits one Ethernet frame, in every framing, for any count", () => {

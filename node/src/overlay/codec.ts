@@ -31,12 +31,28 @@ export const BIN_VERSION = 1;
 export const BIN_TYPE_CHUNK = 1;
 /** magic, version, type, srcLen | src | seq u32 | verLen | ver | idx u32 | total u32 | data | crc32 u32 */
 export const BIN_FIXED_OVERHEAD_BYTES = 4 + 4 + 1 + 4 + 4 + 4;
+/** A binary frame carries the sender's SEQ modulo this (u32); it wraps, so compare with seqBefore. */
+export const BIN_SEQ_MODULUS = 2 ** 32;
+
+/**
+ * Our range NAKs carry `heard=<u32>`: the SEQ of the last binary chunk the receiver got from that
+ * sender. A sender that resent a chunk with a later SEQ knows the NAK crossed the resend on the wire
+ * and need not send it again (course senders ignore the key; course receivers never send it).
+ */
+export const NAK_HEARD_KEY = "heard";
 
 /** Capability keys we add to a V=1 PEER_SYNC body; course nodes ignore unknown keys. */
 export const CAP_KEY = "df";
 export const CAP_VALUE = "1";
 
-export const TYPES = ["PEER_SYNC", "PING", "PONG", "MODEL_META", "MODEL_CHUNK", "CHUNK_NAK"] as const;
+export const TYPES = ["PEER_SYNC", "PING", "PONG", "MODEL_META", "MODEL_CHUNK", "CHUNK_NAK", "REPAIRED"] as const;
+/**
+ * REPAIRED (V=1 text, DeltaFleet only: sent where binary frames go, so no course node hears it):
+ * `ver=<v>;ranges=<idx resent since the last one>`, broadcast after a batch of resends nothing
+ * follows. Datagrams arrive in order, so a receiver still missing a listed chunk it asked for lost
+ * that resend and asks again at once, instead of one repair round trip later.
+ */
+export const REPAIRED_MAX_RANGES_CHARS = 1_000;
 export type PacketType = (typeof TYPES)[number];
 export type Dialect = "v1" | "sprint62";
 export type Framing = Dialect | "binary";
@@ -51,7 +67,8 @@ export type Body =
   | { type: "MODEL_META"; ver: string; chunks: number; size?: number; sha256?: string }
   | { type: "MODEL_CHUNK"; ver: string; idx: number; total: number; data: Uint8Array }
   /** missing: course plain list or our ranges, expanded; wantMeta: our receivers asking for META. */
-  | { type: "CHUNK_NAK"; ver: string; missing: number[]; wantMeta: boolean };
+  | { type: "CHUNK_NAK"; ver: string; missing: number[]; wantMeta: boolean; heard?: number }
+  | { type: "REPAIRED"; ver: string; idx: number[] };
 export type Packet = Header & Body;
 
 export type DropReason =
@@ -133,6 +150,12 @@ function decodeV1(text: string): Decoded {
       return decodeModelBody(head, type, kv);
     case "CHUNK_NAK":
       return decodeNak(head, kv);
+    case "REPAIRED": {
+      const ver = kv.get("ver");
+      if (!ver || !SAFE_TOKEN.test(ver)) return fail("bad_ver");
+      const idx = parseRanges(kv.get("ranges") ?? "", []);
+      return idx ? ok(head, { type, ver, idx }) : fail("nak_range");
+    }
     default:
       return fail("unknown_type");
   }
@@ -198,6 +221,20 @@ function decodeModelBody(h: Header, type: "MODEL_META" | "MODEL_CHUNK", kv: Map<
   return ok(h, { type, ver, idx, total, data: new Uint8Array(Buffer.from(b64, "base64")) });
 }
 
+/** `a-b,c,...` appended to out; undefined when malformed or past MAX_NAK_IDX in all. */
+function parseRanges(text: string, out: number[]): number[] | undefined {
+  for (const piece of text.split(",")) {
+    if (!piece) continue;
+    const [a, b] = piece.split("-", 2);
+    const lo = decimal(a, MAX_CHUNKS_ON_WIRE);
+    const hi = b === undefined ? lo : decimal(b, MAX_CHUNKS_ON_WIRE);
+    if (lo === undefined || hi === undefined || hi < lo) return undefined;
+    if (out.length + (hi - lo + 1) > MAX_NAK_IDX) return undefined;
+    for (let i = lo; i <= hi; i++) out.push(i);
+  }
+  return out;
+}
+
 function decodeNak(h: Header, kv: Map<string, string>): Decoded {
   const ver = kv.get("ver");
   if (!ver || !SAFE_TOKEN.test(ver)) return fail("bad_ver");
@@ -208,17 +245,11 @@ function decodeNak(h: Header, kv: Map<string, string>): Decoded {
     if (n !== undefined) missing.push(n);
   }
   // Ours: `ranges=a-b,c,...` (course senders ignore the key).
-  for (const piece of (kv.get("ranges") ?? "").split(",")) {
-    if (!piece) continue;
-    const [a, b] = piece.split("-", 2);
-    const lo = decimal(a, MAX_CHUNKS_ON_WIRE);
-    const hi = b === undefined ? lo : decimal(b, MAX_CHUNKS_ON_WIRE);
-    if (lo === undefined || hi === undefined || hi < lo) return fail("nak_range");
-    if (missing.length + (hi - lo + 1) > MAX_NAK_IDX) return fail("nak_range");
-    for (let i = lo; i <= hi; i++) missing.push(i);
-  }
-  if (missing.length > MAX_NAK_IDX) return fail("nak_range");
-  return ok(h, { type: "CHUNK_NAK", ver, missing, wantMeta: kv.get("meta") === "1" });
+  if (!parseRanges(kv.get("ranges") ?? "", missing) || missing.length > MAX_NAK_IDX) return fail("nak_range");
+  const heardText = kv.get(NAK_HEARD_KEY);
+  const heard = heardText === undefined ? undefined : decimal(heardText, BIN_SEQ_MODULUS - 1);
+  if (heardText !== undefined && heard === undefined) return fail("bad_number");
+  return ok(h, { type: "CHUNK_NAK", ver, missing, wantMeta: kv.get("meta") === "1", ...(heard === undefined ? {} : { heard }) });
 }
 
 function decodeBinary(buf: Uint8Array): Decoded {
@@ -243,9 +274,23 @@ function decodeBinary(buf: Uint8Array): Decoded {
   const total = b.readUInt32BE(o); o += 4;
   if (total < 1 || total > MAX_CHUNKS_ON_WIRE) return fail("bad_number");
   if (idx >= total) return fail("idx_range");
-  // Copy: the payload outlives the datagram buffer in a reassembly map.
-  const data = new Uint8Array(b.subarray(o, b.length - 4));
-  return ok({ framing: "binary", src, seq, ts: 0 }, { type: "MODEL_CHUNK", ver, idx, total, data });
+  // A view, not a copy: a received datagram has a buffer of its own (node allocates one per message),
+  // so holding it in a reassembly map holds no more than the datagram. Copying cost every receiver
+  // as much as the CRC, for every chunk on the LAN.
+  const data = new Uint8Array(b.buffer, b.byteOffset + o, b.length - 4 - o);
+  // Built directly, not through ok(): object spread costs more than the rest of this function, and
+  // every receiver runs it for every chunk broadcast on the LAN.
+  return { ok: true, packet: { framing: "binary", src, seq, ts: 0, type: "MODEL_CHUNK", ver, idx, total, data } };
+}
+
+/**
+ * Is this a binary frame whose SRC is `src` (latin1 bytes)? Lets a node drop its own broadcasts,
+ * which Linux loops back to every socket on the port, without decoding them.
+ */
+export function isBinaryFrom(buf: Uint8Array, src: Uint8Array): boolean {
+  if (buf.length < BIN_FIXED_OVERHEAD_BYTES + src.length || buf[0] !== BIN_MAGIC || buf[3] !== src.length) return false;
+  for (let i = 0; i < src.length; i++) if (buf[4 + i] !== src[i]) return false;
+  return true;
 }
 
 function ok(h: Header, body: Body): Decoded {
@@ -294,6 +339,8 @@ function bodyText(d: Dialect, p: Body, ownIp: string, ownPort: number): string {
       return fmtKv({ ver: p.ver, idx: p.idx, total: p.total }) + ";b64=" + Buffer.from(p.data).toString("base64");
     case "CHUNK_NAK":
       return fmtKv({ ver: p.ver, missing: p.missing.join(",") || undefined, meta: p.wantMeta ? "1" : undefined });
+    case "REPAIRED":
+      return fmtKv({ ver: p.ver, ranges: nakRanges(p.idx) });
   }
 }
 
@@ -305,7 +352,7 @@ export function encodeText(d: Dialect, h: EncodeHeader, p: Body, opts: { ownIp?:
   const ts = h.ts ?? Date.now();
   let body = bodyText(d, p, opts.ownIp ?? "127.0.0.1", opts.ownPort ?? 5000);
   if (p.type === "CHUNK_NAK" && opts.ranges !== undefined) {
-    body = fmtKv({ ver: p.ver, ranges: opts.ranges || undefined, meta: p.wantMeta ? "1" : undefined });
+    body = fmtKv({ ver: p.ver, ranges: opts.ranges || undefined, meta: p.wantMeta ? "1" : undefined, [NAK_HEARD_KEY]: p.heard });
   }
   if (d === "v1") return Buffer.from(`V=1|SRC=${h.src}|SEQ=${h.seq}|TYPE=${p.type}|TS=${ts}|BODY=${body}`, "utf8");
   const head = `[${p.type}]|${h.src}|${h.seq}|${ts}|0|3|${body}`;
@@ -328,6 +375,12 @@ export function encodeBinaryChunk(h: EncodeHeader, ver: string, idx: number, tot
   b.set(data, o); o += data.length;
   b.writeUInt32BE(crc32(b.subarray(0, o)) >>> 0, o);
   return b;
+}
+
+/** Is SEQ a sent before b (both u32 as in binary frames; wraps like TCP sequence numbers)? */
+export function seqBefore(a: number, b: number): boolean {
+  const d = (b - a + BIN_SEQ_MODULUS) % BIN_SEQ_MODULUS;
+  return d > 0 && d < BIN_SEQ_MODULUS / 2;
 }
 
 /** `0-5,9,11-20`: the shortest text for a sorted list of idx. */

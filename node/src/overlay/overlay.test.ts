@@ -328,6 +328,27 @@ test("logs go through a pino child { mod: 'overlay' }, one line per stage, not p
   assert.ok(ours.length < sent.chunks / 10, `${ours.length} log lines for ${sent.chunks} chunks`);
 });
 
+test("a first pass that takes a while logs how far it is: sending n/N, rising, then sent", async (t) => {
+  const [p1, p2] = await freePorts(2);
+  // 1 MB/s: the 409 KB delta takes ~0.4 s, four progress periods of 100 ms.
+  const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], rateBytesPerSec: 1_000_000, timings: { progressLogMs: 100 } });
+  const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`] });
+  await until("discovery", () => a.ov.peers().length === 1);
+  const sent = await a.ov.sendDelta(DELTA);
+  const progress = a.events.filter(([ev]) => ev === "sending").map(([, f]) => f);
+  assert.ok(progress.length >= 2, `${progress.length} progress lines for a ~0.4 s pass`);
+  assert.ok(progress.length < sent.chunks / 10, `${progress.length} progress lines: one per period, not per chunk`);
+  for (const [i, f] of progress.entries()) {
+    assert.equal(f.version, sent.version);
+    assert.equal(f.total, sent.chunks);
+    assert.ok((f.sent as number) < sent.chunks && (i === 0 || (f.sent as number) > (progress[i - 1]!.sent as number)), JSON.stringify(progress));
+  }
+  const evs = a.events.map(([ev]) => ev);
+  assert.ok(evs.lastIndexOf("sending") < evs.indexOf("sent"), "progress comes before the line that says all were sent");
+  await until("delivery", () => b.got.length === 1);
+  assertExact(b);
+});
+
 test("before binaryAfterMs of listening, even an all-DeltaFleet fleet gets course text (a Sprint 6.2 node may not have spoken yet)", async (t) => {
   const [p1, p2] = await freePorts(2);
   const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], timings: { binaryAfterMs: 60_000 } });
@@ -337,4 +358,49 @@ test("before binaryAfterMs of listening, even an all-DeltaFleet fleet gets cours
   assert.ok(sent.chunkBytes < 1100, `${sent.chunkBytes}-byte chunks: binary before binaryAfterMs`);
   await until("delivery", () => b.got.length === 1);
   assertExact(b);
+});
+
+test("a gap is NAKed and repaired while the first pass still runs (chunks go in idx order: a later one shows the loss)", async (t) => {
+  const [p1, p2] = await freePorts(2);
+  const order: string[] = [];
+  const record: FaultFn = (c) => {
+    if (c.dir === "out" && c.packet?.type === "MODEL_CHUNK") order.push(`C${c.packet.idx}`);
+    if (c.dir === "in" && c.packet?.type === "CHUNK_NAK") order.push("NAK");
+    return "pass";
+  };
+  let dropped = false;
+  const lose: FaultFn = (c) => (c.dir === "in" && chunkIdx(c) === 3 && !dropped ? ((dropped = true), "drop") : "pass");
+  // 1 MB/s: the pass takes ~0.4 s, so "before it ends" is not a race against the clock.
+  const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], rateBytesPerSec: 1_000_000 }, record);
+  const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`] }, lose);
+  await until("discovery", () => a.ov.peers().length === 1 && b.ov.peers().length === 1);
+  const sent = await a.ov.sendDelta(DELTA);
+  await until("delivery", () => b.got.length === 1);
+  assertExact(b);
+  const last = order.indexOf(`C${sent.chunks - 1}`);
+  assert.ok(dropped && order.indexOf("NAK") >= 0 && order.indexOf("NAK") < last, "the NAK came after the last chunk: it waited for the pass to end");
+  assert.ok(order.lastIndexOf("C3") < last, "chunk 3 was resent after the pass");
+});
+
+test("a lost last chunk: its repeat completes the file without a NAK; both copies lost: asked for after tailQuietMs, not nakQuietMs", async (t) => {
+  for (const lostCopies of [1, 2]) {
+    const [p1, p2] = await freePorts(2);
+    let lost = 0;
+    const loseLast: FaultFn = (c) =>
+      c.dir === "in" && c.packet?.type === "MODEL_CHUNK" && c.packet.idx === c.packet.total - 1 && lost < lostCopies ? (lost++, "drop") : "pass";
+    // A quiet period of 10 minutes: a receiver that waited for it would never finish this test.
+    const timings = { nakQuietMs: 600_000, repairQuietMs: 600_000 };
+    const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], timings });
+    const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`], timings }, loseLast);
+    await until("discovery", () => a.ov.peers().length === 1 && b.ov.peers().length === 1);
+    await a.ov.sendDelta(DELTA);
+    await until(`delivery with ${lostCopies} copies of the last chunk lost`, () => b.got.length === 1);
+    assertExact(b);
+    assert.equal(lost, lostCopies);
+    assert.equal(a.ov.stats.tailRepeats, 1);
+    if (lostCopies === 1) assert.equal(b.ov.stats.naksSent, 0, "the repeat was enough");
+    else assert.ok(b.ov.stats.naksSent >= 1 && a.ov.stats.retransmits >= 1, "the tail was NAKed and resent");
+    await a.ov.close();
+    await b.ov.close();
+  }
 });

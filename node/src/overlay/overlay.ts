@@ -3,11 +3,11 @@
 
 import type { RemoteInfo } from "node:dgram";
 import type { Logger } from "pino";
-import { COURSE_NAK_MAX_IDX, decode, encodeBinaryChunk, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT,
+import { BIN_SEQ_MODULUS, COURSE_NAK_MAX_IDX, decode, encodeBinaryChunk, isBinaryFrom, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT,
   type Body, type Dialect, type Framing, type Packet } from "./codec.js";
 import { resolveAddresses } from "./netif.js";
 import { PeerTable, type PeerInfo } from "./peers.js";
-import { RateLimiter } from "./rate-limiter.js";
+import { RateLimiter, type SendClass } from "./rate-limiter.js";
 import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings, type TransferInfo } from "./receiver.js";
 import { Sender, type Dest, type OutgoingInfo, type SendPlan, type SentDelta, type SenderTimings } from "./sender.js";
 import { bump, newStats, type OverlayStats } from "./stats.js";
@@ -22,7 +22,7 @@ export interface OverlayTimings extends ReceiverTimings, SenderTimings {
   pingAfterMs: number;
   /** Forget a peer silent this long (course: 30 s). */
   pruneAfterMs: number;
-  /** Housekeeping period: NAK checks, give-ups, liveness. */
+  /** Housekeeping period: course-schedule NAK checks, give-ups, expiry, liveness (fleet repair has its own timers). */
   tickMs: number;
   /**
    * No binary frames before we have listened this long: course nodes PEER_SYNC every 5 s, and a
@@ -37,7 +37,7 @@ export const DEFAULT_TIMINGS: OverlayTimings = {
   pruneAfterMs: 30_000,
   tickMs: 100,
   binaryAfterMs: 11_000,
-  // A paced 404 KB delta takes ~0.2 s; a receiver that heard nothing for 0.5 s has seen the end.
+  // Course senders (their own schedule): a 404 KB delta takes ~0.2 s; nothing for 0.5 s is the end.
   nakQuietMs: 500,
   repairQuietMs: 150,
   nakBackoffMs: 500,
@@ -48,7 +48,30 @@ export const DEFAULT_TIMINGS: OverlayTimings = {
   transferIdleMs: 60_000,
   rememberMs: 10 * 60_000,
   retentionMs: 120_000,
-  repairCoalesceMs: 20,
+  progressLogMs: 1_000,
+  // DeltaFleet senders. A LAN round trip is well under 1 ms; what a repair waits for is the sender's
+  // pooling window and its paced queue, so the re-ask wait is measured (NAK -> resend) per transfer.
+  // A gap is NAKed when the next chunk shows it; gaps found within 2 ms of a NAK share the next one
+  // (at 20 % loss a gap shows every ~0.6 ms at line rate: ~17 NAKs per receiver per pass, not ~60).
+  nakBatchMs: 2,
+  // Re-asks cost one small datagram and the sender drops those that crossed a resend (repairHoldMs),
+  // so asking early is cheap and asking late is what makes a repair round slow.
+  reaskMinMs: 4,
+  reaskInitialMs: 10,
+  // At line rate chunks come every 0.12 ms; 10 ms without one past the highest means the rest of the
+  // pass was lost (a stalled sender just ignores a NAK for chunks it has not sent yet).
+  tailQuietMs: 10,
+  repairGiveUpMs: 20_000,
+  // 2 ms pools the NAKs that several receivers send for one loss (they see the same next chunk at
+  // the same time) into one broadcast resend, and costs a repair only 2 ms.
+  repairCoalesceMs: 2,
+  // While a receiver hears anything, its `heard` SEQ tells a lost copy (heard past it) from one still
+  // on its way, however far a loaded box lags (8 receivers on 2 cores lag by tens of ms): the hold is
+  // only a backstop. A repair batch ends with a repeat so a receiver that lost a resend hears past it;
+  // one that has heard nothing for a tail quiet NAKs blind, and a blind NAK only waits for copies
+  // younger than 10 ms.
+  repairHoldMs: 250,
+  repairHoldBlindMs: 10,
 };
 
 export const DEFAULT_LIMITS: ReceiverLimits = {
@@ -60,11 +83,27 @@ export const DEFAULT_LIMITS: ReceiverLimits = {
 };
 
 /**
- * 4 MB/s (32 Mbit/s): a third of 100 Mbit/s Ethernet, within what Pi Wi-Fi sustains, and slow enough
- * that a receiver draining its socket every few ms never has more than ~100 KB queued.
+ * 12 MB/s of UDP payload (96 Mbit/s): line rate of 100 Mbit/s Ethernet, for DeltaFleet receivers. A full 1,472-byte datagram
+ * takes 1,538 bytes of wire time (UDP 8 + IP 20 + Ethernet 14 + FCS 4 + preamble 8 + gap 12), so the
+ * wire carries at most 12.5 MB/s × 1472 / 1538 = 11.96 MB/s of payload. Slower leaves the link idle
+ * (at the old 4 MB/s a 404 KB delta took 100 ms instead of 35); faster only queues in our own qdisc.
+ * No receiver can be sent more than its link carries; what keeps its socket from overflowing while
+ * its event loop is busy is SO_RCVBUF (SOCKET_BUFFER_BYTES). Wi-Fi carries less, and broadcasts at a
+ * low basic rate: there, set --rate (e.g. 2 MB/s).
  */
-export const DEFAULT_RATE_BYTES_PER_SEC = 4_000_000;
+export const DEFAULT_RATE_BYTES_PER_SEC = 12_000_000;
+/**
+ * Course nodes read with a Python loop that parses and base64-decodes every datagram, behind the
+ * kernel's default 208 KB buffer (~150 text chunks): text chunks stay at 4 MB/s (32 Mbit/s), which
+ * such a loop keeps up with; what it drops waits for the course's 3-5 s NAK.
+ */
+export const COURSE_RATE_BYTES_PER_SEC = 4_000_000;
 export const DEFAULT_BURST_BYTES = 64 * 1024;
+/**
+ * 4 MB asked for both ways: ~330 ms of line rate buffered, through any GC pause or merge. The kernel
+ * caps it at net.core.rmem_max (Raspberry Pi OS: 208 KB, ~90 full datagrams or ~11 ms of line rate;
+ * raise it with sysctl for larger deltas); the "ready" event reports what the socket really got.
+ */
 const SOCKET_BUFFER_BYTES = 4 << 20;
 /** Course NAK lists: at most this many 25-idx datagrams per round (the rest next round). */
 const COURSE_NAK_DATAGRAMS_PER_ROUND = 4;
@@ -104,6 +143,7 @@ export interface Outcome { version: string; from: string; outcome: "applied" | "
 export class Overlay {
   readonly stats: OverlayStats = newStats();
   readonly nodeId: string;
+  private readonly nodeIdBytes: Buffer;
   readonly dialect: Dialect;
   readonly port: number;
   readonly ownIp: string;
@@ -113,6 +153,8 @@ export class Overlay {
   private readonly table = new PeerTable();
   private readonly statics: Array<{ address: string; port: number }>;
   private readonly limiter: RateLimiter;
+  /** Text chunks also pass this one (COURSE_RATE_BYTES_PER_SEC, or the overall rate if lower). */
+  private readonly courseLimiter: RateLimiter;
   private readonly receiver: Receiver;
   private readonly sender: Sender;
   private readonly maxDatagramBytes: number;
@@ -125,6 +167,7 @@ export class Overlay {
 
   private constructor(private readonly transport: Transport, private readonly o: OverlayOptions, addr: { ownIp: string; broadcastAddress: string | undefined }) {
     this.nodeId = o.nodeId;
+    this.nodeIdBytes = Buffer.from(o.nodeId, "latin1");
     this.logger = o.logger?.child({ mod: "overlay" });
     this.dialect = o.dialect ?? "v1";
     this.port = transport.address().port;
@@ -132,20 +175,27 @@ export class Overlay {
     this.broadcastAddress = addr.broadcastAddress;
     this.timings = { ...DEFAULT_TIMINGS, ...o.timings };
     this.statics = (o.peers ?? []).map(parseHostPort);
-    this.limiter = new RateLimiter({ bytesPerSec: o.rateBytesPerSec ?? DEFAULT_RATE_BYTES_PER_SEC, burstBytes: o.burstBytes ?? DEFAULT_BURST_BYTES });
+    const rate = o.rateBytesPerSec ?? DEFAULT_RATE_BYTES_PER_SEC;
+    this.limiter = new RateLimiter({ bytesPerSec: rate, burstBytes: o.burstBytes ?? DEFAULT_BURST_BYTES });
+    this.courseLimiter = new RateLimiter({ bytesPerSec: rate > 0 && Number.isFinite(rate) ? Math.min(rate, COURSE_RATE_BYTES_PER_SEC) : rate, burstBytes: o.burstBytes ?? DEFAULT_BURST_BYTES });
     this.maxDatagramBytes = o.maxDatagramBytes ?? ETHERNET_UDP_PAYLOAD_BYTES;
     this.binary = o.binary ?? true;
     this.receiver = new Receiver({ ...DEFAULT_LIMITS, ...o.limits }, this.timings, this.stats, {
       deliver: (c) => void this.deliver(c),
       nak: (r) => void this.sendNak(r),
       isApplied: (v) => o.isApplied?.(v) ?? false,
+      isFleet: (src) => this.table.get(src)?.ours ?? false,
       event: (ev, f) => this.event(ev, f),
     });
     this.sender = new Sender({
       nodeId: this.nodeId,
       maxDatagramBytes: this.maxDatagramBytes,
       sendMeta: (d, t) => this.sendMeta(d, t),
-      sendChunk: (d, t, i, re) => this.sendChunk(d, t, i, re),
+      sendChunk: (d, t, i, kind) => this.sendChunk(d, t, i, kind),
+      sendRepaired: async (d, t, idx) => {
+        await this.raw(this.text("v1", { type: "REPAIRED", ver: t.version, idx }), d.address, d.port);
+        this.stats.repairMarkers++;
+      },
       canBroadcast: (f) => this.broadcastDest(f),
       event: (ev, f) => this.event(ev, f),
     }, this.timings, this.stats);
@@ -165,7 +215,7 @@ export class Overlay {
     every(ov.timings.syncIntervalMs, () => ov.peerSync());
     every(ov.timings.tickMs, () => ov.tick());
     ov.event("ready", { id: ov.nodeId, address: addr.bindAddress, port: ov.port, broadcast: ov.broadcastAddress ?? null,
-      peers: o.peers ?? [], dialect: ov.dialect, ownIp: ov.ownIp });
+      peers: o.peers ?? [], dialect: ov.dialect, ownIp: ov.ownIp, ...transport.bufferSizes?.() });
     ov.peerSync();
     return ov;
   }
@@ -206,14 +256,15 @@ export class Overlay {
     return { src: this.nodeId, seq: this.seq };
   }
 
-  private async raw(buf: Uint8Array, address: string, port: number): Promise<void> {
+  /** Paced send; a first pass is "bulk", everything else (repairs, NAKs, control) goes before it. */
+  private async raw(buf: Uint8Array, address: string, port: number, cls: SendClass = "urgent"): Promise<void> {
     if (this.closed) return;
     // Several nodes sharing one port on one host (SO_REUSEADDR): Linux hands a unicast datagram to
     // only the last socket bound, so a NAK or PONG for a neighbour goes by broadcast instead.
     if (port === this.port && this.broadcastAddress && (address === this.ownIp || address.startsWith("127."))) {
       address = this.broadcastAddress;
     }
-    await this.limiter.take(buf.length);
+    await this.limiter.take(buf.length, cls);
     if (this.closed) return;
     try {
       await this.transport.send(buf, port, address);
@@ -225,24 +276,28 @@ export class Overlay {
     }
   }
 
-  private text(d: Dialect, body: Body, ranges?: string): Buffer {
-    return encodeText(d, this.header(), body, { ownIp: this.ownIp, ownPort: this.port, ranges });
+  private text(d: Dialect, body: Body, ranges?: string, h = this.header()): Buffer {
+    return encodeText(d, h, body, { ownIp: this.ownIp, ownPort: this.port, ranges });
   }
 
   private sendMeta(d: Dest, t: OutgoingInfo): Promise<void> {
     const f: Dialect = d.framing === "binary" ? "v1" : d.framing;
-    return this.raw(this.text(f, { type: "MODEL_META", ver: t.version, size: t.size, chunks: t.chunks.length, sha256: t.sha256 }), d.address, d.port);
+    return this.raw(this.text(f, { type: "MODEL_META", ver: t.version, size: t.size, chunks: t.chunks.length, sha256: t.sha256 }), d.address, d.port, "bulk");
   }
 
-  private async sendChunk(d: Dest, t: OutgoingInfo, idx: number, retransmit: boolean): Promise<void> {
+  private async sendChunk(d: Dest, t: OutgoingInfo, idx: number, kind: "first" | "repeat" | "repair"): Promise<number> {
     const data = t.chunks[idx]!;
     const total = t.chunks.length;
+    const h = this.header();
     const buf = d.framing === "binary"
-      ? encodeBinaryChunk(this.header(), t.version, idx, total, data)
-      : this.text(d.framing, { type: "MODEL_CHUNK", ver: t.version, idx, total, data });
-    await this.raw(buf, d.address, d.port);
-    if (retransmit) this.stats.retransmits++;
+      ? encodeBinaryChunk(h, t.version, idx, total, data)
+      : this.text(d.framing, { type: "MODEL_CHUNK", ver: t.version, idx, total, data }, undefined, h);
+    if (d.framing !== "binary") await this.courseLimiter.take(buf.length, kind === "repair" ? "urgent" : "bulk");
+    await this.raw(buf, d.address, d.port, kind === "repair" ? "urgent" : "bulk");
+    if (kind === "repair") this.stats.retransmits++;
+    else if (kind === "repeat") this.stats.tailRepeats++;
     else this.stats.fragmentsSent++;
+    return h.seq % BIN_SEQ_MODULUS;
   }
 
   /** Broadcast destination for a framing, unless that framing must not be broadcast now. */
@@ -311,7 +366,7 @@ export class Overlay {
     const address = peer?.address ?? r.address;
     const port = peer?.port ?? r.port;
     const dialect: Dialect = peer?.dialect ?? (r.framing === "sprint62" ? "sprint62" : "v1");
-    const body = (missing: number[], wantMeta: boolean): Body => ({ type: "CHUNK_NAK", ver: r.version, missing, wantMeta });
+    const body = (missing: number[], wantMeta: boolean): Body => ({ type: "CHUNK_NAK", ver: r.version, missing, wantMeta, heard: r.heard });
     const datagrams: Buffer[] = [];
     if (peer?.ours && dialect === "v1") {
       // One datagram of ranges; what does not fit is asked for next round.
@@ -343,6 +398,8 @@ export class Overlay {
     try {
       this.stats.datagramsReceived++;
       this.stats.bytesReceived += buf.length;
+      // Our own broadcast chunks come back to us (every socket on the port hears a broadcast).
+      if (isBinaryFrom(buf, this.nodeIdBytes)) { bump(this.stats.datagramsDropped, "own"); return; }
       const d = decode(buf);
       if (!d.ok) { bump(this.stats.datagramsDropped, d.reason); return; }
       const p = d.packet;
@@ -391,9 +448,12 @@ export class Overlay {
         this.table.announced(p.src, p.ver);
         this.receiver.onMeta({ src: p.src, ver: p.ver, chunks: p.chunks, size: p.size, sha256: p.sha256 }, rinfo.address, rinfo.port, p.framing);
         return;
+      case "REPAIRED":
+        this.receiver.onRepaired({ src: p.src, ver: p.ver, idx: p.idx, seq: p.seq % BIN_SEQ_MODULUS }, rinfo.address, rinfo.port);
+        return;
       case "MODEL_CHUNK":
         this.stats.fragmentsReceived++;
-        this.receiver.onChunk({ src: p.src, ver: p.ver, idx: p.idx, total: p.total, data: p.data }, rinfo.address, rinfo.port, p.framing);
+        this.receiver.onChunk({ src: p.src, ver: p.ver, idx: p.idx, total: p.total, data: p.data, seq: p.seq }, rinfo.address, rinfo.port, p.framing);
         return;
       case "CHUNK_NAK": {
         this.stats.naksReceived++;
@@ -401,7 +461,7 @@ export class Overlay {
         // Resends go where the NAK came from (course behaviour), in the framing that peer reads.
         const framing: Framing = peer?.ours && dialect === "v1" && this.binary && !this.table.list().some((q) => q.dialect === "sprint62")
           ? "binary" : dialect;
-        this.sender.onNak(p.ver, p.missing, p.wantMeta, { address: rinfo.address, port: rinfo.port, framing, broadcast: false });
+        this.sender.onNak(p.ver, p.missing, p.wantMeta, { address: rinfo.address, port: rinfo.port, framing, broadcast: false }, p.heard);
         return;
       }
     }

@@ -1,5 +1,8 @@
 // Token bucket pacing for everything the overlay sends, so a burst of chunks does not overflow
-// the receivers' socket buffers (a Pi's default rmem is ~200 KB: about 180 chunks).
+// the receivers' socket buffers (a Pi's default rmem is ~200 KB: about 90 full datagrams).
+// Two classes: urgent sends (repairs, NAKs, control) go before queued first-pass chunks. The bytes
+// are the same either way; served first, a repair's round trip is short and steady, and receivers
+// time their re-asks by it.
 
 export interface RateLimiterOptions {
   /** Sustained rate; 0 or Infinity disables pacing. */
@@ -8,33 +11,54 @@ export interface RateLimiterOptions {
   burstBytes: number;
 }
 
+export type SendClass = "urgent" | "bulk";
+
+interface Waiter { bytes: number; go: () => void }
+
 export class RateLimiter {
   private tokens: number;
   private last = performance.now();
-  private chain: Promise<void> = Promise.resolve();
+  private readonly urgent: Waiter[] = [];
+  private readonly bulk: Waiter[] = [];
+  private pumping = false;
 
   constructor(private readonly opts: RateLimiterOptions) {
     this.tokens = opts.burstBytes;
   }
 
-  /** Resolves when `bytes` may be sent; callers are served in call order. */
-  take(bytes: number): Promise<void> {
-    const { bytesPerSec, burstBytes } = this.opts;
+  /** Resolves when `bytes` may be sent; urgent callers first, each class in call order. */
+  take(bytes: number, cls: SendClass = "bulk"): Promise<void> {
+    const { bytesPerSec } = this.opts;
     if (!(bytesPerSec > 0) || !Number.isFinite(bytesPerSec)) return Promise.resolve();
-    const next = this.chain.then(async () => {
+    return new Promise((go) => {
+      (cls === "urgent" ? this.urgent : this.bulk).push({ bytes, go });
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      const { bytesPerSec, burstBytes } = this.opts;
       for (;;) {
+        const q = this.urgent.length > 0 ? this.urgent : this.bulk;
+        const w = q[0];
+        if (!w) return;
         const now = performance.now();
         this.tokens = Math.min(burstBytes, this.tokens + ((now - this.last) / 1000) * bytesPerSec);
         this.last = now;
-        if (this.tokens >= bytes || this.tokens >= burstBytes) {
-          this.tokens -= bytes;
-          return;
+        if (this.tokens >= w.bytes || this.tokens >= burstBytes) {
+          this.tokens -= w.bytes;
+          q.shift();
+          w.go();
+          continue;
         }
-        const waitMs = ((bytes - this.tokens) / bytesPerSec) * 1000;
+        const waitMs = ((w.bytes - this.tokens) / bytesPerSec) * 1000;
         await new Promise((r) => setTimeout(r, Math.max(1, waitMs)));
       }
-    });
-    this.chain = next;
-    return next;
+    } finally {
+      this.pumping = false;
+    }
   }
 }

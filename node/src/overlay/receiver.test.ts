@@ -1,29 +1,37 @@
 // Reassembly rules on a fake clock: bounds, idempotent duplicates, totals and sizes that do not add
-// up, NAK schedule with backoff and a bounded give-up, never delivering without a matching sha256.
+// up, NAK schedules (the course's for course senders, the fast one for DeltaFleet senders) with
+// backoff and a bounded give-up, never delivering without a matching sha256.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings } from "./receiver.js";
 import { newStats } from "./stats.js";
+import { FakeClock } from "../testing/fake-clock.js";
 
 const LIMITS: ReceiverLimits = { maxChunksPerTransfer: 100, maxTransferBytes: 1000, maxInFlightBytes: 1500, maxTransfers: 2, maxRemembered: 10 };
-const TIMINGS: ReceiverTimings = { nakQuietMs: 100, repairQuietMs: 30, nakBackoffMs: 100, nakBackoffMaxMs: 400, nakMaxRounds: 4, metaWaitMs: 500, transferIdleMs: 5000, rememberMs: 60_000 };
+const TIMINGS: ReceiverTimings = { nakQuietMs: 100, repairQuietMs: 30, nakBackoffMs: 100, nakBackoffMaxMs: 400, nakMaxRounds: 4, metaWaitMs: 500, transferIdleMs: 5000, rememberMs: 60_000,
+  nakBatchMs: 2, reaskMinMs: 4, reaskInitialMs: 10, tailQuietMs: 20, repairGiveUpMs: 3000 };
 
-function rig(applied: string[] = []) {
-  let now = 1_000_000;
+/** `fleet`: senders the peer table knows as DeltaFleet nodes (the fast schedule). */
+function rig(applied: string[] = [], fleet: string[] = []) {
+  const clock = new FakeClock();
   const stats = newStats();
   const delivered: Completed[] = [];
   const naks: Array<NakRequest & { at: number }> = [];
   const events: string[] = [];
   const r = new Receiver(LIMITS, TIMINGS, stats, {
     deliver: (c) => delivered.push(c),
-    nak: (n) => naks.push({ ...n, at: now }),
+    nak: (n) => naks.push({ ...n, at: clock.now() }),
     isApplied: (v) => applied.includes(v),
+    isFleet: (src) => fleet.includes(src),
     event: (ev) => events.push(ev),
-  }, () => now);
-  const advance = (ms: number, step = 10): void => { for (let t = 0; t < ms; t += step) { now += step; r.tick(); } };
-  return { r, stats, delivered, naks, events, advance, get now() { return now; } };
+  }, clock);
+  /** Time passes in steps (repair timers fire when due within them), the housekeeping tick after each. */
+  const advance = (ms: number, step = 10): void => {
+    for (let t = 0; t < ms; t += step) { clock.advance(step); r.tick(); }
+  };
+  return { r, stats, delivered, naks, events, advance, clock, get now() { return clock.now(); } };
 }
 
 const bytes = (n: number, seed = 1): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
@@ -135,4 +143,125 @@ test("progress after a NAK resets the rounds; all chunks but no META: ask for ME
   assert.ok(g.naks.slice(1).every((n) => n.missing.length === 0 && n.wantMeta), "asks for META only");
   assert.equal(g.stats.deltasRejected.gave_up, 1);
   assert.equal(g.delivered.length, 0);
+});
+
+// ---- DeltaFleet senders: chunks come in idx order, resends are pooled, so NAK early and often ----
+
+const FROM = ["1.1.1.1", 5000] as const;
+/** A binary frame (only DeltaFleet nodes send them) with its SEQ. */
+const frame = (g: ReturnType<typeof rig>, ver: string, idx: number, total: number, seq = 100 + idx): void =>
+  g.r.onChunk({ ...chunk(ver, idx, total, bytes(10)), seq }, ...FROM, "binary");
+const meta = (g: ReturnType<typeof rig>, ver: string, total: number): void =>
+  g.r.onMeta({ src: "s", ver, chunks: total, size: total * 10, sha256: "0".repeat(64) }, ...FROM, "v1");
+
+test("a DeltaFleet sender's gap is NAKed once a later chunk shows it, mid-pass; a course sender's waits for the quiet", () => {
+  const g = rig([], ["s"]);
+  meta(g, "v", 10);
+  for (const i of [0, 1, 3]) frame(g, "v", i, 10);
+  g.clock.advance(0);
+  assert.equal(g.naks.length, 1, "chunk 3 came, so 2 was lost: no quiet period to wait for");
+  assert.deepEqual(g.naks[0]!.missing, [2], "only what is certainly lost, not the rest of the pass");
+  assert.equal(g.naks[0]!.heard, 103, "it says what it heard last, so the sender can tell a crossed NAK");
+  const course = rig();
+  course.r.onMeta({ src: "py", ver: "c", chunks: 10, size: 1000 }, ...FROM, "v1");
+  for (const i of [0, 1, 3]) course.r.onChunk(chunk("c", i, 10, bytes(100), "py"), ...FROM, "v1");
+  course.advance(TIMINGS.nakQuietMs);
+  assert.equal(course.naks.length, 0, "course senders resend once per NAK: they get the course's schedule");
+});
+
+test("gaps found within nakBatchMs of a NAK share the next one", () => {
+  const g = rig();
+  meta(g, "v", 20);
+  for (const i of [0, 2]) frame(g, "v", i, 20);
+  g.clock.advance(0);
+  g.clock.advance(1);
+  frame(g, "v", 4, 20);
+  g.clock.advance(0);
+  frame(g, "v", 6, 20);
+  assert.equal(g.naks.length, 1);
+  g.clock.advance(TIMINGS.nakBatchMs - 1);
+  assert.deepEqual(g.naks.map((n) => n.missing), [[1], [3, 5]]);
+  assert.equal(g.naks[1]!.at - g.naks[0]!.at, TIMINGS.nakBatchMs);
+});
+
+test("a chunk not resent is asked again one measured repair round trip later, with a floor; waits double only into a long silence", () => {
+  const g = rig();
+  meta(g, "v", 20);
+  for (const i of [0, 2, 3, 5]) frame(g, "v", i, 20);
+  g.clock.advance(0);
+  const t0 = g.now;
+  assert.deepEqual(g.naks[0]!.missing, [1, 4]);
+  g.clock.advance(6);
+  frame(g, "v", 1, 20, 200);   // a resend 6 ms after the NAK: the repair round trip
+  for (let i = 6; i < 20; i++) frame(g, "v", i, 20, 300 + i);
+  g.clock.advance(100);
+  // First sample: srtt 6, rttvar 3 -> wait 6 + 3 = 9 ms (not reaskInitialMs, not a quiet period)
+  assert.equal(g.naks[1]!.at - t0, 9);
+  assert.deepEqual(g.naks[1]!.missing, [4]);
+  const waits = g.naks.slice(1).map((n, i) => n.at - g.naks[i]!.at);
+  assert.deepEqual(waits, [9, 9, 9, 9, 18, 36], "nothing came after the re-asks: three more at one RTO, then each wait doubles");
+  const floor = rig();
+  meta(floor, "w", 6);
+  for (const i of [0, 2, 4, 5]) frame(floor, "w", i, 6);
+  floor.clock.advance(0);
+  floor.clock.advance(1);
+  frame(floor, "w", 1, 6, 400);   // a resend after 1 ms: the next wait is reaskMinMs, not 1 + 0.5
+  floor.clock.advance(10);
+  assert.equal(floor.naks[1]!.at - floor.naks[0]!.at, TIMINGS.reaskMinMs);
+  assert.deepEqual(floor.naks[1]!.missing, [3]);
+});
+
+test("a REPAIRED marker listing a chunk we asked for and still lack: its resend was lost, asked again at once", () => {
+  const g = rig();
+  meta(g, "v", 10);
+  for (const i of [0, 1, 3, 4, 5, 6, 7, 8, 9]) frame(g, "v", i, 10);
+  g.clock.advance(0);
+  assert.deepEqual(g.naks.map((n) => n.missing), [[2]]);
+  g.clock.advance(3);
+  g.r.onRepaired({ src: "s", ver: "v", idx: [2, 5], seq: 500 }, ...FROM);   // 2 went out before this: lost
+  g.clock.advance(0);
+  assert.deepEqual(g.naks.map((n) => n.missing), [[2], [2]], "not one repair round trip later");
+  assert.equal(g.naks[1]!.at - g.naks[0]!.at, 3);
+  assert.equal(g.naks[1]!.heard, 500, "the marker's SEQ: the sender sees the resend was lost, not crossed");
+  g.r.onRepaired({ src: "s", ver: "v", idx: [2], seq: 501 }, "6.6.6.6", 5000);
+  g.clock.advance(1);
+  assert.equal(g.naks.length, 2, "a marker from another address is ignored");
+});
+
+test("a lost tail is asked for after tailQuietMs of no new chunk, long before nakQuietMs", () => {
+  const g = rig();
+  meta(g, "v", 10);
+  for (let i = 0; i < 6; i++) frame(g, "v", i, 10);
+  g.clock.advance(TIMINGS.tailQuietMs - 1);
+  assert.equal(g.naks.length, 0, "chunks may still be on their way");
+  g.clock.advance(1);
+  assert.deepEqual(g.naks.map((n) => n.missing), [[6, 7, 8, 9]]);
+  assert.ok(TIMINGS.tailQuietMs < TIMINGS.nakQuietMs);
+});
+
+test("a NAK after a tail quiet of silence leaves out heard: an old SEQ would make the sender hold back", () => {
+  const g = rig();
+  meta(g, "v", 4);
+  for (const i of [0, 2, 3]) frame(g, "v", i, 4);
+  g.clock.advance(0);
+  g.clock.advance(200);
+  assert.ok(g.naks.length >= 3);
+  assert.equal(g.naks[0]!.heard, 103);
+  const heardAt = g.naks[0]!.at;
+  for (const n of g.naks.slice(1)) {
+    assert.equal(n.heard, n.at - heardAt >= TIMINGS.tailQuietMs ? undefined : 103, `NAK ${n.at - heardAt} ms after the last datagram`);
+  }
+});
+
+test("a DeltaFleet sender that goes away is given up after repairGiveUpMs, its NAKs backing off to nakBackoffMaxMs", () => {
+  const g = rig();
+  meta(g, "v", 4);
+  for (const i of [0, 2, 3]) frame(g, "v", i, 4);
+  g.advance(TIMINGS.repairGiveUpMs + 200, 1);
+  assert.equal(g.stats.deltasRejected.gave_up, 1);
+  assert.equal(g.r.bytesInFlight, 0);
+  const waits = g.naks.slice(1).map((n, i) => n.at - g.naks[i]!.at);
+  assert.ok(waits.every((w, i) => i === 0 || w >= waits[i - 1]!), `waits only grow: ${waits.join(",")}`);
+  assert.equal(Math.max(...waits), TIMINGS.nakBackoffMaxMs);
+  assert.equal(g.clock.waiting, 0, "no timer left behind");
 });

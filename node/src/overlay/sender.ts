@@ -2,7 +2,8 @@
 // chunk cache for repair, and NAK answers coalesced so a chunk several peers miss goes out once.
 
 import { createHash, randomBytes } from "node:crypto";
-import { chunkRawBytes, type Framing } from "./codec.js";
+import { chunkRawBytes, nakRanges, REPAIRED_MAX_RANGES_CHARS, seqBefore, type Framing } from "./codec.js";
+import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { bump, type OverlayStats } from "./stats.js";
 
 /** Where a datagram goes and in which framing. */
@@ -25,6 +26,19 @@ export interface SenderTimings {
   retentionMs: number;
   /** NAKs for one version arriving within this window are answered together. */
   repairCoalesceMs: number;
+  /**
+   * A NAK for a chunk sent (or resent) to its asker less than this long ago, from a receiver that
+   * had not yet heard anything sent after it (its `heard` SEQ is older), crossed that copy on the
+   * wire: not resent. Past this, or once the receiver heard later frames, the copy was lost.
+   */
+  repairHoldMs: number;
+  /**
+   * The same for a NAK without `heard` (course receivers; ours when their last NAK brought nothing at
+   * all, so their SEQ says nothing): only a copy this fresh may still be on its way.
+   */
+  repairHoldBlindMs: number;
+  /** While a first pass lasts longer than this, a "sending" n/N line is logged this often. */
+  progressLogMs: number;
 }
 
 export interface SenderWire {
@@ -32,7 +46,10 @@ export interface SenderWire {
   maxDatagramBytes: number;
   /** Paced, counted send of one packet of this transfer (META or CHUNK) to dest. */
   sendMeta(dest: Dest, t: OutgoingInfo): Promise<void>;
-  sendChunk(dest: Dest, t: OutgoingInfo, idx: number, retransmit: boolean): Promise<void>;
+  /** Resolves with the datagram's SEQ modulo 2^32 (what a binary frame carries). */
+  sendChunk(dest: Dest, t: OutgoingInfo, idx: number, kind: "first" | "repeat" | "repair"): Promise<number>;
+  /** A REPAIRED marker (codec) listing idx resent by broadcast since the last one. */
+  sendRepaired(dest: Dest, t: OutgoingInfo, idx: number[]): Promise<void>;
   /** May this repair go out by broadcast in this framing now (no Sprint 6.2 listener for binary)? */
   canBroadcast(framing: Framing): Dest | undefined;
   event(ev: string, fields: Record<string, unknown>): void;
@@ -51,9 +68,27 @@ interface Outgoing extends OutgoingInfo {
   firstPassDone: number;
   /** idx -> requesters (by address:port) collected in the current coalescing window. */
   pending: Map<number, Map<string, Dest>>;
+  /** idx -> SEQ of its latest broadcast copy when first asked for in this window (-1: none). */
+  pendingSince: Map<number, number>;
+  /** Repair loops still sending (windows can overlap when a batch is long). */
+  repairing: number;
+  /** The first pass is still going out (its chunks give receivers later SEQs anyway). */
+  sending: boolean;
   wantMeta: Map<string, Dest>;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
+  /** idx -> last copy sent, per destination ("*" for broadcast): SEQ and when. */
+  copies: Map<number, Map<string, { seq: number; at: number }>>;
+  /** The first pass went by binary broadcast: every repair may too (it costs one datagram either way). */
+  broadcast: boolean;
+  /** idx broadcast as repairs since the last REPAIRED marker. */
+  unmarked: number[];
 }
+
+/** A REPAIRED marker goes out twice: two small datagrams, lost together at 20 % loss 4 % of the time. */
+const REPAIRED_COPIES = 2;
+
+const BROADCAST_KEY = "*";
+const destKey = (d: Dest): string => (d.broadcast ? BROADCAST_KEY : `${d.address}:${d.port}`);
 
 export interface SentDelta { version: string; bytes: number; chunks: number; sha256: string; chunkBytes: number }
 
@@ -62,7 +97,11 @@ export class Sender {
   private lastStamp = 0;
 
   constructor(private readonly wire: SenderWire, private readonly timings: SenderTimings, private readonly stats: OverlayStats,
-    private readonly now: () => number = Date.now) {}
+    private readonly clock: Clock = REAL_CLOCK) {}
+
+  private now(): number {
+    return this.clock.now();
+  }
 
   /**
    * A version id that never collides: sender id, a millisecond stamp that only moves forward in this
@@ -81,8 +120,9 @@ export class Sender {
     const raw = Math.min(...plan.sizing.map((f) => chunkRawBytes(f, this.wire.nodeId, version, bytes.length, this.wire.maxDatagramBytes)));
     const chunks: Uint8Array[] = [];
     for (let o = 0; o < bytes.length || chunks.length === 0; o += raw) chunks.push(bytes.subarray(o, Math.min(o + raw, bytes.length)));
+    const binary = plan.dests.length > 0 && plan.dests.every((d) => d.framing === "binary");
     const t: Outgoing = { version, sha256, size: bytes.length, chunks, lastActivity: this.now(), firstPassDone: 0, pending: new Map(),
-      wantMeta: new Map(), timer: undefined };
+      wantMeta: new Map(), timer: undefined, copies: new Map(), pendingSince: new Map(), repairing: 0, sending: true, unmarked: [], broadcast: binary && plan.dests.some((d) => d.broadcast) };
     this.out.set(version, t);
     this.stats.deltasAnnounced++;
     this.wire.event("announced", { version, bytes: bytes.length, chunks: chunks.length, chunkBytes: raw, sha256,
@@ -90,56 +130,107 @@ export class Sender {
     for (const d of plan.dests) await this.wire.sendMeta(d, t);
     // Chunks interleaved across destinations so all receivers progress together.
     const half = Math.floor(chunks.length / 2);
+    let progressAt = this.now() + this.timings.progressLogMs;
     for (let i = 0; i < chunks.length; i++) {
       // META again before the last chunk: a receiver that missed the first still verifies, and none
       // can have completed yet (a META after completion would restart a course receiver's buffer).
       if (i === half && chunks.length > 1) for (const d of plan.dests) await this.wire.sendMeta(d, t);
-      for (const d of plan.dests) await this.wire.sendChunk(d, t, i, false);
+      for (const d of plan.dests) this.sentCopy(t, i, d, await this.wire.sendChunk(d, t, i, "first"));
       t.firstPassDone = i + 1;
       t.lastActivity = this.now();
+      // A big delta at a slow rate, or unicast to many course peers, takes seconds: say how far it is.
+      if (t.lastActivity >= progressAt && i + 1 < chunks.length) {
+        this.wire.event("sending", { version, sent: i + 1, total: chunks.length, dests: plan.dests.length });
+        progressAt = t.lastActivity + this.timings.progressLogMs;
+      }
     }
+    // The last chunk once more (binary only: a course receiver would take a copy after completion as
+    // a new buffer). Senders go in idx order, so a receiver holding the last chunk knows every gap at
+    // once; without it, a lost tail is only noticed after tailQuietMs. One datagram buys that for all
+    // but the p² of receivers that lose both copies.
+    if (binary) for (const d of plan.dests) this.sentCopy(t, chunks.length - 1, d, await this.wire.sendChunk(d, t, chunks.length - 1, "repeat"));
+    t.sending = false;
     this.wire.event("sent", { version, chunks: chunks.length, bytes: bytes.length, dests: plan.dests.length });
     return { version, bytes: bytes.length, chunks: chunks.length, sha256, chunkBytes: raw };
   }
 
-  /** A CHUNK_NAK from `from` (its framing decides how the resend is encoded). */
-  onNak(ver: string, missing: number[], wantMeta: boolean, from: Dest): void {
+  private sentCopy(t: Outgoing, idx: number, d: Dest, seq: number): void {
+    let c = t.copies.get(idx);
+    if (!c) t.copies.set(idx, (c = new Map()));
+    c.set(destKey(d), { seq, at: this.now() });
+  }
+
+  /** Did a NAK from `key` that heard up to SEQ `heard` cross a copy of idx still on its way to it? */
+  private crossed(t: Outgoing, idx: number, key: string, heard: number | undefined, now: number): boolean {
+    const c = t.copies.get(idx);
+    if (!c) return false;
+    const hold = heard === undefined ? this.timings.repairHoldBlindMs : this.timings.repairHoldMs;
+    for (const copy of [c.get(BROADCAST_KEY), c.get(key)]) {
+      if (copy && now - copy.at < hold && (heard === undefined || seqBefore(heard, copy.seq))) return true;
+    }
+    return false;
+  }
+
+  /** A CHUNK_NAK from `from` (its framing decides how the resend is encoded); `heard` as in codec's NAK_HEARD_KEY. */
+  onNak(ver: string, missing: number[], wantMeta: boolean, from: Dest, heard?: number): void {
     const t = this.out.get(ver);
     if (!t) { bump(this.stats.datagramsDropped, "nak_unknown_version"); return; }
     const key = `${from.address}:${from.port}`;
+    const now = this.now();
     if (wantMeta) t.wantMeta.set(key, from);
     for (const i of missing) {
       // Not sent yet (a receiver NAKs after a stall of ours): the first pass will bring it.
       if (i < 0 || i >= t.firstPassDone) continue;
+      if (this.crossed(t, i, key, heard, now)) { this.stats.repairsSkipped++; continue; }
       let who = t.pending.get(i);
-      if (!who) t.pending.set(i, (who = new Map()));
+      if (!who) { t.pending.set(i, (who = new Map())); t.pendingSince.set(i, t.copies.get(i)?.get(BROADCAST_KEY)?.seq ?? -1); }
       who.set(key, from);
     }
-    t.lastActivity = this.now();
-    t.timer ??= setTimeout(() => void this.repair(t), this.timings.repairCoalesceMs);
+    t.lastActivity = now;
+    if (t.pending.size > 0 || t.wantMeta.size > 0) t.timer ??= this.clock.after(this.timings.repairCoalesceMs, () => void this.repair(t));
   }
 
   private async repair(t: Outgoing): Promise<void> {
     t.timer = undefined;
     const pending = t.pending;
+    const since = t.pendingSince;
     const metas = t.wantMeta;
     t.pending = new Map();
+    t.pendingSince = new Map();
     t.wantMeta = new Map();
+    t.repairing++;
     for (const d of metas.values()) await this.wire.sendMeta(d, t);
     let sent = 0, broadcasts = 0;
     const peers = new Set<string>();
+    const binaryBroadcast = this.wire.canBroadcast("binary");
     for (const [idx, who] of [...pending].sort((a, b) => a[0] - b[0])) {
       const framings = new Set([...who.values()].map((d) => d.framing));
       // Only binary repairs are broadcast: a course node that already completed this version would
       // take a text chunk as the start of a new, unverified buffer and NAK the whole file again.
-      const bc = who.size >= 2 && framings.size === 1 && framings.has("binary") ? this.wire.canBroadcast("binary") : undefined;
+      // A broadcast transfer broadcasts even a repair one peer asked for: a peer whose NAK for it is
+      // still on its way gets it too, and the copy counts against that NAK (see crossed()).
+      const bc = (who.size >= 2 || t.broadcast) && framings.size === 1 && framings.has("binary") ? binaryBroadcast : undefined;
+      // An overlapping repair loop broadcast it after these NAKs came: that copy answers them.
+      const copy = bc && t.copies.get(idx)?.get(BROADCAST_KEY);
+      if (copy && copy.seq !== since.get(idx)) { this.stats.repairsSkipped++; continue; }
       if (bc) {
-        await this.wire.sendChunk(bc, t, idx, true);
+        this.sentCopy(t, idx, bc, await this.wire.sendChunk(bc, t, idx, "repair"));
+        t.unmarked.push(idx);
         sent++; broadcasts++;
       } else {
-        for (const d of who.values()) { await this.wire.sendChunk(d, t, idx, true); sent++; }
+        for (const d of who.values()) { this.sentCopy(t, idx, d, await this.wire.sendChunk(d, t, idx, "repair")); sent++; }
       }
       for (const k of who.keys()) peers.add(k);
+    }
+    t.repairing--;
+    // Nothing follows these resends: say which went out (REPAIRED). A receiver that lost one of them
+    // learns it now rather than one round trip later, and hears a later SEQ, so its NAK is answered
+    // at once (see crossed()) instead of waiting out repairHoldMs.
+    if (binaryBroadcast && t.unmarked.length > 0 && !t.sending && t.repairing === 0 && t.pending.size === 0) {
+      let idx = [...new Set(t.unmarked)].sort((a, b) => a - b);
+      t.unmarked = [];
+      while (idx.length > 1 && nakRanges(idx).length > REPAIRED_MAX_RANGES_CHARS) idx = idx.slice(Math.floor(idx.length / 2));
+      for (let i = 0; i < REPAIRED_COPIES; i++) await this.wire.sendRepaired(binaryBroadcast, t, idx);
     }
     t.lastActivity = this.now();
     if (sent || metas.size) this.wire.event("repaired", { version: t.version, chunks: pending.size, sent, broadcasts, peers: peers.size, metas: metas.size });
@@ -158,7 +249,7 @@ export class Sender {
   }
 
   close(): void {
-    for (const t of this.out.values()) if (t.timer) clearTimeout(t.timer);
+    for (const t of this.out.values()) t.timer?.cancel();
     this.out.clear();
   }
 }

@@ -11,6 +11,9 @@ export interface OverlayStats {
   fragmentsSent: number;        // MODEL_CHUNK datagrams sent the first time (per destination)
   fragmentsReceived: number;    // MODEL_CHUNK datagrams that decoded (duplicates included)
   retransmits: number;          // MODEL_CHUNK datagrams resent in answer to a NAK
+  tailRepeats: number;          // second copies of a binary transfer's last chunk (lost tails show fast)
+  repairsSkipped: number;       // NAKed chunks not resent: the NAK crossed a copy on its way
+  repairMarkers: number;        // REPAIRED datagrams (which chunks a batch of resends held)
   naksSent: number;             // CHUNK_NAK datagrams
   naksReceived: number;
   deltasAnnounced: number;
@@ -26,7 +29,7 @@ export interface OverlayStats {
 export function newStats(): OverlayStats {
   return {
     datagramsSent: 0, datagramsReceived: 0, bytesSent: 0, bytesReceived: 0,
-    fragmentsSent: 0, fragmentsReceived: 0, retransmits: 0, naksSent: 0, naksReceived: 0,
+    fragmentsSent: 0, fragmentsReceived: 0, retransmits: 0, tailRepeats: 0, repairsSkipped: 0, repairMarkers: 0, naksSent: 0, naksReceived: 0,
     deltasAnnounced: 0, deltasCompleted: 0, deltasApplied: 0,
     deltasRejected: { sha: 0, decode: 0, shape: 0, duplicate: 0, stale: 0, bounds: 0, gave_up: 0 },
     datagramsDropped: { malformed: 0, crc: 0, own: 0, unknown_type: 0, oversize: 0 },

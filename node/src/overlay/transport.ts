@@ -7,6 +7,8 @@ export interface Transport {
   send(buf: Uint8Array, port: number, address: string): Promise<void>;
   onMessage(fn: (buf: Buffer, rinfo: RemoteInfo) => void): void;
   address(): { address: string; port: number };
+  /** What the kernel granted for SO_RCVBUF / SO_SNDBUF (it caps the wish at rmem_max / wmem_max). */
+  bufferSizes?(): { recvBufferBytes: number; sendBufferBytes: number } | undefined;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,10 @@ export class UdpTransport implements Transport {
 
   onMessage(fn: (buf: Buffer, rinfo: RemoteInfo) => void): void {
     this.sock.on("message", fn);
+  }
+
+  bufferSizes(): { recvBufferBytes: number; sendBufferBytes: number } {
+    return { recvBufferBytes: this.sock.getRecvBufferSize(), sendBufferBytes: this.sock.getSendBufferSize() };
   }
 
   address(): { address: string; port: number } {

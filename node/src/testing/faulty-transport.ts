@@ -62,6 +62,10 @@ export class FaultyTransport implements Transport {
     return this.inner.address();
   }
 
+  bufferSizes(): { recvBufferBytes: number; sendBufferBytes: number } | undefined {
+    return this.inner.bufferSizes?.();
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

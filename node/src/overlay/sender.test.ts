@@ -1,0 +1,117 @@
+// Repair at the sender on a fake clock and a fake wire: NAKs pooled into one broadcast resend per
+// chunk, NAKs that crossed a resend on the wire (told by their `heard` SEQ) not answered twice, the
+// last chunk repeated so lost tails show at once, chunks not yet sent left to the first pass.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Sender, type Dest, type SenderTimings, type SendPlan } from "./sender.js";
+import { newStats } from "./stats.js";
+import { FakeClock } from "../testing/fake-clock.js";
+
+const TIMINGS: SenderTimings = { retentionMs: 60_000, repairCoalesceMs: 2, progressLogMs: 60_000, repairHoldMs: 250, repairHoldBlindMs: 10 };
+const BROADCAST: Dest = { address: "10.0.0.255", port: 5000, framing: "binary", broadcast: true };
+const BINARY: SendPlan = { sizing: ["binary"], dests: [BROADCAST] };
+/** Receivers as a NAK names them (binary: they read binary frames). */
+const rx = (n: number): Dest => ({ address: `10.0.0.${n}`, port: 5000, framing: "binary", broadcast: false });
+
+interface Sent { kind: string; idx: number; to: string; seq: number }
+
+function rig() {
+  const clock = new FakeClock();
+  const stats = newStats();
+  const sent: Sent[] = [];
+  const announced: string[] = [];
+  let seq = 0;
+  /** A first pass stops before this idx until release() (to NAK while it runs). */
+  let holdAt = Infinity;
+  let release = (): void => {};
+  const s = new Sender({
+    nodeId: "s",
+    maxDatagramBytes: 200,   // small chunks: a 1,500-byte delta is 10 binary ones
+    sendMeta: async () => { seq++; },
+    sendChunk: async (d, _t, idx, kind) => {
+      if (kind === "first" && idx === holdAt) await new Promise<void>((r) => { release = r; });
+      sent.push({ kind, idx, to: d.broadcast ? "*" : `${d.address}`, seq: ++seq });
+      if (kind === "repair") stats.retransmits++;   // as the overlay counts
+      return seq;
+    },
+    sendRepaired: async (d, _t, idx) => { sent.push({ kind: `repaired ${idx.join(",")}`, idx: -1, to: d.broadcast ? "*" : d.address, seq: ++seq }); },
+    canBroadcast: (f) => (f === "binary" ? BROADCAST : undefined),
+    event: (ev, f) => { if (ev === "announced") announced.push(f.version as string); },
+  }, TIMINGS, stats, clock);
+  const seqOf = (kind: string, idx: number): number => sent.find((x) => x.kind === kind && x.idx === idx)!.seq;
+  /** Lets the coalescing window run out and the repair loop finish. */
+  const window = async (): Promise<void> => { clock.advance(TIMINGS.repairCoalesceMs); for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); };
+  return { s, clock, stats, sent, announced, seqOf, window, hold: (i: number) => { holdAt = i; }, release: () => release() };
+}
+
+const delta = new Uint8Array(1500).map((_, i) => i);
+
+test("NAKs from several receivers for one chunk inside the window give one broadcast resend", async () => {
+  const g = rig();
+  const d = await g.s.send(delta, BINARY);
+  assert.ok(d.chunks >= 8, `${d.chunks} chunks`);
+  const heard = g.seqOf("first", 4);   // each heard chunk 4, so knows 3 was lost
+  for (const n of [1, 2, 3]) g.s.onNak(d.version, [3], false, rx(n), heard);
+  await g.window();
+  assert.deepEqual(g.sent.filter((x) => x.kind === "repair"), [{ kind: "repair", idx: 3, to: "*", seq: g.seqOf("repair", 3) }]);
+  assert.equal(g.stats.retransmits, 1);
+});
+
+test("a NAK that crossed the resend (heard older than its SEQ) is not answered; one that heard past it is", async () => {
+  const g = rig();
+  const d = await g.s.send(delta, BINARY);
+  g.s.onNak(d.version, [3], false, rx(1), g.seqOf("first", 4));
+  await g.window();
+  const resend = g.seqOf("repair", 3);
+  g.s.onNak(d.version, [3], false, rx(2), g.seqOf("first", 4));   // sent before rx 2 could hear the resend
+  await g.window();
+  assert.equal(g.stats.retransmits, 1, "the copy on its way answers it");
+  assert.equal(g.stats.repairsSkipped, 1);
+  g.s.onNak(d.version, [3], false, rx(2), resend + 1);   // heard what came after the resend: it was lost
+  await g.window();
+  assert.equal(g.stats.retransmits, 2);
+});
+
+test("a NAK without heard waits only for a copy younger than repairHoldBlindMs", async () => {
+  const g = rig();
+  const d = await g.s.send(delta, BINARY);
+  g.s.onNak(d.version, [3], false, rx(1), g.seqOf("first", 4));
+  await g.window();
+  g.s.onNak(d.version, [3], false, rx(1));
+  await g.window();
+  assert.equal(g.stats.retransmits, 1, "2 ms after the copy: it may be on its way");
+  g.clock.advance(TIMINGS.repairHoldBlindMs);
+  g.s.onNak(d.version, [3], false, rx(1));
+  await g.window();
+  assert.equal(g.stats.retransmits, 2);
+});
+
+test("during the first pass a NAK is answered at once; one for chunks not sent yet is left to the pass", async () => {
+  const g = rig();
+  g.hold(6);
+  const sending = g.s.send(delta, BINARY);
+  await new Promise((r) => setImmediate(r));
+  g.s.onNak(g.announced[0]!, [2, 7, 8], false, rx(1), g.seqOf("first", 5));
+  await g.window();
+  assert.deepEqual(g.sent.filter((x) => x.kind === "repair").map((x) => x.idx), [2], "7 and 8 come with the pass");
+  assert.ok(!g.sent.some((x) => x.idx === 7), "the repair went out before the pass reached chunk 7");
+  g.release();
+  await sending;
+  assert.equal(g.sent.filter((x) => x.idx === 7).length, 1);
+});
+
+test("a binary transfer's last chunk goes out twice (text: once); resends nothing follows are listed in a REPAIRED marker, sent twice", async () => {
+  const g = rig();
+  const d = await g.s.send(delta, BINARY);
+  const last = d.chunks - 1;
+  assert.deepEqual(g.sent.filter((x) => x.idx === last).map((x) => x.kind), ["first", "repeat"]);
+  g.s.onNak(d.version, [2, 5], false, rx(1), g.seqOf("repeat", last));
+  await g.window();
+  assert.deepEqual(g.sent.slice(-4).map((x) => `${x.kind} ${x.to}`), ["repair *", "repair *", "repaired 2,5 *", "repaired 2,5 *"],
+    "a receiver that lost resend 5 learns it from the marker, and hears its later SEQ, so its re-ask is answered at once");
+  const text = rig();
+  const v1: Dest = { ...BROADCAST, framing: "v1" };
+  const t = await text.s.send(delta, { sizing: ["v1"], dests: [v1] });
+  assert.equal(text.sent.filter((x) => x.idx === t.chunks - 1).length, 1, "a course node takes a copy after completion as a new buffer");
+});
