@@ -10,6 +10,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { decode, encodeText, type Body } from "./codec.js";
 import { Overlay, type DeltaArrival, type OverlayOptions, type OverlayTimings } from "./overlay.js";
+import { COURSE_META_COPIES } from "./sender.js";
 import { FaultyTransport, seeded, type FaultFn } from "../testing/faulty-transport.js";
 import { sharedDir } from "../testing/paths.js";
 
@@ -286,28 +287,36 @@ test("liveness: a silent peer is PINGed, its PONG gives an RTT; a peer gone quie
   assert.deepEqual(a.ov.peers(), []);
 });
 
-test("META goes out first and once more before the last chunk, never after it (not even with repairs)", async (t) => {
-  const out: string[] = [];
-  const [p1, p2] = await freePorts(2);
-  let dropped = 0;
-  const record: FaultFn = (c) => {
-    if (c.dir === "out" && c.packet?.type === "MODEL_META") out.push("META");
-    if (c.dir === "out" && c.packet?.type === "MODEL_CHUNK") out.push(`C${c.packet.idx}`);
-    return "pass";
-  };
-  const lose: FaultFn = (c) => (c.dir === "in" && c.packet?.type === "MODEL_CHUNK" && c.packet.idx % 50 === 1 && dropped++ < 6 ? "drop" : "pass");
-  const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`] }, record);
-  const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`] }, lose);
-  await until("discovery", () => a.ov.peers().length === 1 && b.ov.peers().length === 1);
-  const sent = await a.ov.sendDelta(DELTA);
-  await until("delivery", () => b.got.length === 1);
-  assertExact(b);
-  assert.equal(out[0], "META");
-  const last = out.indexOf(`C${sent.chunks - 1}`);
-  assert.deepEqual(out.map((x, i) => (x === "META" ? i : -1)).filter((i) => i >= 0).length, 2);
-  assert.ok(out.lastIndexOf("META") < last, "a META after the last chunk re-announces a version receivers may have completed");
-  assert.ok(a.ov.stats.retransmits >= 6 && out.length > last + 1, "the repairs went out");
-});
+for (const { framing, binaryAfterMs, upFront } of [
+  // A DeltaFleet receiver asks for a lost META in its NAK: one is enough.
+  { framing: "binary frames", binaryAfterMs: 0, upFront: 1 },
+  // A course receiver that misses META merges unverified: it gets several before any chunk.
+  { framing: "course text", binaryAfterMs: 60_000, upFront: COURSE_META_COPIES },
+]) {
+  test(`in ${framing}, META goes out ${upFront === 1 ? "once" : `${upFront} times`} before any chunk and once more before the last, never after it (not even with repairs)`, async (t) => {
+    const out: string[] = [];
+    const [p1, p2] = await freePorts(2);
+    let dropped = 0;
+    const record: FaultFn = (c) => {
+      if (c.dir === "out" && c.packet?.type === "MODEL_META") out.push("META");
+      if (c.dir === "out" && c.packet?.type === "MODEL_CHUNK") out.push(`C${c.packet.idx}`);
+      return "pass";
+    };
+    const lose: FaultFn = (c) => (c.dir === "in" && c.packet?.type === "MODEL_CHUNK" && c.packet.idx % 50 === 1 && dropped++ < 6 ? "drop" : "pass");
+    const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], timings: { binaryAfterMs } }, record);
+    const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`] }, lose);
+    await until("discovery", () => a.ov.peers().length === 1 && b.ov.peers().length === 1);
+    const sent = await a.ov.sendDelta(DELTA);
+    await until("delivery", () => b.got.length === 1, 10_000);
+    assertExact(b);
+    assert.deepEqual(out.slice(0, upFront + 1), [...Array(upFront).fill("META"), "C0"]);
+    const last = out.indexOf(`C${sent.chunks - 1}`);
+    assert.equal(out.filter((x) => x === "META").length, upFront + 1);
+    assert.ok(out.lastIndexOf("META") < last, "a META after the last chunk re-announces a version receivers may have completed");
+    // Repairs may go out during the first pass (a gap is NAKed as soon as a later chunk shows it).
+    assert.ok(a.ov.stats.retransmits >= 6 && out.filter((x) => x.startsWith("C")).length >= sent.chunks + 6, "the repairs went out");
+  });
+}
 
 test("logs go through a pino child { mod: 'overlay' }, one line per stage, not per chunk", async (t) => {
   const { pino } = await import("pino");

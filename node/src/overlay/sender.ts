@@ -1,10 +1,14 @@
-// Outgoing deltas: version ids, chunking, META first (and once more before the last chunk), the
-// chunk cache for repair, and NAK answers coalesced so a chunk several peers miss goes out once.
+// Outgoing deltas: version ids, chunking, META first (repeated for course peers, and once more
+// before the last chunk), the chunk cache for repair, and NAK answers coalesced so a chunk several
+// peers miss goes out once.
 
 import { createHash, randomBytes } from "node:crypto";
 import { chunkRawBytes, nakRanges, REPAIRED_MAX_RANGES_CHARS, seqBefore, type Framing } from "./codec.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { bump, type OverlayStats } from "./stats.js";
+
+/** METAs a course-format destination gets before the first chunk (see send()). */
+export const COURSE_META_COPIES = 3;
 
 /** Where a datagram goes and in which framing. */
 export interface Dest {
@@ -127,7 +131,14 @@ export class Sender {
     this.stats.deltasAnnounced++;
     this.wire.event("announced", { version, bytes: bytes.length, chunks: chunks.length, chunkBytes: raw, sha256,
       dests: plan.dests.map((d) => `${d.framing}:${d.address}:${d.port}`) });
-    for (const d of plan.dests) await this.wire.sendMeta(d, t);
+    // A course receiver that misses META and then gets a chunk builds a buffer without the sha256,
+    // which a later META never fills in: it merges unverified (spec: "Always send META first (and
+    // repeat it)"). Its only safeguard is a META arriving before the first chunk, so text
+    // destinations get several up front: all lost with probability p^3 (0.8 % at 20 % loss), not p.
+    // Our own receivers ask for a lost META in their NAK and need one.
+    for (const d of plan.dests) {
+      for (let k = d.framing === "binary" ? 1 : COURSE_META_COPIES; k > 0; k--) await this.wire.sendMeta(d, t);
+    }
     // Chunks interleaved across destinations so all receivers progress together.
     const half = Math.floor(chunks.length / 2);
     let progressAt = this.now() + this.timings.progressLogMs;
