@@ -11,6 +11,7 @@ import { createMetrics, REJECT_REASONS } from "./metrics.js";
 
 const CONTRACT_NAMES = [
   "fleet_fragments_sent_total", "fleet_fragments_received_total", "fleet_retransmits_total", "fleet_naks_sent_total",
+  "fleet_tail_repeats_total", "fleet_repairs_skipped_total", "fleet_repair_markers_total",
   "fleet_naks_received_total", "fleet_deltas_announced_total", "fleet_deltas_completed_total", "fleet_deltas_merged_total",
   "fleet_deltas_rejected_total", "fleet_datagrams_dropped_total", "fleet_bytes_sent_total", "fleet_bytes_received_total",
   "fleet_peers", "fleet_transfers_in_flight", "fleet_teaches_total", "fleet_delivery_latency_seconds",
@@ -40,6 +41,9 @@ test("overlay counters are read from the overlay's stats at scrape time", async 
   const m = page(stats);
   stats.fragmentsSent = 556;
   stats.retransmits = 4;
+  stats.tailRepeats = 3;
+  stats.repairsSkipped = 5;
+  stats.repairMarkers = 6;
   stats.naksReceived = 2;
   stats.bytesReceived = 1234;
   stats.deltasRejected.sha += 1;
@@ -47,6 +51,9 @@ test("overlay counters are read from the overlay's stats at scrape time", async 
   const text = await m.text();
   assert.match(text, /^fleet_fragments_sent_total 556$/m);
   assert.match(text, /^fleet_retransmits_total 4$/m);
+  assert.match(text, /^fleet_tail_repeats_total 3$/m);
+  assert.match(text, /^fleet_repairs_skipped_total 5$/m);
+  assert.match(text, /^fleet_repair_markers_total 6$/m);
   assert.match(text, /^fleet_naks_received_total 2$/m);
   assert.match(text, /^fleet_bytes_received_total 1234$/m);
   assert.match(text, /^fleet_deltas_rejected_total\{reason="sha"\} 1$/m);

@@ -30,6 +30,9 @@ const FIELDS: Record<string, string[]> = {
   fragments_sent: ["fragmentsSent", "chunksSent", "fragments_sent"],
   fragments_received: ["fragmentsReceived", "chunksReceived", "fragments_received"],
   retransmits: ["retransmits", "resent", "chunksResent"],
+  tail_repeats: ["tailRepeats"],
+  repairs_skipped: ["repairsSkipped"],
+  repair_markers: ["repairMarkers"],
   naks_sent: ["naksSent", "naks_sent"],
   naks_received: ["naksReceived", "naks_received"],
   deltas_announced: ["deltasAnnounced", "announced", "metasSent"],
@@ -91,6 +94,10 @@ export function createMetrics(source: MetricsSource, opts: { defaults?: boolean 
   mirror("fragments_sent", "Delta fragments (chunks) sent for the first time.");
   mirror("fragments_received", "Delta fragments received, including duplicates.");
   mirror("retransmits", "Fragments sent again in answer to a NAK (repair).");
+  // The rest of the repair traffic, so wire bytes beyond fragments + retransmits are accounted for.
+  mirror("tail_repeats", "Second copies of a transfer's last fragment, sent so a lost tail is noticed at once.");
+  mirror("repairs_skipped", "NAKed fragments not resent because the NAK crossed a copy already on its way.");
+  mirror("repair_markers", "REPAIRED datagrams listing which fragments a batch of resends held.");
   mirror("naks_sent", "CHUNK_NAK packets sent asking a sender for missing fragments.");
   mirror("naks_received", "CHUNK_NAK packets received from peers.");
   mirror("deltas_announced", "Deltas this node announced (MODEL_META sent for a new version).");
