@@ -27,6 +27,12 @@ export function memoryIo(): Io & { stdout: () => string; stderr: () => string } 
   };
 }
 
+/** Where a long command's step lines go: stdout for people, stderr beside --json so the JSON on
+ * stdout stays parseable while a script's log still shows how far it got. */
+export function progressTo(io: Io, json: boolean): (line: string) => void {
+  return (l) => (json ? io.err : io.out)(`  ${l}\n`);
+}
+
 /** Prints `data` as JSON or, for people, with `human(data)`: one source for both. */
 export function emit<T>(io: Io, json: boolean, data: T, human: (d: T) => string): void {
   io.out(json ? JSON.stringify(data, null, 2) + "\n" : human(data));

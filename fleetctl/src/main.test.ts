@@ -79,7 +79,8 @@ test("check passes on a fleet that spreads the delta and fails on one that does 
   writeFileSync(join(dir, "bad.yml"), fakeInventoryYaml(bad));
   const ok = memoryIo();
   assert.equal(await runCli(["check", "-i", join(dir, "good.yml"), "--json"], ok), 0, ok.stderr());
-  assert.equal(JSON.parse(ok.stdout()).ok, true);
+  assert.equal(JSON.parse(ok.stdout()).ok, true, "with --json, stdout is the report alone");
+  assert.match(ok.stderr(), /^  teaching pi-1: /m, "and the steps go to stderr");
   const no = memoryIo();
   assert.equal(await runCli(["check", "-i", join(dir, "bad.yml"), "--timeout", "1"], no), 1);
   assert.match(no.stdout(), /pi-2 +host-pi-2 +peer +NO/);

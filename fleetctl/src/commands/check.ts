@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { FleetError, usageError } from "../errors.js";
-import { emit, processIo, table, type Io } from "../io.js";
+import { emit, processIo, progressTo, table, type Io } from "../io.js";
 import { runCheck, type CheckReport } from "../nodes/check.js";
 import { inventoryFrom, withInventory } from "./playbook-options.js";
 
@@ -37,7 +37,7 @@ export function checkCommand(io: Io = processIo): Command {
         question: opts.question,
         answer: opts.answer,
         mergeTimeoutMs: timeoutS * 1000,
-        onStep: opts.json ? undefined : (l) => io.out(`  ${l}\n`),
+        onStep: progressTo(io, Boolean(opts.json)),
       });
       emit(io, Boolean(opts.json), report, formatCheck);
       if (!report.ok) {

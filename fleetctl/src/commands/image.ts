@@ -1,6 +1,6 @@
 import { Command, Option } from "commander";
 import { FleetError } from "../errors.js";
-import { emit, processIo, table, type Io } from "../io.js";
+import { emit, processIo, progressTo, table, type Io } from "../io.js";
 import { fleetRepoRoot } from "../paths.js";
 import { archTag, parseArches } from "../image/arch.js";
 import { buildImages } from "../image/build.js";
@@ -25,7 +25,7 @@ export function imageCommand(io: Io = processIo): Command {
       const arches = parseArches(opts.arch);
       const built = await buildImages({
         root: fleetRepoRoot(), arches, tag: opts.tag, sim: opts.sim ? { tag: opts.simTag } : undefined,
-        onStep: opts.json ? undefined : (l) => io.out(`  ${l}\n`),
+        onStep: progressTo(io, Boolean(opts.json)),
       });
       emit(io, Boolean(opts.json), { images: built }, (d) =>
         "\n" + table(["IMAGE", "ARCH", "SIZE", "BASE", "BUILD", "TAGS"], d.images.map((b) => [
@@ -48,7 +48,7 @@ export function imageCommand(io: Io = processIo): Command {
       const arch = arches[0]!;
       const r = await smokeImage({
         image: opts.image ?? archTag(DEFAULT_NODE_IMAGE, arch), arch, timeoutMs: timeoutS * 1000,
-        onStep: opts.json ? undefined : (l) => io.out(`  ${l}\n`),
+        onStep: progressTo(io, Boolean(opts.json)),
       });
       emit(io, Boolean(opts.json), r, (d) =>
         `\n${d.image} (${d.arch}) works: ready after ${(d.readyMs / 1000).toFixed(1)} s, answered ${JSON.stringify(d.answer)} in ${d.askMs} ms, ` +

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { usageError } from "../errors.js";
-import { emit, processIo, table, type Io } from "../io.js";
+import { emit, processIo, progressTo, table, type Io } from "../io.js";
 import { archTag, nativeArch } from "../image/arch.js";
 import { simDown, simUp } from "../sim/sim.js";
 
@@ -45,7 +45,7 @@ export function simCommand(io: Io = processIo): Command {
         nodeImage: opts.nodeImage,
         network: opts.network,
         sshUser: opts.user,
-        onStep: opts.json ? undefined : (l) => io.out(`  ${l}\n`),
+        onStep: progressTo(io, Boolean(opts.json)),
       });
       emit(io, Boolean(opts.json), r, (d) =>
         "\n" + table(["HOST", "ADDRESS", "CONTAINER"], d.hosts.map((h) => [h.name, h.address, h.container])) +
