@@ -2,7 +2,8 @@
 // a Docker engine inside) on their own bridge network, reachable over SSH with a key made here.
 // Nodes inside use their Pi's host network, so their broadcasts travel on the sim bridge.
 
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync, readFileSync, openSync, fsyncSync, closeSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../../../node/src/checkpoint/atomic-write.js";
 import { connect } from "node:net";
 import { basename, dirname, join, resolve } from "node:path";
 import { FleetError } from "../errors.js";
@@ -190,7 +191,7 @@ async function simUpSteps(o: SimUpOptions): Promise<SimUpResult> {
     { hosts, sshUser: o.sshUser, privateKeyFile: key, vars: { ...SIM_GROUP_VARS, fleet_node_image: o.nodeImage, ...(o.vars ?? {}) } },
     `Simulated Pi fleet written by \`fleetctl sim up\` (network ${o.network}, ${o.count} Pis).\nRemoved by \`fleetctl sim down --inventory ${o.inventory}\`.`,
   );
-  writeAtomic(inventory, yaml);
+  writeFileAtomic(inventory, yaml);
   return { inventory, network: o.network, privateKeyFile: key, hosts };
 }
 
@@ -256,13 +257,4 @@ function sshBanner(address: string): Promise<boolean> {
     s.on("error", () => end(false));
     s.on("close", () => done(buf.startsWith("SSH-")));
   });
-}
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode: 0o644 });
-  const fd = openSync(tmp, "r");
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, file);
 }

@@ -20,10 +20,11 @@
 //   send-done {version, bytes, chunks, sha256, chunkBytes, peers}, stats
 //   (on exit), error. SIGTERM/SIGINT: prints stats, closes the socket, exits 0.
 
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Overlay, type OverlayTimings } from "./overlay.js";
+import { writeFileAtomicAsync } from "../checkpoint/atomic-write.js";
 
 /** A peer heard: wait this much longer before sending so the others' PEER_SYNC answers arrive too. */
 const SEND_SETTLE_MS = 300;
@@ -36,18 +37,6 @@ const FAST_TIMINGS: Partial<OverlayTimings> = {
 /** `t`: epoch ms with sub-ms digits (high-resolution clock), when the event happened in this process. */
 function emit(ev: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(JSON.stringify({ ev, t: performance.timeOrigin + performance.now(), ...fields }) + "\n");
-}
-
-async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await open(tmp, "w");
-  try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
 }
 
 async function main(): Promise<void> {
@@ -96,7 +85,7 @@ async function main(): Promise<void> {
     onEvent: (ev, f) => { if (ev !== "delta-received") emit(ev, f); },
     onDelta: async (d) => {
       const path = out ? join(out, `${d.version}.pt`) : undefined;
-      if (path) await writeAtomic(path, d.bytes);
+      if (path) await writeFileAtomicAsync(path, d.bytes);
       emit("delta-received", { version: d.version, from: d.from, sha256: d.sha256, bytes: d.bytes.length, ms: Date.now() - d.metaAt, path });
     },
   });
