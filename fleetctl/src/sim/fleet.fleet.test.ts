@@ -4,17 +4,36 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { needs } from "../../../node/src/testing/needs.js";
+import { repoRoot, sharedDir } from "../../../node/src/testing/paths.js";
 import { nativeArch } from "../image/arch.js";
 import { fleetctl } from "../testing/run-fleetctl.js";
 
 const NETWORK = `deltafleet-test-${process.pid}`;
 
+/**
+ * What an instructor who hands out the course's own model does: a model folder (tokenizer files
+ * from `fleet-node model init`, the course's base.pt as its weights) named in group_vars/pis.yml
+ * beside the inventory. Returns the fingerprint every node must then report.
+ */
+function courseModelFolder(dir: string): string {
+  const cli = join(repoRoot(), "dist", "node", "src", "cli", "main.js");
+  const model = join(dir, "course-model");
+  execFileSync(process.execPath, [cli, "model", "init", "--out", model], { stdio: "ignore" });
+  rmSync(join(model, "model.safetensors"));
+  rmSync(join(model, "manifest.json"));
+  copyFileSync(join(sharedDir(), "fixtures", "course", "base.pt"), join(model, "pytorch_model.bin"));
+  mkdirSync(join(dir, "group_vars"), { recursive: true });
+  writeFileSync(join(dir, "group_vars", "pis.yml"), `fleet_node_model_src: ${JSON.stringify(model)}\n`);
+  return (JSON.parse(execFileSync(process.execPath, [cli, "model", "info", model, "--json"], { encoding: "utf8" })) as { fingerprint: string }).fingerprint;
+}
+
 test(
-  "image build → sim up → up → check → status → up again changes nothing → down → sim down",
+  "image build → sim up → up (with the course model) → check → status → up again changes nothing → down → sim down",
   { skip: needs("docker", "ansible", "debootstrap"), timeout: 40 * 60_000 },
   async (t) => {
     const inv = join(mkdtempSync(join(tmpdir(), "fleet-sim-")), "sim.yml");
@@ -30,6 +49,8 @@ test(
     const sim = await fleetctl("sim", "up", "-n", "3", "-i", inv, "--network", NETWORK, "--json");
     assert.equal(sim.code, 0, "sim up");
     assert.equal(JSON.parse(sim.stdout).hosts.length, 3);
+
+    const fingerprint = courseModelFolder(dirname(inv));
 
     const up = await fleetctl("up", "-i", inv, "--json");
     assert.equal(up.code, 0, "up");
@@ -49,6 +70,8 @@ test(
     assert.equal(s.up, 3);
     assert.equal(new Set(s.nodes.map((n: { digest: string }) => n.digest)).size, 1, "all digests equal");
     assert.equal(s.digestsAgree, true);
+    // Every Pi runs the model folder the control machine copied to it, not the image's default.
+    for (const n of s.nodes) assert.equal(n.fingerprint, fingerprint, `${n.nodeId} runs the course's base.pt`);
     // Everyone holds the version the check taught.
     for (const n of s.nodes) assert.ok(n.applied >= 1, `${n.nodeId} applied the taught version`);
 

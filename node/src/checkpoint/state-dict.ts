@@ -55,6 +55,12 @@ export function inferConfig(sd: StateDict, file: string): Gpt2Config {
  * Copies a full GPT-2 state dict into a fresh flat Params, checking every key and shape against
  * the config. An untied `lm_head.weight` that differs from wte is refused: our engine ties them.
  */
+/** The tensors of `config` that `sd` lacks (none for a whole model; most for a delta). */
+export function missingTensors(sd: StateDict, config: Gpt2Config): string[] {
+  const have = new Set([...sd.keys()].filter((k) => !isBuffer(k)).map(canonicalKey));
+  return paramSpecs(config).map((s) => s.key).filter((k) => !have.has(k));
+}
+
 export function paramsFromStateDict(sd: StateDict, config: Gpt2Config, file: string): Params {
   const params = viewParams(config);
   const byKey = new Map<string, Tensor>();

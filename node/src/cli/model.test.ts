@@ -28,6 +28,16 @@ test("info describes the course's base.pt: tensors, tied head, parameter count",
   assert.deepEqual(info.config.n_embd, 2);
 });
 
+test("info gives a model the fingerprint a node running it reports, from a .pt or a folder", async () => {
+  const { Model } = await import("../engine/model.js");
+  const running = await Model.load(BASE_PT, { inference: "ts" });
+  const fromPt = JSON.parse(run("info", BASE_PT, "--json").out);
+  assert.equal(fromPt.fingerprint, running.fingerprint);
+  const folder = join(work, "default-model");
+  assert.equal(run("init", "--out", folder).code, 0);
+  assert.equal(JSON.parse(run("info", folder, "--json").out).fingerprint, (await Model.load(folder, { inference: "ts" })).fingerprint);
+});
+
 test("loss of the course's text on base.pt is the 10.8320 the Pi logged", () => {
   const r = run("loss", "--model", BASE_PT, "--text", "Q: What is 2+2\\nA: 4\\n", "--json");
   assert.equal(r.code, 0, r.err);

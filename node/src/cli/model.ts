@@ -5,14 +5,14 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { CheckpointError } from "../checkpoint/errors.js";
-import { loadModel, loadStateDict } from "../checkpoint/load.js";
-import { inferConfig, stateDictFromParams } from "../checkpoint/state-dict.js";
+import { loadModel, loadStateDict, type LoadedModel } from "../checkpoint/load.js";
+import { inferConfig, missingTensors, stateDictFromParams } from "../checkpoint/state-dict.js";
 import { readTorchStateDict, writeTorchStateDict } from "../checkpoint/torch-file.js";
 import { initDefaultModel } from "../checkpoint/default-model.js";
 import { writeFileAtomic } from "../checkpoint/atomic-write.js";
 import { fetchModel, DEFAULT_HUB_URL, HUB_MODEL_FILES } from "../checkpoint/fetch.js";
 import { DeltaError, mergeDelta } from "../engine/delta.js";
-import { Model } from "../engine/model.js";
+import { Model, weightsFingerprint } from "../engine/model.js";
 import { TIED_KEYS } from "../engine/params.js";
 import { numel, type StateDict } from "../checkpoint/tensor.js";
 
@@ -56,22 +56,37 @@ function tiedGroups(sd: StateDict): string[][] {
   return [...byData.values()];
 }
 
+/** Whether a state dict holds a whole model (a config it fits, every tensor of it), not a delta. */
+function isWholeModel(sd: StateDict, path: string): boolean {
+  let config;
+  try {
+    config = inferConfig(sd, path);
+  } catch {
+    return false;
+  }
+  return missingTensors(sd, config).length === 0;
+}
+
+function tensorsFingerprint(sd: StateDict, skip: Set<string>): string {
+  const hash = createHash("sha256");
+  for (const [k, t] of sd) if (!skip.has(k)) hash.update(k).update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  return hash.digest("hex").slice(0, 16);
+}
+
 function info(path: string, json: boolean): void {
   const isDir = statSync(path, { throwIfNoEntry: false })?.isDirectory();
-  const sd = isDir ? stateDictFromParams(loadModel(path).params) : loadStateDict(path);
-  const tensors = [...sd].map(([key, t]) => ({ key, shape: t.shape, dtype: t.dtype, numel: numel(t.shape) }));
-  const tied = tiedGroups(sd);
+  const sd = isDir ? undefined : loadStateDict(path);
+  // A whole model (a folder, or a state dict whose config can be inferred) loads as params and is
+  // fingerprinted as the node fingerprints it; a delta holds only some tensors.
+  const whole: LoadedModel | undefined = isDir || isWholeModel(sd!, path) ? loadModel(path) : undefined;
+  const dict = sd ?? stateDictFromParams(whole!.params);
+  const tensors = [...dict].map(([key, t]) => ({ key, shape: t.shape, dtype: t.dtype, numel: numel(t.shape) }));
+  const tied = tiedGroups(dict);
   const tiedAway = new Set(tied.map((g) => g[1]));
   const parameters = tensors.filter((t) => !tiedAway.has(t.key)).reduce((a, t) => a + t.numel, 0);
-  const hash = createHash("sha256");
-  for (const [k, t] of sd) if (!tiedAway.has(k)) hash.update(k).update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-  let config: object | undefined;
-  try {
-    config = isDir ? loadModel(path).config : inferConfig(sd, path);
-  } catch {
-    config = undefined; // a delta holds only some tensors: no config to infer
-  }
-  const data = { file: path, tensors, tied, parameters, fingerprint: hash.digest("hex").slice(0, 16), config };
+  const config = whole?.config;
+  const fingerprint = whole ? weightsFingerprint(whole.params) : tensorsFingerprint(dict, tiedAway);
+  const data = { file: path, tensors, tied, parameters, fingerprint, config };
   emit(json, data, () =>
     [
       `${path}: ${tensors.length} tensors, ${parameters.toLocaleString("en")} parameters, fingerprint ${data.fingerprint}`,

@@ -62,6 +62,15 @@ function sha256Hex(flat: Float32Array): string {
   return createHash("sha256").update(new Uint8Array(flat.buffer, flat.byteOffset, flat.byteLength)).digest("hex");
 }
 
+/**
+ * A model's identity: the first 16 hex digits of the sha256 of its weights in the params layout.
+ * The node reports it at start-up and on /status; `fleet-node model info` prints the same value for
+ * the same weights, whether they come from a folder, safetensors or a torch .pt.
+ */
+export function weightsFingerprint(params: Params): string {
+  return sha256Hex(params.flat).slice(0, 16);
+}
+
 export class Model {
   /** What rounding and thresholds kept out of broadcast deltas so far (params layout). */
   private heldBack: Float32Array | undefined;
@@ -81,7 +90,7 @@ export class Model {
     const tokDir = opts.tokenizerDir ?? (loaded.dir && existsSync(join(loaded.dir, "tokenizer.json")) ? loaded.dir : ensureDefaultModel());
     const tokenizer = loadTokenizer(tokDir);
     const stepper = opts.inference === "ts" ? new TsDecoder(loaded.params) : await OnnxDecoder.create(loaded.params);
-    return new Model(loaded.params, tokenizer, stepper, sha256Hex(loaded.params.flat).slice(0, 16), source);
+    return new Model(loaded.params, tokenizer, stepper, weightsFingerprint(loaded.params), source);
   }
 
   get config(): Gpt2Config {
