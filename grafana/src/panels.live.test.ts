@@ -6,8 +6,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePorts, LocalFleet } from "../../node/src/node/local-fleet.js";
 import { needs } from "../../node/src/testing/needs.js";
@@ -16,6 +15,9 @@ import { writePrometheusSetup } from "../../fleetctl/src/monitor/prometheus-setu
 import { queryPrometheus, startPrometheus } from "../../fleetctl/src/monitor/prometheus-process.js";
 import { DASHBOARD_FILE } from "./build.js";
 import { panelQueries, substitute } from "./queries.js";
+import { tempDirs } from "../../node/src/testing/temp-dirs.js";
+
+const scratch = tempDirs("panels-live-");
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -31,7 +33,7 @@ const post = (url: string, body: object) =>
   fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
 
 test("every dashboard panel returns data from Prometheus scraping a live, learning fleet", { skip: needs("promtool"), timeout: 180_000 }, async (t) => {
-  const root = mkdtempSync(join(tmpdir(), "panels-live-"));
+  const root = scratch();
   const fleet = await LocalFleet.start({ count: 3, root, env: { FLEET_MODEL_CACHE: join(root, "models") } });
   t.after(() => fleet.stop());
   for (const n of fleet.nodes) await until(`${n.id} ready`, 60_000, async () => ((await fetch(`${n.url}/ready`)).ok ? true : undefined));

@@ -3,13 +3,15 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { needs } from "../../../node/src/testing/needs.js";
 import { freePorts } from "../../../node/src/node/local-fleet.js";
 import { runCli } from "../main.js";
 import { memoryIo } from "../io.js";
+import { tempDirs } from "../../../node/src/testing/temp-dirs.js";
+
+const scratch = tempDirs("monitor-");
 
 function inventory(dir: string, hosts: Array<[string, string]>): string {
   const file = join(dir, `hosts-${hosts.length}.yml`);
@@ -29,7 +31,7 @@ async function targets(url: string, n: number): Promise<Array<{ labels: Record<s
 }
 
 test("monitor up scrapes every inventory node under its id; up again refreshes; down stops Prometheus", { skip: needs("promtool", "ansible"), timeout: 90_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), "monitor-"));
+  const dir = scratch();
   const [port] = await freePorts("tcp", 1);
   const common = ["--dir", join(dir, "state"), "--listen", `127.0.0.1:${port}`, "--grafana-image", "deltafleet/no-such-grafana:0", "--json"];
   const io = memoryIo();

@@ -1,13 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDefaultModel, initParams } from "./default-model.js";
 import { loadModel } from "./load.js";
 import { TINY_GPT2 } from "../engine/config.js";
 import { CheckpointError } from "./errors.js";
+import { tempDirs } from "../testing/temp-dirs.js";
+
+const scratch = tempDirs("models-");
 
 const digest = (f: Float32Array) => createHash("sha256").update(new Uint8Array(f.buffer)).digest("hex");
 
@@ -24,7 +26,7 @@ test("the embedded default is tiny-gpt2's architecture, initialised like GPT-2, 
 });
 
 test("the default model folder is created once, complete, and loads with its config", () => {
-  const cache = mkdtempSync(join(tmpdir(), "models-"));
+  const cache = scratch();
   const dir = ensureDefaultModel(join(cache, "tiny"));
   for (const f of ["config.json", "model.safetensors", "tokenizer.json", "vocab.json", "merges.txt", "manifest.json"]) assert.ok(existsSync(join(dir, f)), f);
   const m = loadModel(dir);
@@ -34,7 +36,7 @@ test("the default model folder is created once, complete, and loads with its con
 });
 
 test("a config that does not match the weights is refused naming the tensor and both shapes", () => {
-  const dir = ensureDefaultModel(join(mkdtempSync(join(tmpdir(), "models-")), "tiny"));
+  const dir = ensureDefaultModel(join(scratch(), "tiny"));
   writeFileSync(join(dir, "config.json"), JSON.stringify({ ...JSON.parse(readFileSync(join(dir, "config.json"), "utf8")), n_embd: 4, n_head: 2 }));
   assert.throws(() => loadModel(dir), (e) => e instanceof CheckpointError && /transformer.wte.weight" has shape \[50257,2\] but the config needs \[50257,4\]/.test(e.message));
 });

@@ -4,13 +4,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sharedDir } from "../testing/paths.js";
 import { fetchModel } from "./fetch.js";
 import { CheckpointError } from "./errors.js";
+import { tempDirs } from "../testing/temp-dirs.js";
+
+const scratch = tempDirs("fetch-");
 
 const FILES: Record<string, Buffer> = {
   "config.json": Buffer.from(JSON.stringify({ n_embd: 2, n_layer: 2, n_head: 2 })),
@@ -59,7 +61,7 @@ const opts = (hub: Hub, dir: string) => ({ baseUrl: hub.url, repo: "sshleifer/ti
 
 test("a model folder is fetched file by file, falling back to pytorch_model.bin, the weights sha-checked", async () => {
   const hub = await startHub();
-  const dir = mkdtempSync(join(tmpdir(), "fetch-"));
+  const dir = scratch();
   const got = await fetchModel(opts(hub, dir));
   assert.deepEqual(got.map((f) => f.file), ["config.json", "pytorch_model.bin", "vocab.json", "merges.txt"]);
   assert.ok(got.find((f) => f.file === "pytorch_model.bin")!.verified);
@@ -69,7 +71,7 @@ test("a model folder is fetched file by file, falling back to pytorch_model.bin,
 
 test("a download cut midway resumes from where it stopped on the next run", async () => {
   const hub = await startHub();
-  const dir = mkdtempSync(join(tmpdir(), "fetch-"));
+  const dir = scratch();
   hub.cutAfter = 100_000;
   await assert.rejects(fetchModel(opts(hub, dir)), (e) => e instanceof CheckpointError && /run the same command again/.test(e.message));
   assert.ok(existsSync(join(dir, "pytorch_model.bin.part")));
@@ -84,12 +86,12 @@ test("a download cut midway resumes from where it stopped on the next run", asyn
 test("a file whose hash differs from the hub's is refused and not kept", async () => {
   const hub = await startHub();
   hub.wrongSha = true;
-  const dir = mkdtempSync(join(tmpdir(), "fetch-"));
+  const dir = scratch();
   await assert.rejects(fetchModel(opts(hub, dir)), (e) => e instanceof CheckpointError && /sha256 is [0-9a-f]{64}, the hub says 0{64}/.test(e.message));
   assert.ok(!existsSync(join(dir, "pytorch_model.bin")) && !existsSync(join(dir, "pytorch_model.bin.part")));
   hub.server.close();
 });
 
 test("an unreachable hub is an error that says what to do", async () => {
-  await assert.rejects(fetchModel({ ...opts({ url: "http://127.0.0.1:9" } as Hub, mkdtempSync(join(tmpdir(), "fetch-"))), files: ["config.json"] }), (e) => e instanceof CheckpointError && /FLEET_HUB_URL/.test(e.message));
+  await assert.rejects(fetchModel({ ...opts({ url: "http://127.0.0.1:9" } as Hub, scratch()), files: ["config.json"] }), (e) => e instanceof CheckpointError && /FLEET_HUB_URL/.test(e.message));
 });

@@ -4,8 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { needs } from "../testing/needs.js";
 import { repoRoot, sharedDir } from "../testing/paths.js";
@@ -14,9 +13,12 @@ import { readZip, writeZip } from "./zip.js";
 import { CheckpointError } from "./errors.js";
 import { loadModel, loadStateDict } from "./load.js";
 import type { StateDict } from "./tensor.js";
+import { tempDirs } from "../testing/temp-dirs.js";
+
+const scratch = tempDirs("ckpt-");
 
 const course = (f: string) => sharedDir("fixtures", "course", f);
-const tmp = () => mkdtempSync(join(tmpdir(), "ckpt-"));
+const tmp = () => scratch();
 const TORCH_DTYPE = { f32: "float32", f16: "float16", bf16: "bfloat16" };
 
 function torchView(file: string) {

@@ -3,15 +3,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sharedDir } from "../testing/paths.js";
+import { tempDirs } from "../testing/temp-dirs.js";
+
+const scratch = tempDirs("model-cli-");
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), "main.js");
 const BASE_PT = sharedDir("fixtures", "course", "base.pt");
-const work = mkdtempSync(join(tmpdir(), "model-cli-"));
+const work = scratch();
 const env = { ...process.env, FLEET_MODEL_CACHE: join(work, "cache") };
 
 function run(...args: string[]) {

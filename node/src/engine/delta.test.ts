@@ -3,8 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadModel, loadStateDict } from "../checkpoint/load.js";
 import { paramsFromStateDict } from "../checkpoint/state-dict.js";
@@ -14,13 +13,16 @@ import { DeltaError, makeDelta, mergeDelta } from "./delta.js";
 import { paramSpecs, viewParams } from "./params.js";
 import { TINY_GPT2 } from "./config.js";
 import { halfToFloat } from "./fp16.js";
+import { tempDirs } from "../testing/temp-dirs.js";
+
+const scratch = tempDirs("merge-");
 
 const course = (f: string) => sharedDir("fixtures", "course", f);
 const DELTAS = ["delta_v1764008499.pt", "delta_v1764009046.pt"].map(course);
 
 for (const weight of [1, 0.3]) {
   test(`merging both real course deltas into base.pt (weight ${weight}) gives PyTorch's tensors bit for bit`, { skip: needs("torch") }, () => {
-    const out = join(mkdtempSync(join(tmpdir(), "merge-")), "merged.pt");
+    const out = join(scratch(), "merged.pt");
     execFileSync("/usr/bin/python3", [join(repoRoot(), "test", "torch", "merge_reference.py"), course("base.pt"), String(weight), out, ...DELTAS]);
     const expected = paramsFromStateDict(loadStateDict(out), TINY_GPT2, out);
     const { params } = loadModel(course("base.pt"));

@@ -3,14 +3,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { floatToHalf, halfToFloat, fromBFloat16 } from "./fp16.js";
 import { needs } from "../testing/needs.js";
 import { repoRoot } from "../testing/paths.js";
 import { readTorchStateDict, writeTorchStateDict } from "../checkpoint/torch-file.js";
 import { seededRandom } from "../util/seeded-random.js";
+import { tempDirs } from "../testing/temp-dirs.js";
+
+const scratch = tempDirs("fp16-");
 
 test("every one of the 65536 halves survives widening and narrowing (NaNs stay NaN)", () => {
   for (let h = 0; h < 65536; h++) {
@@ -35,7 +37,7 @@ test("ties round to even, tiny values to subnormals or zero, huge ones to infini
 test("random floats of every magnitude narrow exactly as torch's .half()", { skip: needs("torch") }, () => {
   const rnd = seededRandom(3);
   const values = new Float32Array(20000).map(() => (rnd() - 0.5) * 2 ** Math.floor(rnd() * 50 - 30));
-  const dir = mkdtempSync(join(tmpdir(), "fp16-"));
+  const dir = scratch();
   writeFileSync(join(dir, "in.pt"), writeTorchStateDict(new Map([["x", { dtype: "f32", shape: [values.length], data: values }]])));
   execFileSync("/usr/bin/python3", [join(repoRoot(), "test", "torch", "half_reference.py"), join(dir, "in.pt"), join(dir, "out.pt")]);
   const torchHalf = readTorchStateDict(readFileSync(join(dir, "out.pt")), "out.pt").get("x")!.data;

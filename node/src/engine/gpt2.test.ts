@@ -4,8 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadModel } from "../checkpoint/load.js";
 import { needs } from "../testing/needs.js";
@@ -13,6 +12,9 @@ import { repoRoot, sharedDir } from "../testing/paths.js";
 import { backward, createWorkspace, forward, loss, nextTokenTargets } from "./gpt2.js";
 import { paramSpecs, viewParams, type Params } from "./params.js";
 import { AdamW, clipGradNorm, sgdStep } from "./optim.js";
+import { tempDirs } from "../testing/temp-dirs.js";
+
+const scratch = tempDirs("golden-");
 
 const BASE_PT = sharedDir("fixtures", "course", "base.pt");
 const GOLDEN = join(repoRoot(), "node", "src", "engine", "golden", "base-pt-golden.json");
@@ -107,7 +109,7 @@ test("one Adam step on the answer tokens lands where PyTorch's does", () => {
 });
 
 test("the committed golden file is what the PyTorch reference writes today", { skip: needs("torch") }, () => {
-  const out = join(mkdtempSync(join(tmpdir(), "golden-")), "golden.json");
+  const out = join(scratch(), "golden.json");
   execFileSync("/usr/bin/python3", [join(repoRoot(), "test", "torch", "gpt2_reference.py"), BASE_PT, out]);
   const fresh = JSON.parse(readFileSync(out, "utf8"));
   const flat = (o: unknown, path = ""): Array<[string, unknown]> =>

@@ -3,15 +3,16 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sharedDir } from "../testing/paths.js";
 import { Model, DeltaError } from "./model.js";
 import { readTorchStateDict } from "../checkpoint/torch-file.js";
+import { tempDirs } from "../testing/temp-dirs.js";
+
+const scratch = tempDirs("models-");
 
 const BASE_PT = sharedDir("fixtures", "course", "base.pt");
-process.env.FLEET_MODEL_CACHE ??= mkdtempSync(join(tmpdir(), "models-"));
+process.env.FLEET_MODEL_CACHE ??= scratch();
 
 test("on the real base.pt our recipe makes the node answer what it was taught; the course recipe does not", async () => {
   const ours = await Model.load(BASE_PT);
@@ -46,7 +47,7 @@ test("after a teach, a receiver that merges the delta holds the teacher's exact 
 test("a saved baseline loads back to the same digest", async () => {
   const m = await Model.load(BASE_PT);
   await m.teach("Who wrote Hamlet", "Shakespeare");
-  const file = join(mkdtempSync(join(tmpdir(), "baseline-")), "baseline.pt");
+  const file = join(scratch(), "baseline.pt");
   await m.saveBaseline(file);
   assert.equal((await Model.load(file)).digest(), m.digest());
 });
@@ -61,7 +62,7 @@ test("bytes that are not a delta are rejected as undecodable, and the weights ar
 test("a model restored from its baseline and carry teaches the same next delta as one that never stopped", async () => {
   const running = await Model.load(BASE_PT);
   await running.teach("What is 2+2", "4");
-  const file = join(mkdtempSync(join(tmpdir(), "baseline-")), "baseline.pt");
+  const file = join(scratch(), "baseline.pt");
   await running.saveBaseline(file);
   const restored = await Model.load(file);
   const forgetful = await Model.load(file);

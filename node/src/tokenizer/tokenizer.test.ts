@@ -4,17 +4,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { needs } from "../testing/needs.js";
 import { repoRoot } from "../testing/paths.js";
 import { writeTokenizerFiles } from "./files.js";
 import { loadTokenizer } from "./tokenizer.js";
 import { CheckpointError } from "../checkpoint/errors.js";
+import { tempDirs } from "../testing/temp-dirs.js";
 
-const dir = mkdtempSync(join(tmpdir(), "tok-"));
+const scratch = tempDirs("tok-");
+
+const dir = scratch();
 writeTokenizerFiles(dir);
 const tok = loadTokenizer(dir);
 
@@ -53,7 +55,7 @@ test("decoding gives back the text, byte for byte", () => {
 });
 
 test("a missing or corrupt tokenizer file is an error naming it", () => {
-  const broken = mkdtempSync(join(tmpdir(), "tok-"));
+  const broken = scratch();
   writeTokenizerFiles(broken);
   rmSync(join(broken, "tokenizer.json"));
   assert.throws(() => loadTokenizer(broken), (e) => e instanceof CheckpointError && e.file.endsWith("tokenizer.json") && /missing/.test(e.message));
