@@ -5,13 +5,11 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { readFileSync } from "node:fs";
-import { encodeBinaryChunk, encodeText } from "./codec.js";
 import { Overlay, type DeltaArrival } from "./overlay.js";
 import { MAX_PEERS } from "./peers.js";
-import { seeded } from "../testing/faulty-transport.js";
+import { HOSTILE_DROP_REASONS, hostileDatagrams } from "../testing/hostile-datagrams.js";
 import { sharedDir } from "../testing/paths.js";
 
 const DELTA = readFileSync(sharedDir("fixtures", "course", "delta_v1764009046.pt"));
@@ -28,8 +26,6 @@ function bindRaw(): Promise<Socket> {
 }
 
 test("10,000 hostile datagrams during a real transfer: no crash, bounded buffers, every drop counted with its reason", { timeout: 120_000 }, async (t) => {
-  const rnd = seeded(4200);
-  const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const [ra, rb] = [await bindRaw(), await bindRaw()];
   const [pa, pb] = [ra.address().port, rb.address().port];
   await Promise.all([ra, rb].map((s) => new Promise<void>((r) => s.close(() => r()))));
@@ -48,42 +44,11 @@ test("10,000 hostile datagrams during a real transfer: no crash, bounded buffers
   while (b.transfers().length === 0) await new Promise((r) => setTimeout(r, 5));
   const realVer = b.transfers()[0]!.version;
 
-  const sha = createHash("sha256").update("not the data").digest("hex");
-  const seeds = [
-    encodeText("v1", { src: "Pi-1", seq: 1 }, { type: "MODEL_META", ver: "v1764008499", size: 409477, chunks: 564, sha256: sha }),
-    encodeText("v1", { src: "Pi-1", seq: 2 }, { type: "MODEL_CHUNK", ver: "v1764008499", idx: 3, total: 564, data: randomBytes(727) }),
-    encodeText("sprint62", { src: "Pi-2", seq: 3 }, { type: "MODEL_CHUNK", ver: "s1", idx: 0, total: 9, data: randomBytes(700) }),
-    encodeText("v1", { src: "Pi-1", seq: 4 }, { type: "CHUNK_NAK", ver: realVer, missing: [1, 2, 3], wantMeta: true }),
-    encodeBinaryChunk({ src: "x", seq: 1 }, "b1", 0, 2, randomBytes(1200)),
-  ];
-  const crafted: Array<() => Uint8Array> = [
-    () => Buffer.from(`V=1|SRC=Pi-9|SEQ=1|TYPE=MODEL_CHUNK|TS=1|BODY=ver=v${Math.floor(rnd() * 1e6)};idx=0;total=999999999;b64=AAAA`),
-    () => Buffer.from(`V=1|SRC=Pi-9|SEQ=1|TYPE=MODEL_CHUNK|TS=1|BODY=ver=v1;idx=-${Math.floor(rnd() * 9)};total=5;b64=AAAA`),
-    () => Buffer.from("V=1|SRC=Pi-9|SEQ=1|TYPE=MODEL_CHUNK|TS=1|BODY=ver=v1;idx=0;total=5;b64=@@@="),
-    () => Buffer.from(`V=1|SRC=Pi-9|SEQ=1|TYPE=MODEL_CHUNK|TS=1|BODY=ver=v1;idx=${5 + Math.floor(rnd() * 9)};total=5;b64=AAAA`),
-    () => Buffer.from(`V=1|SRC=Pi-9|SEQ=1|TYPE=MODEL_META|TS=1|BODY=ver=big${Math.floor(rnd() * 100)};size=99999999999;chunks=3;sha256=${sha}`),
-    () => Buffer.from(`V=1|SRC=p${Math.floor(rnd() * 1e6)}|SEQ=1|TYPE=PEER_SYNC|TS=1|BODY=ip=10.9.9.9;port=5000`),
-    // Many versions with fat chunks: tries to exhaust transfer slots and in-flight bytes.
-    () => encodeText("v1", { src: `flood${Math.floor(rnd() * 1000)}`, seq: 1 }, { type: "MODEL_CHUNK", ver: `f${Math.floor(rnd() * 1000)}`,
-      idx: Math.floor(rnd() * 40), total: 40, data: randomBytes(30_000) }),
-    // Forged SRC: the real sender's id and version, from another address.
-    () => encodeText("v1", { src: "sender", seq: 1 }, { type: "MODEL_CHUNK", ver: realVer, idx: Math.floor(rnd() * 200), total: 290, data: randomBytes(1000) }),
-    () => encodeBinaryChunk({ src: "sender", seq: 1 }, realVer, Math.floor(rnd() * 200), 290, randomBytes(1400)),
-    // Wrong sha256: a complete small file that does not match its META.
-    () => encodeText("v1", { src: "liar", seq: 1 }, { type: "MODEL_META", ver: "lie", size: 10, chunks: 1, sha256: sha }),
-    () => encodeText("v1", { src: "liar", seq: 2 }, { type: "MODEL_CHUNK", ver: "lie", idx: 0, total: 1, data: new Uint8Array(10) }),
-  ];
+  const hostile = hostileDatagrams({ seed: 4200, realSender: "sender", realVersion: () => realVer });
   let maxTransfers = 0, maxInFlight = 0;
   const base = b.stats.datagramsReceived;
   for (let i = 0; i < HOSTILE; i++) {
-    let buf: Uint8Array;
-    const kind = i % 3;
-    if (kind === 0) buf = randomBytes(1 + Math.floor(rnd() * 1400));
-    else if (kind === 1) {
-      buf = Uint8Array.from(pick(seeds));
-      if (rnd() < 0.5) buf = buf.subarray(0, Math.floor(rnd() * buf.length));
-      for (let k = 1 + Math.floor(rnd() * 3); k > 0 && buf.length; k--) buf[Math.floor(rnd() * buf.length)] = Math.floor(rnd() * 256);
-    } else buf = pick(crafted)();
+    const buf = hostile(i);
     await new Promise<void>((r) => evil.send(buf, pb, LO, () => r()));
     if (i % 25 === 0) {
       // Let the victim keep up (bounded wait): the point is what it does with them, not UDP loss.
@@ -106,10 +71,10 @@ test("10,000 hostile datagrams during a real transfer: no crash, bounded buffers
   assert.ok(maxInFlight <= LIMITS.maxInFlightBytes, `${maxInFlight} B in flight`);
   assert.ok(b.peers().length <= MAX_PEERS && b.stats.peersRefused > 0, `${b.peers().length} peers from forged SRCs`);
   const dropped = b.stats.datagramsDropped;
-  for (const reason of ["crc", "not_utf8", "bad_base64", "bad_number", "forged_src", "bounds", "idx_range"]) {
+  for (const reason of HOSTILE_DROP_REASONS) {
     assert.ok((dropped[reason] ?? 0) > 0, `nothing counted as ${reason}: ${JSON.stringify(dropped)}`);
   }
-  assert.ok((dropped.transfers_full ?? 0) + (dropped.in_flight_full ?? 0) > 0, `the flood never hit a bound: ${JSON.stringify(dropped)}`);
+  assert.ok((dropped.transfers_full ?? 0) + (dropped.in_flight_full ?? 0) + (dropped.source_full ?? 0) > 0, `the flood never hit a bound: ${JSON.stringify(dropped)}`);
   assert.equal(b.stats.deltasRejected.sha, 1, "the lying sender's file was not rejected by sha256");
   assert.equal(dropped.internal_error ?? 0, 0, "the receive path threw");
   const totalDropped = Object.values(dropped).reduce((x, y) => x + y, 0);

@@ -79,6 +79,7 @@ export const DEFAULT_LIMITS: ReceiverLimits = {
   maxTransferBytes: 32 << 20,
   maxInFlightBytes: 64 << 20,
   maxTransfers: 32,
+  maxTransfersPerSource: 4,
   maxRemembered: 4_096,
 };
 

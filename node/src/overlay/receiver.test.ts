@@ -9,18 +9,18 @@ import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type Re
 import { newStats } from "./stats.js";
 import { FakeClock } from "../testing/fake-clock.js";
 
-const LIMITS: ReceiverLimits = { maxChunksPerTransfer: 100, maxTransferBytes: 1000, maxInFlightBytes: 1500, maxTransfers: 2, maxRemembered: 10 };
+const LIMITS: ReceiverLimits = { maxChunksPerTransfer: 100, maxTransferBytes: 1000, maxInFlightBytes: 1500, maxTransfers: 2, maxTransfersPerSource: 8, maxRemembered: 10 };
 const TIMINGS: ReceiverTimings = { nakQuietMs: 100, repairQuietMs: 30, nakBackoffMs: 100, nakBackoffMaxMs: 400, nakMaxRounds: 4, metaWaitMs: 500, transferIdleMs: 5000, rememberMs: 60_000,
   nakBatchMs: 2, reaskMinMs: 4, reaskInitialMs: 10, tailQuietMs: 20, repairGiveUpMs: 3000 };
 
 /** `fleet`: senders the peer table knows as DeltaFleet nodes (the fast schedule). */
-function rig(applied: string[] = [], fleet: string[] = []) {
+function rig(applied: string[] = [], fleet: string[] = [], limits: ReceiverLimits = LIMITS) {
   const clock = new FakeClock();
   const stats = newStats();
   const delivered: Completed[] = [];
   const naks: Array<NakRequest & { at: number }> = [];
   const events: string[] = [];
-  const r = new Receiver(LIMITS, TIMINGS, stats, {
+  const r = new Receiver(limits, TIMINGS, stats, {
     deliver: (c) => delivered.push(c),
     nak: (n) => naks.push({ ...n, at: clock.now() }),
     isApplied: (v) => applied.includes(v),
@@ -104,6 +104,18 @@ test("hard bounds: chunks per transfer, bytes per transfer, bytes in flight, tra
   assert.equal(g.stats.deltasRejected.stale, 1);
   g.r.onChunk(chunk("z", 1, 9, bytes(1)), "6.6.6.6", 5000, "v1");
   assert.equal(g.stats.datagramsDropped.forged_src, 1, "a chunk for an open transfer from another address");
+});
+
+test("one flooding socket holds at most maxTransfersPerSource transfers: a real sender still gets a slot", () => {
+  const g = rig([], [], { ...LIMITS, maxTransfers: 8, maxTransfersPerSource: 2, maxInFlightBytes: 10_000 });
+  for (let v = 0; v < 6; v++) g.r.onChunk(chunk(`flood${v}`, 0, 9, bytes(10)), "6.6.6.6", 4000, "v1");
+  assert.equal(g.r.list().length, 2);
+  assert.equal(g.stats.datagramsDropped.source_full, 4);
+  g.r.onMeta({ src: "s", ver: "real", chunks: 1, size: 10, sha256: "0".repeat(64) }, "1.1.1.1", 5000, "v1");
+  assert.ok(g.r.list().some((t) => t.version === "real"), "the real sender's transfer is open");
+  // Another socket of the flooding host counts on its own: the bound is per socket, not per host.
+  g.r.onChunk(chunk("other", 0, 9, bytes(10)), "6.6.6.6", 4001, "v1");
+  assert.equal(g.r.list().length, 4);
 });
 
 test("NAKs after the quiet period, backing off; a sender that never repairs is given up in bounded time", () => {

@@ -22,6 +22,12 @@ export interface ReceiverLimits {
   maxInFlightBytes: number;
   /** Open transfers at once; a new one then evicts the longest-idle one if it is idle. */
   maxTransfers: number;
+  /**
+   * Open transfers one source socket (address and port) may hold. A sender announces one delta at
+   * a time, so a few are plenty; without it one flooding socket fills every slot and a real delta
+   * arriving meanwhile is refused and lost.
+   */
+  maxTransfersPerSource: number;
   /** Finished (sender, version) pairs remembered so late duplicates are dropped, not restarted. */
   maxRemembered: number;
 }
@@ -204,6 +210,7 @@ export class Receiver {
       return t;
     }
     if (total > this.limits.maxChunksPerTransfer) { this.drop("bounds"); return undefined; }
+    if (this.openFrom(address, port) >= this.limits.maxTransfersPerSource) { this.drop("source_full"); return undefined; }
     if (this.open.size >= this.limits.maxTransfers && !this.evictIdle(isMeta)) { this.drop("transfers_full"); return undefined; }
     const now = this.now();
     t = { key, src, ver, address, port, framing, total: undefined, sha256: undefined, size: undefined, metaAt: undefined,
@@ -212,6 +219,12 @@ export class Receiver {
       silentNaks: 0, heardSinceNak: false, heard: undefined, heardAt: now, srtt: undefined, rttvar: 0, timer: undefined, timerAt: Infinity };
     this.open.set(key, t);
     return t;
+  }
+
+  private openFrom(address: string, port: number): number {
+    let n = 0;
+    for (const t of this.open.values()) if (t.address === address && t.port === port) n++;
+    return n;
   }
 
   /**
