@@ -1,14 +1,16 @@
 // The course's prompt on a real terminal (tmux): on Pi-1 a question, an "n", the correct answer,
-// and the broadcast; on Pi-2 the merge announced above a half-typed line that stays intact.
+// and the broadcast; on Pi-2 the merge announced above a half-typed line that stays intact; leaving
+// by x or Ctrl-C keeps what both learned.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { needs } from "../testing/needs.js";
 import { fleetSpecs, nodeEntry, type NodeSpec } from "./e2e-harness.js";
+import { decodeManifest, MANIFEST, type ManifestBody } from "./state-dir.js";
 
 const SOCKET = `fleet-prompt-${process.pid}`;
 const tmux = (...args: string[]): string => execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
@@ -78,4 +80,12 @@ test("the prompt: query, 'n', correction, broadcast; the merge shows on Pi-2 wit
     await waitScreen("pi2", /Bye\.\s*\n\[exited 0\]/);
     keys("pi1", "C-c");
     await waitScreen("pi1", /Bye\.\s*\n\[exited 0\]/);
+
+    // Leaving by x or Ctrl-C saved the state: each folder's manifest lists both versions, the one
+    // taught there and the one merged from the other node.
+    for (const spec of [s1!, s2!]) {
+      const body = decodeManifest(await readFile(join(spec.stateDir, MANIFEST), "utf8"));
+      assert.notEqual(typeof body, "string", `${spec.id}: ${String(body)}`);
+      assert.deepEqual((body as ManifestBody).applied.map((a) => a.version).sort(), [version, v2].sort(), `${spec.id}'s applied log`);
+    }
   });

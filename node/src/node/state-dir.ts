@@ -39,7 +39,7 @@ export interface AppliedEntry {
   sha256?: string;
 }
 
-interface ManifestBody {
+export interface ManifestBody {
   format: number;
   generation: number;
   baseline: string;
