@@ -11,20 +11,20 @@
 // Several agents on one machine: distinct ports and --peer lists (--bind 127.0.0.1), or all on one
 // port with --bind 0.0.0.0 --broadcast 127.255.255.255 (Linux gives every socket the broadcast;
 // see README.md for why unicast to a shared port is sent as broadcast).
-// --out: every verified delta is written as <dir>/<version>.pt (tmp, fsync, rename).
+// --out: every verified delta is written as <dir>/<version>.pt (tmp, rename: readers never see a
+//   partial file; no fsync, see writeAtomic).
 // --send: announced once a peer has been heard (and 300 ms more, so a burst of PEER_SYNCs settles),
 //   or after --send-after-ms if nobody is heard; several --send go out one after another.
-// Events ("ev"): ready, peer, peer-pruned, meta, announced, sending {version, sent, total} (every
+// Events ("ev"): ready, peer, peer-pruned, meta {..., cpuUs}, announced, sending {version, sent, total} (every
 //   progressLogMs of a long first pass), sent, repaired, nak, delta-received
-//   {version, from, sha256, bytes, ms (META seen -> file written), path}, delta-rejected, gave-up,
+//   {version, from, sha256, bytes, ms (META seen -> file written), path, writeMs, cpuUs}, delta-rejected, gave-up,
 //   send-done {version, bytes, chunks, sha256, chunkBytes, peers}, stats
 //   (on exit), error. SIGTERM/SIGINT: prints stats, closes the socket, exits 0.
 
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Overlay, type OverlayTimings } from "./overlay.js";
-import { writeFileAtomicAsync } from "../checkpoint/atomic-write.js";
 
 /** A peer heard: wait this much longer before sending so the others' PEER_SYNC answers arrive too. */
 const SEND_SETTLE_MS = 300;
@@ -37,6 +37,24 @@ const FAST_TIMINGS: Partial<OverlayTimings> = {
 /** `t`: epoch ms with sub-ms digits (high-resolution clock), when the event happened in this process. */
 function emit(ev: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(JSON.stringify({ ev, t: performance.timeOrigin + performance.now(), ...fields }) + "\n");
+}
+
+function cpuUs(): number {
+  const c = process.cpuUsage();
+  return c.user + c.system;
+}
+
+/**
+ * Written to a tmp name and renamed, so a reader finds the whole file or none. Not fsync'd: the file
+ * is a copy for the process reading --out (tests, bench:sync), not state that must survive a power
+ * cut (the node program persists its baseline with fsync). uftpd, which bench:sync times to the same
+ * point, writes and renames without one too (its binary links no fsync/fdatasync); on bench:sync's
+ * disk an fsync put 2-25 ms into each receiver's time, more with 8 at once.
+ */
+async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, file);
 }
 
 async function main(): Promise<void> {
@@ -82,11 +100,15 @@ async function main(): Promise<void> {
     maxDatagramBytes: values["max-datagram"] !== undefined ? Number(values["max-datagram"]) : undefined,
     timings,
     // delta-received is printed once the file is on disk, so a reader of the event finds it there.
-    onEvent: (ev, f) => { if (ev !== "delta-received") emit(ev, f); },
+    // meta and delta-received carry cpuUs (this process so far): their difference is what receiving
+    // one delta cost, which on a small box running many agents is what runs out first.
+    onEvent: (ev, f) => { if (ev === "meta") emit(ev, { ...f, cpuUs: cpuUs() }); else if (ev !== "delta-received") emit(ev, f); },
     onDelta: async (d) => {
       const path = out ? join(out, `${d.version}.pt`) : undefined;
-      if (path) await writeFileAtomicAsync(path, d.bytes);
-      emit("delta-received", { version: d.version, from: d.from, sha256: d.sha256, bytes: d.bytes.length, ms: Date.now() - d.metaAt, path });
+      const verifiedAt = performance.now();
+      if (path) await writeAtomic(path, d.bytes);
+      emit("delta-received", { version: d.version, from: d.from, sha256: d.sha256, bytes: d.bytes.length, ms: Date.now() - d.metaAt, path,
+        writeMs: performance.now() - verifiedAt, cpuUs: cpuUs() });
     },
   });
 
@@ -96,8 +118,7 @@ async function main(): Promise<void> {
     stopping = true;
     // cpuUs: on a small box running many agents (bench:sync with 8 receivers on 2 cores) CPU is what
     // runs out first; this says how much each one used.
-    const cpu = process.cpuUsage();
-    emit("stats", { stats: overlay.stats, peers: overlay.peers().length, transfers: overlay.transfers().length, cpuUs: cpu.user + cpu.system });
+    emit("stats", { stats: overlay.stats, peers: overlay.peers().length, transfers: overlay.transfers().length, cpuUs: cpuUs() });
     await overlay.close();
     process.exit(0);
   };
