@@ -21,7 +21,8 @@
 //   send-done {version, bytes, chunks, sha256, chunkBytes, peers}, stats
 //   (on exit), error. SIGTERM/SIGINT: prints stats, closes the socket, exits 0.
 
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { renameSync, writeFileSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Overlay, type OverlayTimings } from "./overlay.js";
@@ -50,11 +51,14 @@ function cpuUs(): number {
  * cut (the node program persists its baseline with fsync). uftpd, which bench:sync times to the same
  * point, writes and renames without one too (its binary links no fsync/fdatasync); on bench:sync's
  * disk an fsync put 2-25 ms into each receiver's time, more with 8 at once.
+ * Synchronous: a 404 KB delta is a ~0.3 ms copy into the page cache, while fs/promises makes it four
+ * round trips through libuv's thread pool (open, write, close, rename), each waiting for a core:
+ * with 9 agents on 2 cores (bench:sync N=8) that took 3-15 ms per receiver.
  */
-async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
+function writeAtomic(file: string, bytes: Uint8Array): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, file);
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, file);
 }
 
 async function main(): Promise<void> {
@@ -106,7 +110,7 @@ async function main(): Promise<void> {
     onDelta: async (d) => {
       const path = out ? join(out, `${d.version}.pt`) : undefined;
       const verifiedAt = performance.now();
-      if (path) await writeAtomic(path, d.bytes);
+      if (path) writeAtomic(path, d.bytes);
       emit("delta-received", { version: d.version, from: d.from, sha256: d.sha256, bytes: d.bytes.length, ms: Date.now() - d.metaAt, path,
         writeMs: performance.now() - verifiedAt, cpuUs: cpuUs() });
     },
