@@ -15,8 +15,8 @@
 //   partial file; no fsync, see writeAtomic).
 // --send: announced once a peer has been heard (and 300 ms more, so a burst of PEER_SYNCs settles),
 //   or after --send-after-ms if nobody is heard; several --send go out one after another.
-// Events ("ev"): ready, peer, peer-pruned, meta {..., cpuUs}, announced, sending {version, sent, total} (every
-//   progressLogMs of a long first pass), sent, repaired, nak, delta-received
+// Events ("ev"): ready, peer, peer-pruned, meta {..., cpuUs}, announced {..., cpuUs}, sending {version, sent, total}
+//   (every progressLogMs of a long first pass), sent {..., cpuUs}, repaired, nak, delta-received
 //   {version, from, sha256, bytes, ms (META seen -> file written), path, writeMs, cpuUs}, delta-rejected, gave-up,
 //   send-done {version, bytes, chunks, sha256, chunkBytes, peers}, stats
 //   (on exit), error. SIGTERM/SIGINT: prints stats, closes the socket, exits 0.
@@ -39,6 +39,9 @@ const FAST_TIMINGS: Partial<OverlayTimings> = {
 function emit(ev: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(JSON.stringify({ ev, t: performance.timeOrigin + performance.now(), ...fields }) + "\n");
 }
+
+/** Events that also say how much CPU this process has used (see onEvent below). */
+const CPU_EVENTS = new Set(["meta", "announced", "sent"]);
 
 function cpuUs(): number {
   const c = process.cpuUsage();
@@ -104,9 +107,10 @@ async function main(): Promise<void> {
     maxDatagramBytes: values["max-datagram"] !== undefined ? Number(values["max-datagram"]) : undefined,
     timings,
     // delta-received is printed once the file is on disk, so a reader of the event finds it there.
-    // meta and delta-received carry cpuUs (this process so far): their difference is what receiving
-    // one delta cost, which on a small box running many agents is what runs out first.
-    onEvent: (ev, f) => { if (ev === "meta") emit(ev, { ...f, cpuUs: cpuUs() }); else if (ev !== "delta-received") emit(ev, f); },
+    // Transfer milestones carry cpuUs (this process so far): meta -> delta-received is what receiving
+    // one delta cost, announced -> sent what sending its first pass did; on a small box running many
+    // agents, CPU is what runs out first.
+    onEvent: (ev, f) => { if (CPU_EVENTS.has(ev)) emit(ev, { ...f, cpuUs: cpuUs() }); else if (ev !== "delta-received") emit(ev, f); },
     onDelta: async (d) => {
       const path = out ? join(out, `${d.version}.pt`) : undefined;
       const verifiedAt = performance.now();
