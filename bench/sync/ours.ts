@@ -6,6 +6,12 @@ import { measureJson, type TrialResult, type TrialSpec } from "./trial.js";
 const PORT = 5000;
 /** Agent flags that make a just-started sender frame chunks as a long-running node does. */
 export const STEADY_STATE = ["--timing", "binaryAfterMs=0"];
+/**
+ * Every agent leaves out its per-NAK event lines (the agent's --quiet): the bench reads none of them,
+ * and on 2 cores printing and parsing them took CPU from the transfer; UFTP runs at its default log
+ * level, which logs per file, not per NAK.
+ */
+export const QUIET = ["--quiet"];
 
 export interface OursOptions {
   dialect?: "v1" | "sprint62";
@@ -28,12 +34,12 @@ export function runOurs(spec: TrialSpec, opts: OursOptions = {}): Promise<TrialR
   const { lan } = spec;
   const common = { port: PORT, bind: "0.0.0.0", broadcast: lan.broadcast, dialect: opts.dialect, rate: opts.rate, extra: opts.extra };
   return measureJson(spec, {
-    receiver: (s, i, out) => startAgent({ ...common, id: `r${i}`, out }, (c, a) => lan.spawn(i, c, a)),
+    receiver: (s, i, out) => startAgent({ ...common, id: `r${i}`, out, extra: [...QUIET, ...(common.extra ?? [])] }, (c, a) => lan.spawn(i, c, a)),
     ready: (p) => p.waitEv("ready", () => true, 10_000),
     // A node teaches after it has been up for a while, so it has long passed binaryAfterMs (11 s of
     // listening for course nodes before binary frames) — a freshly started agent has not, and would
     // measure the course's base64 text instead (1.33x the bytes). No course node is on this LAN.
-    sender: (s) => startAgent({ ...common, id: "s0", send: s.file, extra: [...STEADY_STATE, ...(common.extra ?? [])] }, (c, a) => lan.spawn(0, c, a)),
+    sender: (s) => startAgent({ ...common, id: "s0", send: s.file, extra: [...STEADY_STATE, ...QUIET, ...(common.extra ?? [])] }, (c, a) => lan.spawn(0, c, a)),
     isAnnounce,
     isComplete,
     // The agents' own timestamps, as UFTP's are its own log timestamps: "announced" is stamped just

@@ -52,11 +52,11 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-test("agent: --send to a peer that writes the verified delta to --out; JSON events; clean SIGTERM", { timeout: 30_000 }, async (t) => {
+test("agent: --send to a peer that writes the verified delta to --out; JSON events; clean SIGTERM; --quiet keeps the milestones", { timeout: 30_000 }, async (t) => {
   const out = await mkdtemp(join(tmpdir(), "agent-"));
   t.after(() => rm(out, { recursive: true, force: true }));
   const [pa, pb] = await freePorts(2);
-  const rx = run(["--id", "rx", "--port", String(pb), "--bind", "127.0.0.1", "--peer", `127.0.0.1:${pa}`, "--out", out, "--fast"]);
+  const rx = run(["--id", "rx", "--port", String(pb), "--bind", "127.0.0.1", "--peer", `127.0.0.1:${pa}`, "--out", out, "--fast", "--quiet"]);
   t.after(() => { rx.child.kill("SIGKILL"); });
   await waitEv(rx, "ready");
   const tx = run(["--id", "tx", "--port", String(pa), "--bind", "127.0.0.1", "--peer", `127.0.0.1:${pb}`, "--send", DELTA, "--fast"]);
@@ -67,6 +67,10 @@ test("agent: --send to a peer that writes the verified delta to --out; JSON even
   assert.equal(got.sha256, sha);
   assert.equal(got.from, "tx");
   assert.equal(typeof got.ms, "number");
+  // What receiving it cost this process: meta -> delta-received.
+  const meta = await waitEv(rx, "meta");
+  assert.ok(typeof got.cpuUs === "number" && typeof meta.cpuUs === "number" && got.cpuUs >= meta.cpuUs);
+  assert.ok(!rx.events.some((e) => e.ev === "nak"), "--quiet prints no per-NAK events");
   const done = await waitEv(tx, "send-done");
   assert.equal(done.version, got.version);
   const files = await readdir(out);

@@ -7,6 +7,7 @@
 //        [--fast]                       (test timings: NAK quiet 150 ms, sync 1 s, give-up in ~6 s,
 //                                        binary frames at once instead of after 11 s of listening)
 //        [--timing name=ms]...          (any OverlayTimings field, e.g. --timing nakQuietMs=300)
+//        [--quiet]                      (no per-NAK events: QUIET_EVENTS)
 //
 // Several agents on one machine: distinct ports and --peer lists (--bind 127.0.0.1), or all on one
 // port with --bind 0.0.0.0 --broadcast 127.255.255.255 (Linux gives every socket the broadcast;
@@ -39,6 +40,13 @@ const FAST_TIMINGS: Partial<OverlayTimings> = {
 function emit(ev: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(JSON.stringify({ ev, t: performance.timeOrigin + performance.now(), ...fields }) + "\n");
 }
+
+/**
+ * Left out with --quiet: one line per NAK datagram, ~30 per receiver per delta at 20 % loss. On a
+ * 2-core box running 9 agents (bench:sync N=8), writing them to a pipe and waking the reader to parse
+ * them took CPU from the transfer being timed (receivers' median time ~20 % longer over 4 runs).
+ */
+const QUIET_EVENTS = new Set(["nak"]);
 
 /** Events that also say how much CPU this process has used (see onEvent below). */
 const CPU_EVENTS = new Set(["meta", "announced", "sent"]);
@@ -81,6 +89,7 @@ async function main(): Promise<void> {
       "max-datagram": { type: "string" },
       fast: { type: "boolean", default: false },
       timing: { type: "string", multiple: true, default: [] },
+      quiet: { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -94,6 +103,7 @@ async function main(): Promise<void> {
   }
   if (values.out) await mkdir(values.out, { recursive: true });
   const out = values.out;
+  const quiet = values.quiet;
 
   const overlay = await Overlay.start({
     nodeId: values.id,
@@ -110,7 +120,7 @@ async function main(): Promise<void> {
     // Transfer milestones carry cpuUs (this process so far): meta -> delta-received is what receiving
     // one delta cost, announced -> sent what sending its first pass did; on a small box running many
     // agents, CPU is what runs out first.
-    onEvent: (ev, f) => { if (CPU_EVENTS.has(ev)) emit(ev, { ...f, cpuUs: cpuUs() }); else if (ev !== "delta-received") emit(ev, f); },
+    onEvent: (ev, f) => { if (quiet && QUIET_EVENTS.has(ev)) return; if (CPU_EVENTS.has(ev)) emit(ev, { ...f, cpuUs: cpuUs() }); else if (ev !== "delta-received") emit(ev, f); },
     onDelta: async (d) => {
       const path = out ? join(out, `${d.version}.pt`) : undefined;
       const verifiedAt = performance.now();
