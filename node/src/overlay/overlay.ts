@@ -511,12 +511,14 @@ export class Overlay {
   // ---- logs and events -------------------------------------------------------------------------
 
   private event(ev: string, fields: Record<string, unknown>): void {
-    const level = ev === "gave-up" || ev === "delta-rejected" ? "warn" : "info";
+    // A receiver NAKs tens of times per delta at high loss: per-NAK lines are debug, the sender's
+    // "repaired" (one per batch) says what the repairs did.
+    const level = ev === "gave-up" || ev === "delta-rejected" ? "warn" : ev === "nak" ? "debug" : "info";
     this.log(level, ev, fields);
     try { this.o.onEvent?.(ev, fields); } catch { /* a listener's bug is not the overlay's */ }
   }
 
-  private log(level: "info" | "warn" | "error", ev: string, fields: Record<string, unknown>): void {
+  private log(level: "debug" | "info" | "warn" | "error", ev: string, fields: Record<string, unknown>): void {
     this.logger?.[level]({ ev, ...fields }, ev);
   }
 }
