@@ -3,16 +3,20 @@
 //
 //   node dist/bench/sync/main.js [--n 1,3,8] [--loss 0,5,20] [--runs 3] [--rate-mbit 100]
 //        [--systems ours,uftp[,course]] [--dialect v1|sprint62] [--agent-rate B/s]
-//        [--agent-args="--timing nakQuietMs=30 ..."] [--file f] [--json]
+//        [--agent-args="--timing nakQuietMs=30 ..."] [--file f] [--payload file|random|both] [--json]
 // (--agent-args needs the "=": parseArgs takes a separate value starting with "-" for a flag.)
 //
 // Needs root (network namespaces), iproute2, iptables, uftp. Prints, per N and loss: median ms from
 // first announcement to the last receiver's verified file, that time over the wire-time limit
 // (payload bytes at the link rate), bytes the sender's interface sent over the payload, and ours
 // over UFTP.
+//
+// Two payloads by default: the course delta (sparse fp16, which DeltaFleet nodes send to each other
+// deflated: what a Pi's delta costs) and incompressible bytes of its size (the transport alone, like
+// for like with UFTP, which sends the file as it is).
 
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -46,6 +50,7 @@ async function main(): Promise<void> {
       "agent-rate": { type: "string" },
       "agent-args": { type: "string", default: "" },
       file: { type: "string", default: sharedDir("fixtures", "course", "delta_v1764009046.pt") },
+      payload: { type: "string", default: "both" },
       "timeout-s": { type: "string", default: "30" },
       json: { type: "boolean", default: false },
     },
@@ -61,60 +66,76 @@ async function main(): Promise<void> {
   const dialect = values.dialect as "v1" | "sprint62" | undefined;
   const agentRate = values["agent-rate"] ? Number(values["agent-rate"]) : undefined;
 
-  const data = await readFile(values.file);
-  const sha256 = createHash("sha256").update(data).digest("hex");
-  const wireMs = (data.length * 8) / (rateMbit * 1e6) * 1000;
+  if (!["file", "random", "both"].includes(values.payload)) throw new Error(`bench:sync: --payload ${values.payload} is not file, random or both`);
   const scratch = await mkdtemp(join(tmpdir(), "bench-sync-"));
-  const run: Record<SystemName, (s: TrialSpec) => Promise<TrialResult>> = {
-    ours: (s) => runOurs(s, { dialect, rate: agentRate, extra: values["agent-args"].split(" ").filter(Boolean) }),
-    uftp: runUftp,
-    course: runCourse,
-  };
-  const rows: Row[] = [];
+  const fileData = await readFile(values.file);
+  const payloads: Array<{ name: string; file: string }> = [];
+  if (values.payload !== "random") payloads.push({ name: "the delta file", file: values.file });
+  if (values.payload !== "file") {
+    // Seeded, so every run sends the same bytes.
+    let x = 0x9e3779b9;
+    const noise = Uint8Array.from({ length: fileData.length }, () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) >>> 24));
+    const file = join(scratch, "incompressible.bin");
+    await writeFile(file, noise);
+    payloads.push({ name: "incompressible bytes of its size", file });
+  }
+  const reports: unknown[] = [];
   try {
-    for (const n of ns) {
-      const lan = await Lan.create({ hosts: n + 1, rateMbit });
-      try {
-        for (const loss of losses) {
-          for (let i = 1; i <= n; i++) await lan.setLoss(i, loss / 100);
-          const results = new Map<SystemName, TrialResult[]>(systems.map((s) => [s, []]));
-          for (let r = 0; r < runs; r++) {
-            for (const sys of systems) {   // interleaved, so drift in machine load hits all alike
-              const dir = join(scratch, `${sys}-n${n}-l${loss}-${r}`);
-              const res = await run[sys]({ lan, n, file: values.file, bytes: data.length, sha256, dir,
-                timeoutMs: Number(values["timeout-s"]) * 1000 });
-              results.get(sys)!.push(res);
-              if (!values.json) process.stderr.write(`n=${n} loss=${loss}% ${sys} run ${r + 1}: ${res.ok ? `${res.ms.toFixed(1)} ms, ${res.txBytes} B` : "FAILED " + res.note}\n`);
+    for (const payload of payloads) {
+      const data = await readFile(payload.file);
+      const sha256 = createHash("sha256").update(data).digest("hex");
+      const wireMs = (data.length * 8) / (rateMbit * 1e6) * 1000;
+      const run: Record<SystemName, (s: TrialSpec) => Promise<TrialResult>> = {
+        ours: (s) => runOurs(s, { dialect, rate: agentRate, extra: values["agent-args"].split(" ").filter(Boolean) }),
+        uftp: runUftp,
+        course: runCourse,
+      };
+      const rows: Row[] = [];
+      for (const n of ns) {
+        const lan = await Lan.create({ hosts: n + 1, rateMbit });
+        try {
+          for (const loss of losses) {
+            for (let i = 1; i <= n; i++) await lan.setLoss(i, loss / 100);
+            const results = new Map<SystemName, TrialResult[]>(systems.map((s) => [s, []]));
+            for (let r = 0; r < runs; r++) {
+              for (const sys of systems) {   // interleaved, so drift in machine load hits all alike
+                const dir = join(scratch, `${sys}-n${n}-l${loss}-${r}`);
+                const res = await run[sys]({ lan, n, file: payload.file, bytes: data.length, sha256, dir,
+                  timeoutMs: Number(values["timeout-s"]) * 1000 });
+                results.get(sys)!.push(res);
+                if (!values.json) process.stderr.write(`n=${n} loss=${loss}% ${sys} run ${r + 1}: ${res.ok ? `${res.ms.toFixed(1)} ms, ${res.txBytes} B` : "FAILED " + res.note}\n`);
+              }
+            }
+            const uftpMs = median((results.get("uftp") ?? []).filter((x) => x.ok).map((x) => x.ms));
+            for (const sys of systems) {
+              const rs = results.get(sys)!;
+              const good = rs.filter((x) => x.ok);
+              const ms = median(good.map((x) => x.ms));
+              const tx = median(good.map((x) => x.txBytes));
+              rows.push({ system: sys, n, lossPct: loss, ok: good.length, runs: rs.length, ms, txBytes: tx,
+                timeRatio: ms / wireMs, bytesRatio: tx / data.length, vsUftp: sys === "uftp" ? NaN : ms / uftpMs,
+                note: [...new Set(rs.filter((x) => x.note).map((x) => x.note))].join("; ").slice(0, 120) });
             }
           }
-          const uftpMs = median((results.get("uftp") ?? []).filter((x) => x.ok).map((x) => x.ms));
-          for (const sys of systems) {
-            const rs = results.get(sys)!;
-            const good = rs.filter((x) => x.ok);
-            const ms = median(good.map((x) => x.ms));
-            const tx = median(good.map((x) => x.txBytes));
-            rows.push({ system: sys, n, lossPct: loss, ok: good.length, runs: rs.length, ms, txBytes: tx,
-              timeRatio: ms / wireMs, bytesRatio: tx / data.length, vsUftp: sys === "uftp" ? NaN : ms / uftpMs,
-              note: [...new Set(rs.filter((x) => x.note).map((x) => x.note))].join("; ").slice(0, 120) });
-          }
+        } finally {
+          await lan.close();
         }
-      } finally {
-        await lan.close();
+      }
+      if (values.json) {
+        reports.push({ payload: payload.name, file: payload.file, bytes: data.length, rateMbit, wireMs, rows });
+      } else {
+        // The senders' pacing differs (ours: a Pi-safe default unless --agent-rate; UFTP: tuned to the
+        // LAN), and it sets the floor of every time in the table: say so next to the figures.
+        const pacing = `pacing: ours ${((agentRate ?? DEFAULT_RATE_BYTES_PER_SEC) * 8 / 1e6).toFixed(1)} Mbit/s${agentRate ? "" : " (node default)"}, uftp ${UFTP_RATE_KBIT / 1000} Mbit/s (-R)`;
+        console.log(formatTable(rows, `bench:sync  ${payload.name}, ${data.length} B, ${rateMbit} Mbit/s tbf links, wire-time limit ${wireMs.toFixed(1)} ms, median of ${runs}; ${pacing}`));
+        const growth = formatGrowth(rows);
+        if (growth) console.log(growth + "\n");
       }
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  if (values.json) {
-    console.log(JSON.stringify({ file: values.file, bytes: data.length, rateMbit, wireMs, rows }, null, 2));
-  } else {
-    // The senders' pacing differs (ours: a Pi-safe default unless --agent-rate; UFTP: tuned to the
-    // LAN), and it sets the floor of every time in the table: say so next to the figures.
-    const pacing = `pacing: ours ${((agentRate ?? DEFAULT_RATE_BYTES_PER_SEC) * 8 / 1e6).toFixed(1)} Mbit/s${agentRate ? "" : " (node default)"}, uftp ${UFTP_RATE_KBIT / 1000} Mbit/s (-R)`;
-    console.log(formatTable(rows, `bench:sync  ${data.length} B delta, ${rateMbit} Mbit/s tbf links, wire-time limit ${wireMs.toFixed(1)} ms, median of ${runs}; ${pacing}`));
-    const growth = formatGrowth(rows);
-    if (growth) console.log(growth);
-  }
+  if (values.json) console.log(JSON.stringify(reports, null, 2));
 }
 
 main().catch((e: Error) => {

@@ -41,6 +41,16 @@ export const BIN_SEQ_MODULUS = 2 ** 32;
  */
 export const NAK_HEARD_KEY = "heard";
 
+/**
+ * META keys for a payload sent deflated (DeltaFleet receivers only: a transfer is deflated only when
+ * every destination takes binary frames, so no course node is sent one): `enc=deflate` says the
+ * reassembled bytes (whose sha256 is `sha256`) are raw DEFLATE, and `rawsha256` is the sha256 of the
+ * delta file they inflate to. A receiver that knows no such `enc` drops the META.
+ */
+export const META_ENC_KEY = "enc";
+export const META_RAW_SHA_KEY = "rawsha256";
+export const ENC_DEFLATE = "deflate";
+
 /** Capability keys we add to a V=1 PEER_SYNC body; course nodes ignore unknown keys. */
 export const CAP_KEY = "df";
 export const CAP_VALUE = "1";
@@ -64,7 +74,7 @@ export type Body =
   | { type: "PEER_SYNC"; ip?: string; port?: number; ours: boolean }
   | { type: "PING"; t0: number }
   | { type: "PONG"; t0: number }
-  | { type: "MODEL_META"; ver: string; chunks: number; size?: number; sha256?: string }
+  | { type: "MODEL_META"; ver: string; chunks: number; size?: number; sha256?: string; enc?: typeof ENC_DEFLATE; rawSha256?: string }
   | { type: "MODEL_CHUNK"; ver: string; idx: number; total: number; data: Uint8Array }
   /** missing: course plain list or our ranges, expanded; wantMeta: our receivers asking for META. */
   | { type: "CHUNK_NAK"; ver: string; missing: number[]; wantMeta: boolean; heard?: number }
@@ -73,7 +83,7 @@ export type Packet = Header & Body;
 
 export type DropReason =
   | "empty" | "oversize" | "not_utf8" | "malformed" | "crc" | "version" | "no_src" | "bad_src"
-  | "unknown_type" | "bad_number" | "bad_ver" | "bad_base64" | "bad_sha" | "idx_range" | "nak_range";
+  | "unknown_type" | "bad_number" | "bad_ver" | "bad_base64" | "bad_sha" | "bad_enc" | "idx_range" | "nak_range";
 export type Decoded = { ok: true; packet: Packet } | { ok: false; reason: DropReason };
 
 const fail = (reason: DropReason): Decoded => ({ ok: false, reason });
@@ -210,7 +220,12 @@ function decodeModelBody(h: Header, type: "MODEL_META" | "MODEL_CHUNK", kv: Map<
     if (sizeText !== undefined && size === undefined) return fail("bad_number");
     const sha = kv.get("sha256");
     if (sha && !HEX64.test(sha)) return fail("bad_sha");
-    return ok(h, { type, ver, chunks, size, sha256: sha ? sha.toLowerCase() : undefined });
+    const enc = kv.get(META_ENC_KEY);
+    if (enc === undefined) return ok(h, { type, ver, chunks, size, sha256: sha ? sha.toLowerCase() : undefined });
+    if (enc !== ENC_DEFLATE) return fail("bad_enc");
+    const rawSha = kv.get(META_RAW_SHA_KEY);
+    if (!sha || !rawSha || !HEX64.test(rawSha)) return fail("bad_sha");
+    return ok(h, { type, ver, chunks, size, sha256: sha.toLowerCase(), enc, rawSha256: rawSha.toLowerCase() });
   }
   const idx = decimal(kv.get("idx"), MAX_CHUNKS_ON_WIRE);
   const total = decimal(kv.get("total"), MAX_CHUNKS_ON_WIRE);
@@ -334,7 +349,7 @@ function bodyText(d: Dialect, p: Body, ownIp: string, ownPort: number): string {
     case "PONG":
       return d === "v1" ? fmtKv({ t0: p.t0 }) : `${ownIp},ok,${p.t0}`;
     case "MODEL_META":
-      return fmtKv({ ver: p.ver, size: p.size, chunks: p.chunks, sha256: p.sha256 });
+      return fmtKv({ ver: p.ver, size: p.size, chunks: p.chunks, sha256: p.sha256, [META_ENC_KEY]: p.enc, [META_RAW_SHA_KEY]: p.rawSha256 });
     case "MODEL_CHUNK":
       return fmtKv({ ver: p.ver, idx: p.idx, total: p.total }) + ";b64=" + Buffer.from(p.data).toString("base64");
     case "CHUNK_NAK":

@@ -6,13 +6,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
-import { readFileSync } from "node:fs";
 import { Overlay, type DeltaArrival } from "./overlay.js";
 import { MAX_PEERS } from "./peers.js";
+import { seeded } from "../testing/faulty-transport.js";
 import { HOSTILE_DROP_REASONS, hostileDatagrams } from "../testing/hostile-datagrams.js";
-import { sharedDir } from "../testing/paths.js";
 
-const DELTA = readFileSync(sharedDir("fixtures", "course", "delta_v1764009046.pt"));
+// Incompressible bytes of a course delta's size: between DeltaFleet nodes a real (sparse) delta
+// goes deflated in a few datagrams, and the flood must land while a long transfer is open.
+const DELTA = (() => {
+  const rnd = seeded(9);
+  return Buffer.from(Uint8Array.from({ length: 403_973 }, () => Math.floor(rnd() * 256)));
+})();
 const LO = "127.0.0.1";
 const LIMITS = { maxTransfers: 8, maxInFlightBytes: 2 << 20, maxTransferBytes: 1 << 20, maxChunksPerTransfer: 4096 };
 const HOSTILE = 10_000;

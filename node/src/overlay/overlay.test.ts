@@ -14,7 +14,13 @@ import { COURSE_META_COPIES } from "./sender.js";
 import { FaultyTransport, seeded, type FaultFn } from "../testing/faulty-transport.js";
 import { sharedDir } from "../testing/paths.js";
 
-const DELTA = readFileSync(sharedDir("fixtures", "course", "delta_v1764008499.pt"));
+const COURSE_DELTA = readFileSync(sharedDir("fixtures", "course", "delta_v1764008499.pt"));
+// Incompressible bytes of the course delta's size: a real delta between DeltaFleet nodes goes
+// deflated in a few datagrams, and the repair tests need hundreds of chunks to lose.
+const DELTA = (() => {
+  const rnd = seeded(1764008499);
+  return Buffer.from(Uint8Array.from({ length: COURSE_DELTA.length }, () => Math.floor(rnd() * 256)));
+})();
 const DELTA_SHA = createHash("sha256").update(DELTA).digest("hex");
 const FAST: Partial<OverlayTimings> = {
   binaryAfterMs: 0, syncIntervalMs: 200, tickMs: 20, nakQuietMs: 80, repairQuietMs: 40, nakBackoffMs: 60, nakBackoffMaxMs: 200, nakMaxRounds: 5,
@@ -80,7 +86,22 @@ function assertExact(node: Node): void {
 
 const chunkIdx = (c: Parameters<FaultFn>[0]): number | undefined => (c.packet?.type === "MODEL_CHUNK" ? c.packet.idx : undefined);
 
-test("three overlays: the 404 KB course delta reaches both others bit-exact in binary frames, one copy each", async (t) => {
+test("between DeltaFleet nodes the course's sparse 404 KB delta goes deflated in a few chunks and arrives as the exact file", async (t) => {
+  const [a, b] = await mesh(t, 2);
+  const sent = await a!.ov.sendDelta(COURSE_DELTA);
+  await until("the receiver", () => b!.got.length === 1);
+  assert.equal(sent.enc, "deflate");
+  assert.ok(sent.wireBytes < COURSE_DELTA.length / 50 && sent.chunks <= 5, `${sent.wireBytes} B in ${sent.chunks} chunks`);
+  assert.ok(Buffer.from(b!.got[0]!.bytes).equals(COURSE_DELTA), "the inflated file differs");
+  assert.equal(b!.got[0]!.sha256, createHash("sha256").update(COURSE_DELTA).digest("hex"), "the delivered sha256 is the file's");
+  assert.equal(sent.sha256, b!.got[0]!.sha256);
+  // Incompressible bytes go as they are.
+  const plain = await a!.ov.sendDelta(DELTA);
+  assert.equal(plain.enc, undefined);
+  assert.equal(plain.wireBytes, DELTA.length);
+});
+
+test("three overlays: 404 KB reach both others bit-exact in binary frames, one copy each", async (t) => {
   const [a, b, c] = await mesh(t, 3);
   const sent = await a!.ov.sendDelta(DELTA);
   await until("both receivers", () => b!.got.length === 1 && c!.got.length === 1);

@@ -283,7 +283,7 @@ export class Overlay {
 
   private sendMeta(d: Dest, t: OutgoingInfo): Promise<void> {
     const f: Dialect = d.framing === "binary" ? "v1" : d.framing;
-    return this.raw(this.text(f, { type: "MODEL_META", ver: t.version, size: t.size, chunks: t.chunks.length, sha256: t.sha256 }), d.address, d.port, "bulk");
+    return this.raw(this.text(f, { type: "MODEL_META", ver: t.version, size: t.size, chunks: t.chunks.length, sha256: t.sha256, enc: t.enc, rawSha256: t.rawSha256 }), d.address, d.port, "bulk");
   }
 
   private async sendChunk(d: Dest, t: OutgoingInfo, idx: number, kind: "first" | "repeat" | "repair"): Promise<number> {
@@ -447,7 +447,7 @@ export class Overlay {
       }
       case "MODEL_META":
         this.table.announced(p.src, p.ver);
-        this.receiver.onMeta({ src: p.src, ver: p.ver, chunks: p.chunks, size: p.size, sha256: p.sha256 }, rinfo.address, rinfo.port, p.framing);
+        this.receiver.onMeta({ src: p.src, ver: p.ver, chunks: p.chunks, size: p.size, sha256: p.sha256, enc: p.enc, rawSha256: p.rawSha256 }, rinfo.address, rinfo.port, p.framing);
         return;
       case "REPAIRED":
         this.receiver.onRepaired({ src: p.src, ver: p.ver, idx: p.idx, seq: p.seq % BIN_SEQ_MODULUS }, rinfo.address, rinfo.port);

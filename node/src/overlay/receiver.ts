@@ -9,7 +9,8 @@
 // per transfer drive that schedule; the housekeeping tick only drives the course one and expiry.
 
 import { createHash, type Hash } from "node:crypto";
-import type { Framing } from "./codec.js";
+import { inflateRawSync } from "node:zlib";
+import { ENC_DEFLATE, type Framing } from "./codec.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { bump, type OverlayStats } from "./stats.js";
 
@@ -120,6 +121,9 @@ interface Transfer {
   startedAt: number;
   parts: Map<number, Uint8Array>;
   bytes: number;
+  /** From META: the reassembled bytes are the delta deflated, and rawSha256 is the delta's. */
+  enc: typeof ENC_DEFLATE | undefined;
+  rawSha256: string | undefined;
   /** sha256 of chunks 0..hashed-1, fed as the in-order prefix grows: completion only hashes the rest. */
   hash: Hash;
   hashed: number;
@@ -213,7 +217,7 @@ export class Receiver {
     if (this.openFrom(address, port) >= this.limits.maxTransfersPerSource) { this.drop("source_full"); return undefined; }
     if (this.open.size >= this.limits.maxTransfers && !this.evictIdle(isMeta)) { this.drop("transfers_full"); return undefined; }
     const now = this.now();
-    t = { key, src, ver, address, port, framing, total: undefined, sha256: undefined, size: undefined, metaAt: undefined,
+    t = { key, src, ver, address, port, framing, total: undefined, sha256: undefined, enc: undefined, rawSha256: undefined, size: undefined, metaAt: undefined,
       startedAt: now, parts: new Map(), bytes: 0, hash: createHash("sha256"), hashed: 0, lastActivity: now, rounds: 0, naks: 0, armed: false, nextNakAt: 0, haveAtLastNak: 0,
       completeSince: undefined, highest: -1, frontierAt: now, heardCount: 0, drainRounds: 0, drainCount: 0, progressAt: now, gaps: new Set(), asked: new Map(), lastNakAt: -Infinity,
       silentNaks: 0, heardSinceNak: false, heard: undefined, heardAt: now, srtt: undefined, rttvar: 0, timer: undefined, timerAt: Infinity };
@@ -246,7 +250,8 @@ export class Receiver {
     return true;
   }
 
-  onMeta(p: { src: string; ver: string; chunks: number; size?: number; sha256?: string }, address: string, port: number, framing: Framing): void {
+  onMeta(p: { src: string; ver: string; chunks: number; size?: number; sha256?: string; enc?: typeof ENC_DEFLATE; rawSha256?: string },
+    address: string, port: number, framing: Framing): void {
     if ((p.size ?? 0) > this.limits.maxTransferBytes || p.chunks > this.limits.maxChunksPerTransfer) { this.drop("bounds"); return; }
     const t = this.get(p.src, p.ver, address, port, framing, p.chunks, true);
     if (!t) return;
@@ -257,7 +262,11 @@ export class Receiver {
       this.hooks.event("meta", { version: p.ver, from: p.src, chunks: p.chunks, size: p.size });
     }
     t.total = p.chunks;
-    t.sha256 ??= p.sha256;
+    if (t.sha256 === undefined && p.sha256 !== undefined) {
+      t.sha256 = p.sha256;
+      t.enc = p.enc;
+      t.rawSha256 = p.rawSha256;
+    }
     t.size ??= p.size;
     t.lastActivity = this.now();
     if (t.size !== undefined && t.bytes > t.size) { this.finish(t, "bounds", `holds ${t.bytes} B, META says ${t.size}`); return; }
@@ -457,10 +466,23 @@ export class Receiver {
     const sha = t.hash.digest("hex");
     if (sha !== t.sha256) { this.finish(t, "sha", `sha256 ${sha.slice(0, 12)} != META ${t.sha256.slice(0, 12)}`); return; }
     if (this.deliveredVersions.has(t.ver) || this.hooks.isApplied(t.ver)) { this.finish(t, "duplicate", "already applied"); return; }
+    let file: Uint8Array = bytes;
+    let fileSha = sha;
+    if (t.enc === ENC_DEFLATE) {
+      // Bounded like any transfer: a few KB that inflate to gigabytes stop at maxTransferBytes.
+      try {
+        file = inflateRawSync(bytes, { maxOutputLength: this.limits.maxTransferBytes });
+      } catch (e) {
+        this.finish(t, "decode", `deflated payload does not inflate: ${(e as Error).message}`);
+        return;
+      }
+      fileSha = createHash("sha256").update(file).digest("hex");
+      if (fileSha !== t.rawSha256) { this.finish(t, "sha", `inflated sha256 ${fileSha.slice(0, 12)} != META ${t.rawSha256!.slice(0, 12)}`); return; }
+    }
     this.finish(t, undefined, undefined);
     this.deliveredVersions.set(t.ver, this.now());
     this.stats.deltasCompleted++;
-    this.hooks.deliver({ version: t.ver, from: t.src, bytes, sha256: sha, metaAt: t.metaAt ?? t.startedAt });
+    this.hooks.deliver({ version: t.ver, from: t.src, bytes: file, sha256: fileSha, metaAt: t.metaAt ?? t.startedAt });
   }
 
   /** Closes a transfer; with a reason it counts as rejected (gave_up also counts transfersGaveUp). */

@@ -3,6 +3,7 @@
 // last chunk repeated so lost tails show at once, chunks not yet sent left to the first pass.
 
 import { test } from "node:test";
+import { randomBytes } from "node:crypto";
 import assert from "node:assert/strict";
 import { Sender, type Dest, type SenderTimings, type SendPlan } from "./sender.js";
 import { newStats } from "./stats.js";
@@ -45,7 +46,8 @@ function rig() {
   return { s, clock, stats, sent, announced, seqOf, window, hold: (i: number) => { holdAt = i; }, release: () => release() };
 }
 
-const delta = new Uint8Array(1500).map((_, i) => i);
+// Incompressible (deflate would shrink a regular pattern to one chunk between DeltaFleet nodes).
+const delta = randomBytes(1500);
 
 test("NAKs from several receivers for one chunk inside the window give one broadcast resend", async () => {
   const g = rig();

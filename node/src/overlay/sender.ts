@@ -3,9 +3,14 @@
 // peers miss goes out once.
 
 import { createHash, randomBytes } from "node:crypto";
-import { chunkRawBytes, nakRanges, REPAIRED_MAX_RANGES_CHARS, seqBefore, type Framing } from "./codec.js";
+import { deflateRawSync } from "node:zlib";
+import { chunkRawBytes, ENC_DEFLATE, nakRanges, REPAIRED_MAX_RANGES_CHARS, seqBefore, type Framing } from "./codec.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { bump, type OverlayStats } from "./stats.js";
+
+function sha256Hex(b: Uint8Array): string {
+  return createHash("sha256").update(b).digest("hex");
+}
 
 /** METAs a course-format destination gets before the first chunk (see send()). */
 export const COURSE_META_COPIES = 3;
@@ -61,9 +66,13 @@ export interface SenderWire {
 
 export interface OutgoingInfo {
   version: string;
+  /** sha256 and size of the bytes on the wire (the delta file, or it deflated). */
   sha256: string;
   size: number;
   chunks: Uint8Array[];
+  /** Set when the wire bytes are the delta deflated; rawSha256 is then the file's sha256. */
+  enc?: typeof ENC_DEFLATE;
+  rawSha256?: string;
 }
 
 interface Outgoing extends OutgoingInfo {
@@ -94,7 +103,15 @@ const REPAIRED_COPIES = 2;
 const BROADCAST_KEY = "*";
 const destKey = (d: Dest): string => (d.broadcast ? BROADCAST_KEY : `${d.address}:${d.port}`);
 
-export interface SentDelta { version: string; bytes: number; chunks: number; sha256: string; chunkBytes: number }
+/** `bytes` and `sha256` describe the delta file; `wireBytes` what went into chunks (less when deflated). */
+export interface SentDelta { version: string; bytes: number; chunks: number; sha256: string; chunkBytes: number; wireBytes: number; enc?: typeof ENC_DEFLATE }
+
+/**
+ * A delta goes deflated when that saves at least this share. Deltas are sparse fp16 (the course's
+ * change 8 of 100,514 embedding values; ours hold mostly zeros where Adam's step rounded away):
+ * 404 KB course deltas deflate to 3-4 KB, ours of 214 KB to about 2 KB, so 213 datagrams become 2.
+ */
+const DEFLATE_MIN_SAVING = 0.1;
 
 export class Sender {
   private readonly out = new Map<string, Outgoing>();
@@ -118,18 +135,23 @@ export class Sender {
     return `d${stamp}-${id}-${sha256.slice(0, 8)}${randomBytes(2).toString("hex")}`;
   }
 
-  async send(bytes: Uint8Array, plan: SendPlan): Promise<SentDelta> {
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
-    const version = this.newVersion(sha256);
+  async send(file: Uint8Array, plan: SendPlan): Promise<SentDelta> {
+    const fileSha256 = sha256Hex(file);
+    const version = this.newVersion(fileSha256);
+    const binary = plan.dests.length > 0 && plan.dests.every((d) => d.framing === "binary");
+    // Only DeltaFleet receivers inflate: a course node is sent the file as it is.
+    const deflated = binary ? deflateRawSync(file) : undefined;
+    const enc = deflated && deflated.length <= file.length * (1 - DEFLATE_MIN_SAVING) ? ENC_DEFLATE : undefined;
+    const bytes = enc ? deflated! : file;
+    const sha256 = enc ? sha256Hex(bytes) : fileSha256;
     const raw = Math.min(...plan.sizing.map((f) => chunkRawBytes(f, this.wire.nodeId, version, bytes.length, this.wire.maxDatagramBytes)));
     const chunks: Uint8Array[] = [];
     for (let o = 0; o < bytes.length || chunks.length === 0; o += raw) chunks.push(bytes.subarray(o, Math.min(o + raw, bytes.length)));
-    const binary = plan.dests.length > 0 && plan.dests.every((d) => d.framing === "binary");
-    const t: Outgoing = { version, sha256, size: bytes.length, chunks, lastActivity: this.now(), firstPassDone: 0, pending: new Map(),
+    const t: Outgoing = { version, sha256, size: bytes.length, chunks, enc, rawSha256: enc ? fileSha256 : undefined, lastActivity: this.now(), firstPassDone: 0, pending: new Map(),
       wantMeta: new Map(), timer: undefined, copies: new Map(), pendingSince: new Map(), repairing: 0, sending: true, unmarked: [], broadcast: binary && plan.dests.some((d) => d.broadcast) };
     this.out.set(version, t);
     this.stats.deltasAnnounced++;
-    this.wire.event("announced", { version, bytes: bytes.length, chunks: chunks.length, chunkBytes: raw, sha256,
+    this.wire.event("announced", { version, bytes: file.length, wireBytes: bytes.length, enc, chunks: chunks.length, chunkBytes: raw, sha256: fileSha256,
       dests: plan.dests.map((d) => `${d.framing}:${d.address}:${d.port}`) });
     // A course receiver that misses META and then gets a chunk builds a buffer without the sha256,
     // which a later META never fills in: it merges unverified (spec: "Always send META first (and
@@ -162,7 +184,7 @@ export class Sender {
     if (binary) for (const d of plan.dests) this.sentCopy(t, chunks.length - 1, d, await this.wire.sendChunk(d, t, chunks.length - 1, "repeat"));
     t.sending = false;
     this.wire.event("sent", { version, chunks: chunks.length, bytes: bytes.length, dests: plan.dests.length });
-    return { version, bytes: bytes.length, chunks: chunks.length, sha256, chunkBytes: raw };
+    return { version, bytes: file.length, chunks: chunks.length, sha256: fileSha256, chunkBytes: raw, wireBytes: bytes.length, enc };
   }
 
   private sentCopy(t: Outgoing, idx: number, d: Dest, seq: number): void {
