@@ -50,12 +50,25 @@ test("course Sprint 6.2 datagrams (CRC computed by Python's zlib) decode; a flip
   assert.equal(reason("[PEER_SYNC]|Pi-2|3|1764008499000|0|3|10.122.0.13,5000|d8511981"), "crc");
 });
 
+test("a deflated META names the file's sha256 too; an encoding we do not know is refused", () => {
+  const head = "V=1|SRC=n1|SEQ=1|TYPE=MODEL_META|TS=1|BODY=ver=v1;size=9;chunks=1";
+  const meta = ok(`${head};sha256=${SHA};enc=deflate;rawsha256=${SHA.toUpperCase()}`);
+  assert.equal(meta.type === "MODEL_META" && meta.enc, "deflate");
+  assert.equal(meta.type === "MODEL_META" && meta.rawSha256, SHA);
+  assert.equal(reason(`${head};sha256=${SHA};enc=zstd;rawsha256=${SHA}`), "bad_enc");
+  assert.equal(reason(`${head};sha256=${SHA};enc=deflate`), "bad_sha", "no sha256 for the inflated file");
+  assert.equal(reason(`${head};enc=deflate;rawsha256=${SHA}`), "bad_sha", "no sha256 for the wire bytes");
+  // A course META (no enc) decodes as before, with no enc key at all.
+  assert.deepEqual(Object.keys(ok(`${head};sha256=${SHA}`)).includes("enc"), false);
+});
+
 test("every packet type round-trips in both dialects, and chunks also in binary", () => {
   const bodies: Body[] = [
     { type: "PEER_SYNC", ip: "10.0.0.7", port: 5000, ours: false },
     { type: "PING", t0: 1764008499000 },
     { type: "PONG", t0: 1764008499001 },
     { type: "MODEL_META", ver: "d1-n1-abc", size: 10, chunks: 2, sha256: SHA },
+    { type: "MODEL_META", ver: "d1-n1-abc", size: 10, chunks: 2, sha256: SHA, enc: "deflate", rawSha256: SHA.replace(/^./, "b") },
     { type: "MODEL_CHUNK", ver: "d1-n1-abc", idx: 1, total: 2, data: new Uint8Array([0, 255, 1, 2, 3]) },
     { type: "CHUNK_NAK", ver: "d1-n1-abc", missing: [0, 1], wantMeta: false },
   ];

@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { deflateRawSync } from "node:zlib";
 import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings } from "./receiver.js";
 import { newStats } from "./stats.js";
 import { FakeClock } from "../testing/fake-clock.js";
@@ -54,6 +55,35 @@ test("chunks in any order, duplicated, complete once META's sha256 matches; the 
   g.r.onChunk(chunk("v", 1, 3, parts[1]!), "1.1.1.1", 5000, "v1");
   assert.equal(g.stats.datagramsDropped.late, 1, "a late duplicate must not open a new buffer");
   assert.deepEqual(g.r.list(), []);
+});
+
+test("a deflated payload is inflated and delivered as the file, checked against the file's sha256", () => {
+  const g = rig();
+  const file = new Uint8Array(900);   // under the rig's maxTransferBytes, inflated
+  file[123] = 7;
+  const wire = deflateRawSync(file);
+  g.r.onMeta({ src: "s", ver: "z", chunks: 1, size: wire.length, sha256: sha(wire), enc: "deflate", rawSha256: sha(file) }, "1.1.1.1", 5000, "binary");
+  g.r.onChunk(chunk("z", 0, 1, wire), "1.1.1.1", 5000, "binary");
+  assert.equal(g.delivered.length, 1);
+  assert.deepEqual(g.delivered[0]!.bytes, Buffer.from(file));
+  assert.equal(g.delivered[0]!.sha256, sha(file), "the delivered sha256 is the file's, not the wire bytes'");
+});
+
+test("deflated payloads that inflate to another file, to too much, or not at all are rejected", () => {
+  const g = rig();
+  const wire = deflateRawSync(new Uint8Array(500));
+  const send = (ver: string, w: Uint8Array, rawSha256: string) => {
+    g.r.onMeta({ src: "s", ver, chunks: 1, size: w.length, sha256: sha(w), enc: "deflate", rawSha256 }, "1.1.1.1", 5000, "binary");
+    g.r.onChunk(chunk(ver, 0, 1, w), "1.1.1.1", 5000, "binary");
+  };
+  send("other", wire, sha(new Uint8Array(501)));
+  assert.equal(g.stats.deltasRejected.sha, 1, "inflates, but not to the file META names");
+  // 200 B on the wire, 200 KB inflated: past maxTransferBytes (1000 here) it stops, it does not fill memory.
+  const bomb = deflateRawSync(new Uint8Array(200_000));
+  send("bomb", bomb, sha(new Uint8Array(200_000)));
+  send("junk", Uint8Array.from([0xff, 0xff, 0xff]), sha(new Uint8Array(5)));   // block type 3: not DEFLATE
+  assert.equal(g.stats.deltasRejected.decode, 2, "a bomb and bytes that are not DEFLATE");
+  assert.equal(g.delivered.length, 0);
 });
 
 test("a total that changes, a size that does not add up, a wrong sha256, an applied version: refused and counted", () => {
