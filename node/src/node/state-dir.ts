@@ -18,7 +18,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { writeFileAtomicAsync as writeFileAtomic } from "../checkpoint/atomic-write.js";
-import { sha256File, sha256Hex } from "./sha256.js";
+import { sha256File, sha256Hex } from "../util/sha256.js";
 
 export const MANIFEST = "state.json";
 export const PREV_MANIFEST = "state.prev.json";

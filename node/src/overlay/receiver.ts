@@ -13,6 +13,7 @@ import { inflateRawSync } from "node:zlib";
 import { ENC_DEFLATE, type Framing } from "./codec.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { bump, type OverlayStats } from "./stats.js";
+import { sha256Hex } from "../util/sha256.js";
 
 export interface ReceiverLimits {
   /** Chunks one transfer may have (a 404 KB course delta has 556). */
@@ -476,7 +477,7 @@ export class Receiver {
         this.finish(t, "decode", `deflated payload does not inflate: ${(e as Error).message}`);
         return;
       }
-      fileSha = createHash("sha256").update(file).digest("hex");
+      fileSha = sha256Hex(file);
       if (fileSha !== t.rawSha256) { this.finish(t, "sha", `inflated sha256 ${fileSha.slice(0, 12)} != META ${t.rawSha256!.slice(0, 12)}`); return; }
     }
     this.finish(t, undefined, undefined);

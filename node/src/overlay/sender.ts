@@ -2,15 +2,12 @@
 // before the last chunk), the chunk cache for repair, and NAK answers coalesced so a chunk several
 // peers miss goes out once.
 
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { deflateRawSync } from "node:zlib";
 import { chunkRawBytes, ENC_DEFLATE, nakRanges, REPAIRED_MAX_RANGES_CHARS, seqBefore, type Framing } from "./codec.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { bump, type OverlayStats } from "./stats.js";
-
-function sha256Hex(b: Uint8Array): string {
-  return createHash("sha256").update(b).digest("hex");
-}
+import { sha256Hex } from "../util/sha256.js";
 
 /** METAs a course-format destination gets before the first chunk (see send()). */
 export const COURSE_META_COPIES = 3;

@@ -1,4 +1,4 @@
-// SHA-256 as the state folder uses it: checksums of its manifest and of baseline files.
+// SHA-256 in hex: state-folder checksums, and the overlay's file and wire-byte hashes.
 
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
