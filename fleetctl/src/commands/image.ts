@@ -2,10 +2,9 @@ import { Command, Option } from "commander";
 import { FleetError } from "../errors.js";
 import { emit, processIo, progressTo, table, type Io } from "../io.js";
 import { fleetRepoRoot } from "../paths.js";
-import { archTag, parseArches } from "../image/arch.js";
+import { archTag, DEFAULT_NODE_IMAGE, DEFAULT_SIM_IMAGE, parseArches } from "../image/arch.js";
 import { buildImages } from "../image/build.js";
 import { smokeImage } from "../image/smoke.js";
-import { DEFAULT_NODE_IMAGE, DEFAULT_SIM_IMAGE } from "./sim.js";
 
 interface BuildCli { arch: string; tag: string; sim?: boolean; simTag: string; json?: boolean }
 interface SmokeCli { arch: string; image?: string; timeout: string; json?: boolean }

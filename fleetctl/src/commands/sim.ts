@@ -1,13 +1,9 @@
 import { Command } from "commander";
 import { usageError } from "../errors.js";
 import { emit, processIo, progressTo, table, type Io } from "../io.js";
-import { archTag, nativeArch } from "../image/arch.js";
+import { DEFAULT_SIM_IMAGE, simNodeImage } from "../image/arch.js";
 import { simDown, simUp } from "../sim/sim.js";
 
-export const DEFAULT_SIM_IMAGE = "deltafleet/pi-sim:latest";
-export const DEFAULT_NODE_IMAGE = "deltafleet/node:latest";
-/** What simulated Pis run: they are containers of this machine, so the image of its architecture. */
-export const DEFAULT_SIM_NODE_IMAGE = archTag(DEFAULT_NODE_IMAGE, nativeArch() ?? "amd64");
 export const DEFAULT_SIM_NETWORK = "deltafleet-sim";
 
 interface SimUpCli {
@@ -29,7 +25,7 @@ export function simCommand(io: Io = processIo): Command {
     .option("-n, --count <n>", "how many Pis", "3")
     .option("-i, --inventory <file>", "where to write the inventory")
     .option("--image <tag>", "the simulated-Pi image", process.env.FLEET_SIM_IMAGE ?? DEFAULT_SIM_IMAGE)
-    .option("--node-image <tag>", "the node image the Pis will run (this machine's architecture)", process.env.FLEET_NODE_IMAGE ?? DEFAULT_SIM_NODE_IMAGE)
+    .option("--node-image <tag>", "the node image the Pis will run (this machine's architecture)", process.env.FLEET_NODE_IMAGE ?? simNodeImage())
     .option("--network <name>", "the docker network (and name prefix)", DEFAULT_SIM_NETWORK)
     .option("--user <name>", "the SSH user on the simulated Pis", "root")
     .option("--json", "print what was started as JSON")

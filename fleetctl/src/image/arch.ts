@@ -33,3 +33,12 @@ export function archTag(tag: string, arch: Arch): string {
   const colon = tag.lastIndexOf(":");
   return colon > tag.lastIndexOf("/") ? `${tag}-${arch}` : `${tag}:latest-${arch}`;
 }
+
+/** The node image as `fleetctl image build` tags it, and the simulated Pi's. */
+export const DEFAULT_NODE_IMAGE = "deltafleet/node:latest";
+export const DEFAULT_SIM_IMAGE = "deltafleet/pi-sim:latest";
+
+/** What simulated Pis run: they are containers of this machine, so the image of its architecture. */
+export function simNodeImage(arch: Arch = nativeArch() ?? "amd64"): string {
+  return archTag(DEFAULT_NODE_IMAGE, arch);
+}

@@ -44,18 +44,18 @@ export async function smokeImage(o: SmokeOptions): Promise<SmokeResult> {
   const t0 = Date.now();
   const deadline = t0 + o.timeoutMs;
   const emulated = o.arch !== nativeArch();
-  const scratch = mkdtempSync(join(tmpdir(), "deltafleet-smoke-"));
-  const cpuinfo = join(scratch, "cpuinfo");
-  if (emulated) writeFileSync(cpuinfo, raspberryPiCpuinfo());
+  const scratch = emulated ? mkdtempSync(join(tmpdir(), "deltafleet-smoke-")) : undefined;
+  const cpuinfo = scratch && join(scratch, "cpuinfo");
+  if (cpuinfo) writeFileSync(cpuinfo, raspberryPiCpuinfo());
   step(`starting ${o.image} as ${name} (HTTP 127.0.0.1:${http}, UDP ${udp}${emulated ? ", under qemu with a Pi 4's /proc/cpuinfo" : ""})`);
-  await dockerOk([
-    "run", "--detach", "--name", name, "--platform", `linux/${o.arch}`, "--network", "host",
-    ...(emulated ? ["--volume", `${cpuinfo}:/proc/cpuinfo:ro`] : []),
-    "--env", `FLEET_NODE_ID=smoke-${o.arch}`, "--env", `FLEET_HTTP=127.0.0.1:${http}`, "--env", `FLEET_PORT=${udp}`,
-    "--env", "FLEET_BIND=127.0.0.1", "--env", "FLEET_BROADCAST=127.255.255.255",
-    o.image,
-  ], `starting the ${o.arch} node`, { code: "IMAGE_FAILED" });
   try {
+    await dockerOk([
+      "run", "--detach", "--name", name, "--platform", `linux/${o.arch}`, "--network", "host",
+      ...(cpuinfo ? ["--volume", `${cpuinfo}:/proc/cpuinfo:ro`] : []),
+      "--env", `FLEET_NODE_ID=smoke-${o.arch}`, "--env", `FLEET_HTTP=127.0.0.1:${http}`, "--env", `FLEET_PORT=${udp}`,
+      "--env", "FLEET_BIND=127.0.0.1", "--env", "FLEET_BROADCAST=127.255.255.255",
+      o.image,
+    ], `starting the ${o.arch} node`, { code: "IMAGE_FAILED" });
     const base = `http://127.0.0.1:${http}`;
     const healthMs = await until(deadline, "/health", async () => (await get(`${base}/health`)).ok, name) - t0;
     step(`/health answered after ${healthMs} ms`);
@@ -79,7 +79,7 @@ export async function smokeImage(o: SmokeOptions): Promise<SmokeResult> {
     return { image: o.image, arch: o.arch, healthMs, readyMs, healthyMs, askMs, answer: ask.answer, fingerprint: status.fingerprint ?? "", metricFamilies: families.size };
   } finally {
     await docker(["rm", "--force", "--volumes", name], { timeoutMs: 60_000 });
-    rmSync(scratch, { recursive: true, force: true });
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
 }
 

@@ -8,7 +8,7 @@ import { connect } from "node:net";
 import { basename, dirname, join, resolve } from "node:path";
 import { FleetError } from "../errors.js";
 import { docker, dockerOk as dockerCall, imageArch, requireEngine, type DockerCall } from "../docker.js";
-import { archTag, nativeArch } from "../image/arch.js";
+import { nativeArch, simNodeImage } from "../image/arch.js";
 import { run } from "../exec.js";
 import { simInventoryYaml, type SimHost } from "./inventory-file.js";
 
@@ -120,7 +120,7 @@ async function simUpSteps(o: SimUpOptions): Promise<SimUpResult> {
     throw new FleetError("SIM_FAILED", nodeArch === undefined
       ? `there is no node image ${o.nodeImage} for the simulated Pis to run`
       : `the node image ${o.nodeImage} is built for ${nodeArch}, the simulated Pis are ${arch}`, {
-      suggestion: `\`fleetctl image build --arch ${arch ?? "amd64"}\` makes ${archTag("deltafleet/node:latest", arch ?? "amd64")}, or name another with --node-image`,
+      suggestion: `\`fleetctl image build --arch ${arch ?? "amd64"}\` makes ${simNodeImage()}, or name another with --node-image`,
     });
   }
   const existing = await simContainers(o.network);
