@@ -6,12 +6,13 @@ import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { CheckpointError } from "../checkpoint/errors.js";
 import { loadModel, loadStateDict, type LoadedModel } from "../checkpoint/load.js";
-import { inferConfig, missingTensors, stateDictFromParams } from "../checkpoint/state-dict.js";
+import { inferConfig, missingTensors, paramsFromStateDict, stateDictFromParams } from "../checkpoint/state-dict.js";
 import { readTorchStateDict, writeTorchStateDict } from "../checkpoint/torch-file.js";
 import { initDefaultModel } from "../checkpoint/default-model.js";
 import { writeFileAtomic } from "../checkpoint/atomic-write.js";
 import { fetchModel, DEFAULT_HUB_URL, HUB_MODEL_FILES } from "../checkpoint/fetch.js";
 import { DeltaError, mergeDelta } from "../engine/delta.js";
+import type { Gpt2Config } from "../engine/config.js";
 import { Model, weightsFingerprint } from "../engine/model.js";
 import { TIED_KEYS } from "../engine/params.js";
 import { numel, type StateDict } from "../checkpoint/tensor.js";
@@ -56,15 +57,15 @@ function tiedGroups(sd: StateDict): string[][] {
   return [...byData.values()];
 }
 
-/** Whether a state dict holds a whole model (a config it fits, every tensor of it), not a delta. */
-function isWholeModel(sd: StateDict, path: string): boolean {
+/** The config of a state dict that holds a whole model (one it fits, every tensor of it); a delta has none. */
+function wholeModelConfig(sd: StateDict, path: string): Gpt2Config | undefined {
   let config;
   try {
     config = inferConfig(sd, path);
   } catch {
-    return false;
+    return undefined;
   }
-  return missingTensors(sd, config).length === 0;
+  return missingTensors(sd, config).length === 0 ? config : undefined;
 }
 
 function tensorsFingerprint(sd: StateDict, skip: Set<string>): string {
@@ -78,7 +79,9 @@ function info(path: string, json: boolean): void {
   const sd = isDir ? undefined : loadStateDict(path);
   // A whole model (a folder, or a state dict whose config can be inferred) loads as params and is
   // fingerprinted as the node fingerprints it; a delta holds only some tensors.
-  const whole: LoadedModel | undefined = isDir || isWholeModel(sd!, path) ? loadModel(path) : undefined;
+  const fileConfig = sd && wholeModelConfig(sd, path);
+  const whole: Pick<LoadedModel, "config" | "params"> | undefined = isDir ? loadModel(path)
+    : fileConfig ? { config: fileConfig, params: paramsFromStateDict(sd!, fileConfig, path) } : undefined;
   const dict = sd ?? stateDictFromParams(whole!.params);
   const tensors = [...dict].map(([key, t]) => ({ key, shape: t.shape, dtype: t.dtype, numel: numel(t.shape) }));
   const tied = tiedGroups(dict);
