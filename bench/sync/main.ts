@@ -79,17 +79,17 @@ async function main(): Promise<void> {
     await writeFile(file, noise);
     payloads.push({ name: "incompressible bytes of its size", file });
   }
+  const run: Record<SystemName, (s: TrialSpec) => Promise<TrialResult>> = {
+    ours: (s) => runOurs(s, { dialect, rate: agentRate, extra: values["agent-args"].split(" ").filter(Boolean) }),
+    uftp: runUftp,
+    course: runCourse,
+  };
   const reports: unknown[] = [];
   try {
     for (const payload of payloads) {
       const data = await readFile(payload.file);
       const sha256 = createHash("sha256").update(data).digest("hex");
       const wireMs = (data.length * 8) / (rateMbit * 1e6) * 1000;
-      const run: Record<SystemName, (s: TrialSpec) => Promise<TrialResult>> = {
-        ours: (s) => runOurs(s, { dialect, rate: agentRate, extra: values["agent-args"].split(" ").filter(Boolean) }),
-        uftp: runUftp,
-        course: runCourse,
-      };
       const rows: Row[] = [];
       for (const n of ns) {
         const lan = await Lan.create({ hosts: n + 1, rateMbit });
