@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { needs } from "../node/src/testing/needs.js";
-import { repoRoot } from "../node/src/testing/paths.js";
+import { needs } from "../test/support/needs.js";
+import { repoRoot } from "../test/support/paths.js";
 
 const dir = join(repoRoot(), "prometheus");
 const promtool = (...args: string[]) => {

@@ -5,15 +5,15 @@
 //
 //   npm run build && node dist/bench/engine/capacity.js [--model <m>] [--joint-steps 2000]
 
-import { Model } from "../../node/src/engine/model.js";
+import { Model } from "../../node/src/model/model.js";
 import { backward, createWorkspace, forward, loss, nextTokenTargets } from "../../node/src/engine/gpt2.js";
 import { viewParams } from "../../node/src/engine/params.js";
 import { AdamW } from "../../node/src/engine/optim.js";
 import { promptFor } from "../../node/src/engine/answer-text.js";
-import { sharedDir } from "../../node/src/testing/paths.js";
+import { courseFixture } from "../../test/support/paths.js";
 
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
-const modelPath = arg("--model") ?? sharedDir("fixtures", "course", "base.pt");
+const modelPath = arg("--model") ?? courseFixture("base.pt");
 const jointSteps = Number(arg("--joint-steps") ?? 2000);
 
 const PAIRS: Array<[string, string]> = [

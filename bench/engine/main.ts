@@ -8,18 +8,18 @@
 
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { loadModel } from "../../node/src/checkpoint/load.js";
+import { loadModel } from "../../node/src/model/load.js";
 import { backward, createWorkspace, forward, loss, nextTokenTargets } from "../../node/src/engine/gpt2.js";
 import { viewParams } from "../../node/src/engine/params.js";
 import { clipGradNorm, sgdStep } from "../../node/src/engine/optim.js";
 import { TsDecoder } from "../../node/src/engine/decoder.js";
 import { OnnxDecoder } from "../../node/src/engine/onnx/session.js";
 import { generate } from "../../node/src/engine/generate.js";
-import { repoRoot, sharedDir } from "../../node/src/testing/paths.js";
+import { repoRoot, courseFixture } from "../../test/support/paths.js";
 
 const TOKENS = [48, 25, 1867, 318, 362, 10, 17, 198, 32, 25, 604, 198];
 const repeats = Number(process.argv[process.argv.indexOf("--repeats") + 1] ?? 0) || 200;
-const BASE_PT = sharedDir("fixtures", "course", "base.pt");
+const BASE_PT = courseFixture("base.pt");
 
 async function median(fn: () => unknown | Promise<unknown>): Promise<number> {
   for (let i = 0; i < 5; i++) await fn();

@@ -1,7 +1,7 @@
 // The course's own behaviour as a reference point: the Python course peer (test/course-peer) as
 // sender and receivers, V=1, broadcast, NAK timings as the instructor's node has them.
 
-import { evName, startCoursePeer } from "../../node/src/overlay/interop/procs.js";
+import { evName, startCoursePeer } from "../../test/support/procs.js";
 import { measureJson, type TrialResult, type TrialSpec } from "./trial.js";
 
 const PORT = 5000;

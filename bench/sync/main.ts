@@ -20,8 +20,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Lan } from "../../node/src/overlay/lan/netlab.js";
-import { sharedDir } from "../../node/src/testing/paths.js";
+import { Lan } from "../../test/support/netlab.js";
+import { courseFixture } from "../../test/support/paths.js";
 import { runCourse } from "./course.js";
 import { runOurs } from "./ours.js";
 import { formatGrowth, formatTable, median, type Row } from "./table.js";
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
       dialect: { type: "string" },
       "agent-rate": { type: "string" },
       "agent-args": { type: "string", default: "" },
-      file: { type: "string", default: sharedDir("fixtures", "course", "delta_v1764009046.pt") },
+      file: { type: "string", default: courseFixture("delta_v1764009046.pt") },
       payload: { type: "string", default: "both" },
       "timeout-s": { type: "string", default: "30" },
       json: { type: "boolean", default: false },

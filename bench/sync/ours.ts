@@ -1,6 +1,6 @@
-// DeltaFleet's overlay agent (node/src/overlay/agent.ts) on every host, broadcasting on the LAN.
+// DeltaFleet's overlay agent (test/support/overlay-agent.ts) on every host, broadcasting on the LAN.
 
-import { evName, startAgent, type Event } from "../../node/src/overlay/interop/procs.js";
+import { evName, startAgent, type Event } from "../../test/support/procs.js";
 import { measureJson, type TrialResult, type TrialSpec } from "./trial.js";
 
 const PORT = 5000;
@@ -21,7 +21,7 @@ export interface OursOptions {
   extra?: string[];
 }
 
-/** The agent's events (node/src/overlay/agent.ts): META went out / a verified delta arrived. */
+/** The agent's events (test/support/overlay-agent.ts): META went out / a verified delta arrived. */
 export function isAnnounce(e: Event): boolean {
   return evName(e) === "announced";
 }

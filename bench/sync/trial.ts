@@ -3,10 +3,10 @@
 // first announcement (MODEL_META / ANNOUNCE) to the moment the last receiver reports the verified
 // file, and the bytes host 0's interface transmitted meanwhile (Ethernet headers included).
 
-import type { Lan } from "../../node/src/overlay/lan/netlab.js";
+import type { Lan } from "../../test/support/netlab.js";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { arrivedAt, waitForFile, type Event, type JsonProcess } from "../../node/src/overlay/interop/procs.js";
+import { arrivedAt, waitForFile, type Event, type JsonProcess } from "../../test/support/procs.js";
 
 export interface TrialSpec {
   lan: Lan;

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { readFile, mkdir } from "node:fs/promises";
 import { join, basename } from "node:path";
-import { JsonProcess, evName, type Event } from "../../node/src/overlay/interop/procs.js";
+import { JsonProcess, evName, type Event } from "../../test/support/procs.js";
 import { failed, type TrialResult, type TrialSpec } from "./trial.js";
 
 export const UFTP_PORT = 1044;

@@ -2,12 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { needs } from "../../node/src/testing/needs.js";
-import { tempDirs } from "../../node/src/testing/temp-dirs.js";
+import { needs } from "../../test/support/needs.js";
+import { tempDirs } from "../../test/support/temp-dirs.js";
 import { execLog } from "./exec.js";
 import { memoryIo } from "./io.js";
 import { buildProgram, runCli } from "./main.js";
-import { fakeInventoryYaml, startFakeFleet } from "./testing/fake-nodes.js";
+import { fakeInventoryYaml, startFakeFleet } from "../../test/support/fleetctl/fake-nodes.js";
 
 
 delete process.env.FLEET_INVENTORY;

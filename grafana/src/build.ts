@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dashboard } from "./dashboard.js";
-import { repoRoot } from "../../node/src/testing/paths.js";
+import { repoRoot } from "../../test/support/paths.js";
 
 export const DASHBOARD_FILE = join("grafana", "dashboards", "deltafleet.json");
 

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot } from "../../node/src/testing/paths.js";
+import { repoRoot } from "../../test/support/paths.js";
 import { dashboard } from "./dashboard.js";
 import { DASHBOARD_FILE, dashboardText } from "./build.js";
 import { panelQueries } from "./queries.js";

@@ -9,13 +9,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePorts, LocalFleet } from "../../node/src/node/local-fleet.js";
-import { needs } from "../../node/src/testing/needs.js";
-import { repoRoot } from "../../node/src/testing/paths.js";
+import { needs } from "../../test/support/needs.js";
+import { repoRoot } from "../../test/support/paths.js";
 import { writePrometheusSetup } from "../../fleetctl/src/monitor/prometheus-setup.js";
 import { queryPrometheus, startPrometheus } from "../../fleetctl/src/monitor/prometheus-process.js";
 import { DASHBOARD_FILE } from "./build.js";
 import { panelQueries, substitute } from "./queries.js";
-import { tempDirs } from "../../node/src/testing/temp-dirs.js";
+import { tempDirs } from "../../test/support/temp-dirs.js";
 
 const scratch = tempDirs("panels-live-");
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A stand-in for the course's Python node, written from /work/shared/spec/course-wire.md only.
+"""A stand-in for the course's Python node, written from docs/course-wire.md only.
 
 It behaves the way the spec says the instructor's node behaves on the wire (V=1 by default,
 Sprint 6.2 with --dialect sprint62), so DeltaFleet's overlay can be tested against it without the

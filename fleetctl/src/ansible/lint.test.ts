@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { needs } from "../../../node/src/testing/needs.js";
+import { needs } from "../../../test/support/needs.js";
 import { ansibleDir } from "../paths.js";
 
 function lintMissing(): string | false {

@@ -7,7 +7,7 @@ import { Command, Option } from "commander";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureDefaultModel } from "../../../node/src/checkpoint/default-model.js";
+import { ensureDefaultModel } from "../../../node/src/model/default-model.js";
 import { LocalFleet, type LocalNode } from "../../../node/src/node/local-fleet.js";
 import { FleetError, usageError } from "../errors.js";
 import { emit, processIo, table, type Io } from "../io.js";

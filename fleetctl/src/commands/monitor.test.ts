@@ -5,11 +5,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { needs } from "../../../node/src/testing/needs.js";
+import { needs } from "../../../test/support/needs.js";
 import { freePorts } from "../../../node/src/node/local-fleet.js";
 import { runCli } from "../main.js";
 import { memoryIo } from "../io.js";
-import { tempDirs } from "../../../node/src/testing/temp-dirs.js";
+import { tempDirs } from "../../../test/support/temp-dirs.js";
 
 const scratch = tempDirs("monitor-");
 

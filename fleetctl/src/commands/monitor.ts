@@ -11,7 +11,7 @@ import { emit, processIo, type Io } from "../io.js";
 import { fleetRepoRoot } from "../paths.js";
 import { writePrometheusSetup } from "../monitor/prometheus-setup.js";
 import { startPrometheus } from "../monitor/prometheus-process.js";
-import { writeFileAtomic } from "../../../node/src/checkpoint/atomic-write.js";
+import { writeFileAtomic } from "../../../node/src/util/atomic-write.js";
 import { inventoryFrom, withInventory } from "./playbook-options.js";
 
 const GRAFANA_CONTAINER = "deltafleet-grafana";

@@ -4,8 +4,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { needs } from "../../../node/src/testing/needs.js";
-import { fleetctl } from "../testing/run-fleetctl.js";
+import { needs } from "../../../test/support/needs.js";
+import { fleetctl } from "../../../test/support/fleetctl/run-fleetctl.js";
 import type { BuiltImage } from "./build.js";
 import type { SmokeResult } from "./smoke.js";
 

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { tempDirs } from "../../../node/src/testing/temp-dirs.js";
+import { tempDirs } from "../../../test/support/temp-dirs.js";
 import { FleetError } from "../errors.js";
 import { archTag, nativeArch, parseArches } from "./arch.js";
 import { raspberryPiCpuinfo } from "./emulated-cpuinfo.js";

@@ -4,7 +4,7 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileSdJson, type ScrapeTarget } from "./targets.js";
-import { writeFileAtomic } from "../../../node/src/checkpoint/atomic-write.js";
+import { writeFileAtomic } from "../../../node/src/util/atomic-write.js";
 
 export interface PrometheusSetup {
   /** Folder that will hold prometheus.yml, rules/, targets/, data/. */

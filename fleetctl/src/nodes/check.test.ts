@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FleetError } from "../errors.js";
-import { startFakeFleet } from "../testing/fake-nodes.js";
+import { startFakeFleet } from "../../../test/support/fleetctl/fake-nodes.js";
 import { freshQa, runCheck } from "./check.js";
 
 test("a fleet that spreads the taught version passes, with a merge time per node", async (t) => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startFakeFleet } from "../testing/fake-nodes.js";
+import { startFakeFleet } from "../../../test/support/fleetctl/fake-nodes.js";
 import { fleetStatus } from "./fleet-status.js";
 import { teach } from "./client.js";
 

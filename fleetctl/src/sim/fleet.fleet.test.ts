@@ -8,10 +8,10 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { needs } from "../../../node/src/testing/needs.js";
-import { repoRoot, sharedDir } from "../../../node/src/testing/paths.js";
+import { needs } from "../../../test/support/needs.js";
+import { repoRoot, courseFixture } from "../../../test/support/paths.js";
 import { nativeArch } from "../image/arch.js";
-import { fleetctl } from "../testing/run-fleetctl.js";
+import { fleetctl } from "../../../test/support/fleetctl/run-fleetctl.js";
 
 const NETWORK = `deltafleet-test-${process.pid}`;
 
@@ -26,7 +26,7 @@ function courseModelFolder(dir: string): string {
   execFileSync(process.execPath, [cli, "model", "init", "--out", model], { stdio: "ignore" });
   rmSync(join(model, "model.safetensors"));
   rmSync(join(model, "manifest.json"));
-  copyFileSync(join(sharedDir(), "fixtures", "course", "base.pt"), join(model, "pytorch_model.bin"));
+  copyFileSync(courseFixture("base.pt"), join(model, "pytorch_model.bin"));
   mkdirSync(join(dir, "group_vars"), { recursive: true });
   writeFileSync(join(dir, "group_vars", "pis.yml"), `fleet_node_model_src: ${JSON.stringify(model)}\n`);
   return (JSON.parse(execFileSync(process.execPath, [cli, "model", "info", model, "--json"], { encoding: "utf8" })) as { fingerprint: string }).fingerprint;

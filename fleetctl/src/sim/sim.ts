@@ -3,7 +3,7 @@
 // Nodes inside use their Pi's host network, so their broadcasts travel on the sim bridge.
 
 import { existsSync, mkdirSync, rmSync, readFileSync } from "node:fs";
-import { writeFileAtomic } from "../../../node/src/checkpoint/atomic-write.js";
+import { writeFileAtomic } from "../../../node/src/util/atomic-write.js";
 import { connect } from "node:net";
 import { basename, dirname, join, resolve } from "node:path";
 import { FleetError } from "../errors.js";

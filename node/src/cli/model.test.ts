@@ -6,13 +6,13 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sharedDir } from "../testing/paths.js";
-import { tempDirs } from "../testing/temp-dirs.js";
+import { courseFixture } from "../../../test/support/paths.js";
+import { tempDirs } from "../../../test/support/temp-dirs.js";
 
 const scratch = tempDirs("model-cli-");
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), "main.js");
-const BASE_PT = sharedDir("fixtures", "course", "base.pt");
+const BASE_PT = courseFixture("base.pt");
 const work = scratch();
 const env = { ...process.env, FLEET_MODEL_CACHE: join(work, "cache") };
 
@@ -31,7 +31,7 @@ test("info describes the course's base.pt: tensors, tied head, parameter count",
 });
 
 test("info gives a model the fingerprint a node running it reports, from a .pt or a folder", async () => {
-  const { Model } = await import("../engine/model.js");
+  const { Model } = await import("../model/model.js");
   const running = await Model.load(BASE_PT, { inference: "ts" });
   const fromPt = JSON.parse(run("info", BASE_PT, "--json").out);
   assert.equal(fromPt.fingerprint, running.fingerprint);

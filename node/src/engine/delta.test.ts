@@ -5,19 +5,20 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadModel, loadStateDict } from "../checkpoint/load.js";
-import { paramsFromStateDict } from "../checkpoint/state-dict.js";
-import { needs } from "../testing/needs.js";
-import { repoRoot, sharedDir } from "../testing/paths.js";
+import { loadStateDict } from "../checkpoint/read.js";
+import { loadModel } from "../model/load.js";
+import { paramsFromStateDict } from "../model/state-dict.js";
+import { needs } from "../../../test/support/needs.js";
+import { repoRoot, courseFixture } from "../../../test/support/paths.js";
 import { DeltaError, makeDelta, mergeDelta } from "./delta.js";
 import { paramSpecs, viewParams } from "./params.js";
 import { TINY_GPT2 } from "./config.js";
-import { halfToFloat } from "./fp16.js";
-import { tempDirs } from "../testing/temp-dirs.js";
+import { halfToFloat } from "../checkpoint/fp16.js";
+import { tempDirs } from "../../../test/support/temp-dirs.js";
 
 const scratch = tempDirs("merge-");
 
-const course = (f: string) => sharedDir("fixtures", "course", f);
+const course = (f: string) => courseFixture(f);
 const DELTAS = ["delta_v1764008499.pt", "delta_v1764009046.pt"].map(course);
 
 for (const weight of [1, 0.3]) {

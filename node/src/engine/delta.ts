@@ -1,10 +1,9 @@
 // Model deltas as the course defines them: per tensor, (now − baseline) in fp16, only tensors
 // whose change has L2 norm above 1e-6; merged as `p += weight · float(delta)`.
 
-import type { StateDict, Tensor } from "../checkpoint/tensor.js";
-import { canonicalKey, toFloat32 } from "../checkpoint/state-dict.js";
-import { paramSpecs, TIED_KEYS, type Params } from "./params.js";
-import { fromHalf, toHalf } from "./fp16.js";
+import { toFloat32, type StateDict, type Tensor } from "../checkpoint/tensor.js";
+import { canonicalKey, paramSpecs, TIED_KEYS, type Params } from "./params.js";
+import { fromHalf, toHalf } from "../checkpoint/fp16.js";
 
 /** The course's threshold on a tensor's change, below which it is left out of the delta. */
 export const DELTA_MIN_NORM = 1e-6;

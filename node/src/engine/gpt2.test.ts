@@ -6,18 +6,18 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadModel } from "../checkpoint/load.js";
-import { needs } from "../testing/needs.js";
-import { repoRoot, sharedDir } from "../testing/paths.js";
+import { loadModel } from "../model/load.js";
+import { needs } from "../../../test/support/needs.js";
+import { repoRoot, courseFixture } from "../../../test/support/paths.js";
 import { backward, createWorkspace, forward, loss, nextTokenTargets } from "./gpt2.js";
 import { paramSpecs, viewParams, type Params } from "./params.js";
 import { AdamW, clipGradNorm, sgdStep } from "./optim.js";
-import { tempDirs } from "../testing/temp-dirs.js";
+import { tempDirs } from "../../../test/support/temp-dirs.js";
 
 const scratch = tempDirs("golden-");
 
-const BASE_PT = sharedDir("fixtures", "course", "base.pt");
-const GOLDEN = join(repoRoot(), "node", "src", "engine", "golden", "base-pt-golden.json");
+const BASE_PT = courseFixture("base.pt");
+const GOLDEN = join(repoRoot(), "test", "fixtures", "golden", "base-pt-golden.json");
 const golden = JSON.parse(readFileSync(GOLDEN, "utf8"));
 const tokens: number[] = golden.tokens;
 

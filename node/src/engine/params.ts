@@ -114,3 +114,10 @@ export function viewParams(config: Gpt2Config, flat: Float32Array = new Float32A
     lnf_b: get("transformer.ln_f.bias"),
   };
 }
+
+/** GPT2Model checkpoints name keys without the `transformer.` prefix; both are accepted. */
+export function canonicalKey(key: string): string {
+  if (key.startsWith("transformer.") || key === "lm_head.weight") return key;
+  if (/^(wte|wpe|ln_f|h\.\d+)\./.test(key)) return `transformer.${key}`;
+  return key;
+}

@@ -7,12 +7,12 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freeUdpPorts, sha256, startCoursePeer } from "../overlay/interop/procs.js";
-import { needs } from "../testing/needs.js";
-import { sharedDir } from "../testing/paths.js";
-import { freeTcpPorts, NodeProc, until, type NodeStatusBody } from "./e2e-harness.js";
+import { freeUdpPorts, sha256, startCoursePeer } from "../../../test/support/procs.js";
+import { needs } from "../../../test/support/needs.js";
+import { courseFixture } from "../../../test/support/paths.js";
+import { freeTcpPorts, NodeProc, until, type NodeStatusBody } from "../../../test/support/e2e-harness.js";
 
-const COURSE_DELTA = sharedDir("fixtures", "course", "delta_v1764009046.pt");
+const COURSE_DELTA = courseFixture("delta_v1764009046.pt");
 const FAST = { nakQuietS: 0.3, nakCheckS: 0.1, bind: "127.0.0.1", s62ChunkGapS: 0.0005, s62MetaWaitS: 0.2 };
 
 for (const dialect of ["v1", "sprint62"] as const) {

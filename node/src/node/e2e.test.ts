@@ -8,8 +8,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtemp, readdir, rm, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { needs } from "../testing/needs.js";
-import { fleetSpecs, nodeEntry, NodeProc, until, type NodeSpec, type NodeStatusBody } from "./e2e-harness.js";
+import { needs } from "../../../test/support/needs.js";
+import { fleetSpecs, nodeEntry, NodeProc, until, type NodeSpec, type NodeStatusBody } from "../../../test/support/e2e-harness.js";
 
 type T = { after: (f: () => Promise<void> | void) => void };
 

@@ -5,9 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
-import { HOSTILE_DROP_REASONS, hostileDatagrams } from "../testing/hostile-datagrams.js";
-import { tempDirs } from "../testing/temp-dirs.js";
-import { fleetSpecs, NodeProc, until } from "./e2e-harness.js";
+import { HOSTILE_DROP_REASONS, hostileDatagrams } from "../../../test/support/hostile-datagrams.js";
+import { tempDirs } from "../../../test/support/temp-dirs.js";
+import { fleetSpecs, NodeProc, until } from "../../../test/support/e2e-harness.js";
 
 const HOSTILE = 10_000;
 // The receiver's default bound on bytes held by incomplete transfers (overlay DEFAULT_LIMITS), plus

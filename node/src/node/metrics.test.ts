@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { newStats } from "../overlay/stats.js";
-import { needs } from "../testing/needs.js";
+import { needs } from "../../../test/support/needs.js";
 import { createMetrics, REJECT_REASONS } from "./metrics.js";
 
 const CONTRACT_NAMES = [

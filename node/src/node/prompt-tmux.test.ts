@@ -8,8 +8,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { needs } from "../testing/needs.js";
-import { fleetSpecs, nodeEntry, type NodeSpec } from "./e2e-harness.js";
+import { needs } from "../../../test/support/needs.js";
+import { fleetSpecs, nodeEntry, type NodeSpec } from "../../../test/support/e2e-harness.js";
 import { decodeManifest, MANIFEST, type ManifestBody } from "./state-dir.js";
 
 const SOCKET = `fleet-prompt-${process.pid}`;

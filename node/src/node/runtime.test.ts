@@ -11,7 +11,7 @@ import { createLogger } from "./logger.js";
 import { resolveNodeOptions } from "./options.js";
 import type { NodeDeps } from "./seams.js";
 import { startNode, type RunningNode } from "./start.js";
-import { FakeDeltaError, FakeHub, FakeModel } from "./test-fakes.js";
+import { FakeDeltaError, FakeHub, FakeModel } from "../../../test/support/node-fakes.js";
 
 type T = { after: (f: () => Promise<void> | void) => void };
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "./logger.js";
 import { DELTA_FILES_KEPT, MANIFEST, PREV_MANIFEST, StateDir } from "./state-dir.js";
-import { FakeModel } from "./test-fakes.js";
+import { FakeModel } from "../../../test/support/node-fakes.js";
 
 const logger = createLogger({ nodeId: "t", level: "silent", format: "json" }).logger;
 type T = { after: (f: () => Promise<void>) => void };

@@ -17,7 +17,7 @@ import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { writeFileAtomicAsync as writeFileAtomic } from "../checkpoint/atomic-write.js";
+import { writeFileAtomicAsync as writeFileAtomic } from "../util/atomic-write.js";
 import { sha256File, sha256Hex } from "../util/sha256.js";
 
 export const MANIFEST = "state.json";

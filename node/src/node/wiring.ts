@@ -1,9 +1,9 @@
 // The real parts behind the node's seams (seams.ts): the engine's Model, the embedded default
 // model, the UDP overlay. The only file of the node program that imports them.
 
-import { ensureDefaultModel } from "../checkpoint/default-model.js";
+import { ensureDefaultModel } from "../model/default-model.js";
 import { DeltaError } from "../engine/delta.js";
-import { Model } from "../engine/model.js";
+import { Model } from "../model/model.js";
 import { Overlay } from "../overlay/overlay.js";
 import type { NodeDeps } from "./seams.js";
 

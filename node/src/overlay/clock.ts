@@ -1,5 +1,5 @@
 // Time for the repair logic, behind a small interface so tests drive it with a fake clock
-// (node/src/testing/fake-clock.ts) and assert schedules without waiting for real time.
+// (test/support/fake-clock.ts) and assert schedules without waiting for real time.
 
 export interface Timer { cancel(): void }
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { chunkRawBytes, decode, encodeBinaryChunk, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT, seqBefore,
   type Body, type Packet } from "./codec.js";
-import { seeded } from "../testing/faulty-transport.js";
+import { seeded } from "../../../test/support/faulty-transport.js";
 
 const SHA = "0acba2bd5fd426c4b47a8934afee57e961568757674dab75e30ce8cf1ac2dbef";
 

@@ -1,5 +1,5 @@
 // Every byte the overlay puts on or takes off the wire, in one place: the course's two text dialects
-// (V=1 and Sprint 6.2, see ../shared/spec/course-wire.md) and DeltaFleet's binary chunk framing.
+// (V=1 and Sprint 6.2, see docs/course-wire.md) and DeltaFleet's binary chunk framing.
 // decode() never throws: bad input gives { ok: false, reason } and the caller counts the reason.
 
 import { crc32 } from "node:zlib";

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
 import { Overlay, type DeltaArrival } from "./overlay.js";
 import { MAX_PEERS } from "./peers.js";
-import { seeded } from "../testing/faulty-transport.js";
-import { HOSTILE_DROP_REASONS, hostileDatagrams } from "../testing/hostile-datagrams.js";
+import { seeded } from "../../../test/support/faulty-transport.js";
+import { HOSTILE_DROP_REASONS, hostileDatagrams } from "../../../test/support/hostile-datagrams.js";
 
 // Incompressible bytes of a course delta's size: between DeltaFleet nodes a real (sparse) delta
 // goes deflated in a few datagrams, and the flood must land while a long transfer is open.

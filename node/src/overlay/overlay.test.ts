@@ -11,10 +11,10 @@ import { readFileSync } from "node:fs";
 import { decode, encodeText, type Body } from "./codec.js";
 import { Overlay, type DeltaArrival, type OverlayOptions, type OverlayTimings } from "./overlay.js";
 import { COURSE_META_COPIES } from "./sender.js";
-import { FaultyTransport, seeded, type FaultFn } from "../testing/faulty-transport.js";
-import { sharedDir } from "../testing/paths.js";
+import { FaultyTransport, seeded, type FaultFn } from "../../../test/support/faulty-transport.js";
+import { courseFixture } from "../../../test/support/paths.js";
 
-const COURSE_DELTA = readFileSync(sharedDir("fixtures", "course", "delta_v1764008499.pt"));
+const COURSE_DELTA = readFileSync(courseFixture("delta_v1764008499.pt"));
 // Incompressible bytes of the course delta's size: a real delta between DeltaFleet nodes goes
 // deflated in a few datagrams, and the repair tests need hundreds of chunks to lose.
 const DELTA = (() => {

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { deflateRawSync } from "node:zlib";
 import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings } from "./receiver.js";
 import { newStats } from "./stats.js";
-import { FakeClock } from "../testing/fake-clock.js";
+import { FakeClock } from "../../../test/support/fake-clock.js";
 
 const LIMITS: ReceiverLimits = { maxChunksPerTransfer: 100, maxTransferBytes: 1000, maxInFlightBytes: 1500, maxTransfers: 2, maxTransfersPerSource: 8, maxRemembered: 10 };
 const TIMINGS: ReceiverTimings = { nakQuietMs: 100, repairQuietMs: 30, nakBackoffMs: 100, nakBackoffMaxMs: 400, nakMaxRounds: 4, metaWaitMs: 500, transferIdleMs: 5000, rememberMs: 60_000,

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import assert from "node:assert/strict";
 import { Sender, type Dest, type SenderTimings, type SendPlan } from "./sender.js";
 import { newStats } from "./stats.js";
-import { FakeClock } from "../testing/fake-clock.js";
+import { FakeClock } from "../../../test/support/fake-clock.js";
 
 const TIMINGS: SenderTimings = { retentionMs: 60_000, repairCoalesceMs: 2, progressLogMs: 60_000, repairHoldMs: 250, repairHoldBlindMs: 10 };
 const BROADCAST: Dest = { address: "10.0.0.255", port: 5000, framing: "binary", broadcast: true };

@@ -1,5 +1,5 @@
 // The one UDP socket an overlay sends and receives on, behind a small interface so tests can wrap
-// it with faults (node/src/testing/faulty-transport.ts) while the packets still cross real sockets.
+// it with faults (test/support/faulty-transport.ts) while the packets still cross real sockets.
 
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 

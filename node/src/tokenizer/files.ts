@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { writeFileAtomic } from "../checkpoint/atomic-write.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
 
 export const EOS_TOKEN = "<|endoftext|>";
 export const EOS_ID = 50256;

@@ -7,12 +7,12 @@ import { execFileSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { needs } from "../testing/needs.js";
-import { repoRoot } from "../testing/paths.js";
+import { needs } from "../../../test/support/needs.js";
+import { repoRoot } from "../../../test/support/paths.js";
 import { writeTokenizerFiles } from "./files.js";
 import { loadTokenizer } from "./tokenizer.js";
 import { CheckpointError } from "../checkpoint/errors.js";
-import { tempDirs } from "../testing/temp-dirs.js";
+import { tempDirs } from "../../../test/support/temp-dirs.js";
 
 const scratch = tempDirs("tok-");
 

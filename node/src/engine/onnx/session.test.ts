@@ -3,8 +3,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadModel } from "../../checkpoint/load.js";
-import { sharedDir } from "../../testing/paths.js";
+import { loadModel } from "../../model/load.js";
+import { courseFixture } from "../../../../test/support/paths.js";
 import { createWorkspace, forward } from "../gpt2.js";
 import { viewParams, type Params } from "../params.js";
 import { TsDecoder } from "../decoder.js";
@@ -20,7 +20,7 @@ function randomParams(): Params {
 }
 
 const models: Array<[string, () => Params]> = [
-  ["the course's base.pt", () => loadModel(sharedDir("fixtures", "course", "base.pt")).params],
+  ["the course's base.pt", () => loadModel(courseFixture("base.pt")).params],
   ["a random 6-layer, 128-wide GPT-2", randomParams],
 ];
 const prompts = [

@@ -1,0 +1,108 @@
+// Fake DeltaFleet nodes for fleetctl's tests: real node:http servers on loopback that answer the
+// node HTTP API (docs/contracts.md) from a tiny model of a fleet: teaching one node changes its
+// digest and, after `propagateMs`, every other node's the same way.
+
+import { createHash, randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { NodeAddress } from "../../../fleetctl/src/nodes/client.js";
+
+export interface FakeNodeOptions {
+  count: number;
+  propagateMs?: number;
+  /** Node ids that never merge what others teach. */
+  neverMerge?: string[];
+  /** Node ids that start with a different model. */
+  oddDigest?: string[];
+}
+
+interface FakeNode {
+  id: string;
+  digest: string;
+  applied: { version: string; from: string; at: number }[];
+  server: Server;
+  port: number;
+  fragmentsSent: number;
+}
+
+export interface FakeFleet {
+  nodes: NodeAddress[];
+  /** Requests seen, "<id> <METHOD> <path>". */
+  requests: string[];
+  stop(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+/** What a node "answers": a function of its weights, so equal digests answer equally. */
+const answerOf = (digest: string) => `word-${digest.slice(0, 6)}`;
+
+export async function startFakeFleet(o: FakeNodeOptions): Promise<FakeFleet> {
+  const nodes: FakeNode[] = [];
+  const requests: string[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const base = sha("base");
+  for (let i = 1; i <= o.count; i++) {
+    const id = `pi-${i}`;
+    const n: FakeNode = { id, digest: o.oddDigest?.includes(id) ? sha("odd" + id) : base, applied: [], server: createServer(), port: 0, fragmentsSent: 0 };
+    n.server.on("request", (req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        requests.push(`${id} ${req.method} ${req.url}`);
+        const reply = (code: number, v: unknown) => {
+          res.writeHead(code, { "content-type": "application/json" });
+          res.end(JSON.stringify(v));
+        };
+        if (req.method === "GET" && req.url === "/status") {
+          return reply(200, {
+            id, fingerprint: "f00d", digest: n.digest, version: n.applied.at(-1)?.version,
+            applied: n.applied, peers: nodes.filter((x) => x !== n).map((x) => ({ id: x.id, address: "127.0.0.1", port: 5000 })),
+            transfers: [], counters: { fragmentsSent: n.fragmentsSent, fragmentsReceived: n.applied.length * 3, retransmits: 0 },
+            lastMergeAt: n.applied.at(-1)?.at ?? null, startedAt: Date.now(),
+          });
+        }
+        if (req.method === "POST" && req.url === "/teach") {
+          const { question, answer } = JSON.parse(body) as { question: string; answer: string };
+          const version = randomBytes(8).toString("hex");
+          const apply = (x: FakeNode) => {
+            x.digest = sha(x.digest + version);
+            x.applied.push({ version, from: id, at: Date.now() });
+          };
+          apply(n);
+          n.fragmentsSent += 3;
+          for (const other of nodes) {
+            if (other === n || o.neverMerge?.includes(other.id)) continue;
+            const t = setTimeout(() => (timers.delete(t), apply(other)), o.propagateMs ?? 100);
+            timers.add(t);
+          }
+          return reply(200, { version, bytes: 1234, chunks: 3, loss: 0.69, steps: 2, ms: 12, answer: answerOf(n.digest), learned: answer.length > 0 && question.length > 0 });
+        }
+        if (req.method === "POST" && req.url === "/ask") return reply(200, { answer: answerOf(n.digest), raw: "", tokens: 3, ms: 7 });
+        reply(404, { error: "no such route", code: "NOT_FOUND" });
+      });
+    });
+    await new Promise<void>((r) => n.server.listen(0, "127.0.0.1", r));
+    n.port = (n.server.address() as AddressInfo).port;
+    nodes.push(n);
+  }
+  const close = (n: FakeNode) => new Promise<void>((r) => (n.server.closeAllConnections(), n.server.close(() => r())));
+  return {
+    nodes: nodes.map((n) => ({ host: `host-${n.id}`, nodeId: n.id, address: "127.0.0.1", httpPort: n.port })),
+    requests,
+    stop: (id) => close(nodes.find((n) => n.id === id)!),
+    close: async () => {
+      for (const t of timers) clearTimeout(t);
+      await Promise.all(nodes.filter((n) => n.server.listening).map(close));
+    },
+  };
+}
+
+/** An inventory file pointing at the fake nodes (node ids pi-1..; hosts host-pi-1..). */
+export function fakeInventoryYaml(fleet: FakeFleet): string {
+  const lines = ["all:", "  children:", "    pis:", "      hosts:"];
+  for (const n of fleet.nodes) {
+    lines.push(`        ${n.host}:`, `          ansible_host: ${n.address}`, `          fleet_node_id: ${n.nodeId}`, `          fleet_node_http_port: ${n.httpPort}`);
+  }
+  return lines.join("\n") + "\n";
+}
