@@ -6,10 +6,10 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { FleetError } from "./errors.js";
 import { run } from "./exec.js";
+import { isNodeId, NODE_ID_RULE } from "../../node/src/util/ids.js";
 
 export const FLEET_GROUP = "pis";
 export const DEFAULT_HTTP_PORT = 8477;
-const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export interface FleetHost {
   /** Ansible's name for the host. */
@@ -101,7 +101,7 @@ export function validateInventory(list: unknown, file: string): Inventory {
   for (const name of names) {
     const v = hostvars[name] ?? {};
     const nodeId = v.fleet_node_id === undefined ? name : String(v.fleet_node_id);
-    if (!NODE_ID_RE.test(nodeId)) problems.push(`host ${name}: fleet_node_id "${nodeId}" must be 1-64 letters, digits, '.', '_' or '-'`);
+    if (!isNodeId(nodeId)) problems.push(`host ${name}: fleet_node_id "${nodeId}" must be ${NODE_ID_RULE}`);
     const other = byId.get(nodeId);
     if (other !== undefined) problems.push(`host ${name}: fleet_node_id "${nodeId}" is also ${other}'s; node ids must be unique`);
     byId.set(nodeId, name);

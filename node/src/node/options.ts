@@ -5,10 +5,10 @@ import { isIPv4 } from "node:net";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import { LOG_LEVELS, type LogFormat } from "./logger.js";
+import { isNodeId, NODE_ID_RULE } from "../util/ids.js";
 
 export const DEFAULT_UDP_PORT = 5000;
 export const DEFAULT_HTTP = "127.0.0.1:8477";
-const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class UsageError extends Error {
   readonly exitCode = 2;
@@ -62,7 +62,7 @@ export function resolveNodeOptions(nodeIdArg: string | undefined, raw: RawNodeOp
 
   const nodeId = nodeIdArg ?? (env.FLEET_NODE_ID || undefined);
   if (nodeId === undefined) problems.push("missing <node-id>: give it as the first argument (fleet-node Pi-1) or in FLEET_NODE_ID");
-  else if (!NODE_ID.test(nodeId)) problems.push(`node id "${nodeId}" must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (the course wire splits on | ; =)`);
+  else if (!isNodeId(nodeId)) problems.push(`node id "${nodeId}" must be ${NODE_ID_RULE}`);
 
   const port = parsePort(pick("port") ?? String(DEFAULT_UDP_PORT), "--port", problems);
 

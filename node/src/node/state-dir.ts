@@ -19,6 +19,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { writeFileAtomicAsync as writeFileAtomic } from "../util/atomic-write.js";
 import { sha256File, sha256Hex } from "../util/sha256.js";
+import { isWireToken } from "../util/ids.js";
 
 export const MANIFEST = "state.json";
 export const PREV_MANIFEST = "state.prev.json";
@@ -28,7 +29,6 @@ export const DELTA_FILES_KEPT = 32;
 /** Applied versions remembered; far more than a fleet teaches in its life, still bounded. */
 export const APPLIED_KEPT = 10_000;
 const MANIFEST_FORMAT = 1;
-const SAFE_VERSION = /^[A-Za-z0-9._-]{1,128}$/;
 
 export interface AppliedEntry {
   version: string;
@@ -200,7 +200,7 @@ export class StateDir {
 
   /** Keeps a delta file (received or taught); the oldest beyond DELTA_FILES_KEPT are removed. */
   async keepDelta(version: string, bytes: Uint8Array): Promise<string | undefined> {
-    if (!SAFE_VERSION.test(version)) return undefined;   // never a path from the wire
+    if (!isWireToken(version)) return undefined;   // never a path from the wire
     const file = join(this.dir, DELTA_DIR, `${version}.pt`);
     await writeFileAtomic(file, bytes);
     await this.pruneDeltas();

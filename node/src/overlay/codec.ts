@@ -3,6 +3,7 @@
 // decode() never throws: bad input gives { ok: false, reason } and the caller counts the reason.
 
 import { crc32 } from "node:zlib";
+import { isWireToken } from "../util/ids.js";
 
 // ---- wire constants ---------------------------------------------------------------------------
 
@@ -14,8 +15,6 @@ export const MAX_DATAGRAM_BYTES = 65_507;
 export const SEQ_LIMIT = 10_000_000_000;
 /** Digits budgeted for TS in a header: unix ms has 13 digits until the year 2286. */
 const TS_DIGITS = 13;
-/** Ids and versions: the course splits headers on `|` and bodies on `;` and `=`. */
-export const SAFE_TOKEN = /^[A-Za-z0-9._-]{1,128}$/;
 /** Per-packet number limits (counts beyond these are hostile, not large). */
 export const MAX_CHUNKS_ON_WIRE = 1_000_000;
 export const MAX_SIZE_ON_WIRE = 2 ** 40;
@@ -137,7 +136,7 @@ function decodeV1(text: string): Decoded {
   if (f.get("V") !== "1") return fail("version");
   const src = f.get("SRC");
   if (!src) return fail("no_src");
-  if (!SAFE_TOKEN.test(src)) return fail("bad_src");
+  if (!isWireToken(src)) return fail("bad_src");
   const seq = decimal(f.get("SEQ")) ?? 0;
   const ts = decimal(f.get("TS")) ?? 0;
   const type = f.get("TYPE");
@@ -162,7 +161,7 @@ function decodeV1(text: string): Decoded {
       return decodeNak(head, kv);
     case "REPAIRED": {
       const ver = kv.get("ver");
-      if (!ver || !SAFE_TOKEN.test(ver)) return fail("bad_ver");
+      if (!ver || !isWireToken(ver)) return fail("bad_ver");
       const idx = parseRanges(kv.get("ranges") ?? "", []);
       return idx ? ok(head, { type, ver, idx }) : fail("nak_range");
     }
@@ -181,7 +180,7 @@ function decodeSprint62(text: string): Decoded {
   const type = parts[0]!.slice(1, -1);
   const src = parts[1]!;
   if (!src) return fail("no_src");
-  if (!SAFE_TOKEN.test(src)) return fail("bad_src");
+  if (!isWireToken(src)) return fail("bad_src");
   const h: Header = { framing: "sprint62", src, seq: decimal(parts[2]) ?? 0, ts: decimal(parts[3]) ?? 0 };
   const body = parts[6]!;
   const items = body.split(",");
@@ -211,7 +210,7 @@ function decodeSprint62(text: string): Decoded {
 
 function decodeModelBody(h: Header, type: "MODEL_META" | "MODEL_CHUNK", kv: Map<string, string>): Decoded {
   const ver = kv.get("ver");
-  if (!ver || !SAFE_TOKEN.test(ver)) return fail("bad_ver");
+  if (!ver || !isWireToken(ver)) return fail("bad_ver");
   if (type === "MODEL_META") {
     const chunks = decimal(kv.get("chunks"), MAX_CHUNKS_ON_WIRE);
     if (chunks === undefined || chunks < 1) return fail("bad_number");
@@ -252,7 +251,7 @@ function parseRanges(text: string, out: number[]): number[] | undefined {
 
 function decodeNak(h: Header, kv: Map<string, string>): Decoded {
   const ver = kv.get("ver");
-  if (!ver || !SAFE_TOKEN.test(ver)) return fail("bad_ver");
+  if (!ver || !isWireToken(ver)) return fail("bad_ver");
   const missing: number[] = [];
   // Course: comma-separated decimals, anything else skipped.
   for (const piece of (kv.get("missing") ?? "").split(",")) {
@@ -278,13 +277,13 @@ function decodeBinary(buf: Uint8Array): Decoded {
   if (o + srcLen + 4 + 1 > b.length - 4) return fail("malformed");
   const src = b.toString("latin1", o, o + srcLen);
   o += srcLen;
-  if (!SAFE_TOKEN.test(src)) return fail("bad_src");
+  if (!isWireToken(src)) return fail("bad_src");
   const seq = b.readUInt32BE(o); o += 4;
   const verLen = b[o++]!;
   if (o + verLen + 8 > b.length - 4) return fail("malformed");
   const ver = b.toString("latin1", o, o + verLen);
   o += verLen;
-  if (!SAFE_TOKEN.test(ver)) return fail("bad_ver");
+  if (!isWireToken(ver)) return fail("bad_ver");
   const idx = b.readUInt32BE(o); o += 4;
   const total = b.readUInt32BE(o); o += 4;
   if (total < 1 || total > MAX_CHUNKS_ON_WIRE) return fail("bad_number");

@@ -12,6 +12,7 @@ import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type Re
 import { Sender, type Dest, type OutgoingInfo, type SendPlan, type SentDelta, type SenderTimings } from "./sender.js";
 import { bump, newStats, type OverlayStats } from "./stats.js";
 import { UdpTransport, type Transport, type UdpTransportOptions } from "./transport.js";
+import { isNodeId, NODE_ID_RULE } from "../util/ids.js";
 
 export const DEFAULT_PORT = 5000;
 
@@ -203,8 +204,8 @@ export class Overlay {
   }
 
   static async start(o: OverlayOptions): Promise<Overlay> {
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.nodeId)) {
-      throw new Error(`overlay: node id ${JSON.stringify(o.nodeId)} must be 1-64 of [A-Za-z0-9._-] (course parsers split on | ; =)`);
+    if (!isNodeId(o.nodeId)) {
+      throw new Error(`overlay: node id ${JSON.stringify(o.nodeId)} must be ${NODE_ID_RULE}`);
     }
     const addr = resolveAddresses(o.bindAddress ?? "0.0.0.0", o.broadcastAddress, !(o.peers?.length));
     const topts: UdpTransportOptions = { port: o.port ?? DEFAULT_PORT, bindAddress: addr.bindAddress,

@@ -8,6 +8,7 @@ import { chunkRawBytes, ENC_DEFLATE, nakRanges, REPAIRED_MAX_RANGES_CHARS, seqBe
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { bump, type OverlayStats } from "./stats.js";
 import { sha256Hex } from "../util/sha256.js";
+import { toToken } from "../util/ids.js";
 
 /** METAs a course-format destination gets before the first chunk (see send()). */
 export const COURSE_META_COPIES = 3;
@@ -128,7 +129,7 @@ export class Sender {
   newVersion(sha256: string): string {
     const stamp = Math.max(this.now(), this.lastStamp + 1);
     this.lastStamp = stamp;
-    const id = this.wire.nodeId.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 40);
+    const id = toToken(this.wire.nodeId, 40);
     return `d${stamp}-${id}-${sha256.slice(0, 8)}${randomBytes(2).toString("hex")}`;
   }
 
