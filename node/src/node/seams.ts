@@ -21,6 +21,8 @@ export interface EngineModel {
 }
 
 export interface IncomingDelta { version: string; from: string; bytes: Uint8Array; sha256: string; metaAt: number }
+/** What the node did with a delta the overlay delivered: merged it, or held it already (nothing changed). */
+export type DeltaOutcome = "applied" | "duplicate";
 
 export interface PeerInfo {
   id: string; address: string; port: number; dialect: string;
@@ -40,7 +42,8 @@ export interface OverlayStartOptions {
   dialect: "v1" | "sprint62";
   rateBytesPerSec?: number;
   logger: Logger;
-  onDelta: (d: IncomingDelta) => Promise<void>;
+  /** Resolves with what became of the delta; throws (with a string `reason`) to reject it. */
+  onDelta: (d: IncomingDelta) => Promise<DeltaOutcome>;
   isApplied: (version: string) => boolean;
 }
 
