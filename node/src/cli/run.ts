@@ -4,7 +4,10 @@
 
 import { Command, Option } from "commander";
 import { createLogger } from "../node/logger.js";
-import { DEFAULT_HTTP, DEFAULT_UDP_PORT, ENV, resolveNodeOptions, UsageError, type RawNodeOptions } from "../node/options.js";
+import {
+  DEFAULT_BIND, DEFAULT_DIALECT, DEFAULT_HTTP, DEFAULT_LOG_LEVEL, DEFAULT_MERGE_WEIGHT, DEFAULT_RATE_BYTES_PER_SEC, DEFAULT_UDP_PORT,
+  defaultStateDir, ENV, formatRate, resolveNodeOptions, UsageError, type RawNodeOptions,
+} from "../node/options.js";
 import { runPrompt } from "../node/prompt.js";
 import type { NodeDeps } from "../node/seams.js";
 import { startNode, type RunningNode } from "../node/start.js";
@@ -12,24 +15,25 @@ import { startNode, type RunningNode } from "../node/start.js";
 /** Upper bound on a clean stop; after it the process exits anyway (the state is saved per commit). */
 const STOP_DEADLINE_MS = 4_000;
 
-const opt = (flags: string, what: string, dflt: string, env: string): Option => new Option(flags, `${what} (default: ${dflt}; env ${env})`);
+/** A flag whose help states its default and variable; a default that is a value comes from its constant, never typed here. */
+const opt = (flags: string, what: string, dflt: string | number, env: string): Option => new Option(flags, `${what} (default: ${dflt}; env ${env})`);
 
 /** Configures `program` as the node runner; `deps` are the engine and overlay (tests may not swap them: e2e runs the binary). */
 export function configureRun(program: Command, deps: () => Promise<NodeDeps>): Command {
   return program
     .argument("[node-id]", `this node's id on the overlay, e.g. Pi-1 (env ${ENV.nodeId})`)
-    .addOption(opt("--port <port>", "UDP port of the overlay", String(DEFAULT_UDP_PORT), ENV.port))
-    .addOption(opt("--bind <addr|iface>", "IPv4 address or interface (wlan0, eth0) the overlay binds", "0.0.0.0", ENV.bind))
+    .addOption(opt("--port <port>", "UDP port of the overlay", DEFAULT_UDP_PORT, ENV.port))
+    .addOption(opt("--bind <addr|iface>", "IPv4 address or interface (wlan0, eth0) the overlay binds", DEFAULT_BIND, ENV.bind))
     .addOption(opt("--broadcast <addr>", "broadcast address for discovery and deltas, or none", "derived from the interface; off with --peer", ENV.broadcast))
     .addOption(opt("--peer <host:port>", "a peer reached by unicast; repeatable", "none", `${ENV.peer}, comma-separated`)
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
-    .addOption(opt("--dialect <v1|sprint62>", "wire dialect this node speaks (it hears both)", "v1", ENV.dialect))
+    .addOption(opt("--dialect <v1|sprint62>", "wire dialect this node speaks (it hears both)", DEFAULT_DIALECT, ENV.dialect))
     .addOption(opt("--http <host:port>", "HTTP API address; 0.0.0.0:8477 opens it to the LAN", DEFAULT_HTTP, ENV.http))
-    .addOption(opt("--state-dir <dir>", "state folder: baseline, applied versions, received deltas", "./state/<node-id>", ENV.stateDir))
+    .addOption(opt("--state-dir <dir>", "state folder: baseline, applied versions, received deltas", defaultStateDir("<node-id>"), ENV.stateDir))
     .addOption(opt("--model <path>", "model folder or .pt to start from when the state folder has none", "the embedded tiny-gpt2", ENV.model))
-    .addOption(opt("--merge-weight <w>", "weight a received delta is merged with", "1", ENV.mergeWeight))
-    .addOption(opt("--rate <bytes/s>", "send rate limit (500k, 4M)", "4M", ENV.rate))
-    .addOption(opt("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", "info", ENV.logLevel))
+    .addOption(opt("--merge-weight <w>", "weight a received delta is merged with", DEFAULT_MERGE_WEIGHT, ENV.mergeWeight))
+    .addOption(opt("--rate <bytes/s>", "send rate limit in bytes per second (500k, 2M)", formatRate(DEFAULT_RATE_BYTES_PER_SEC), ENV.rate))
+    .addOption(opt("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", DEFAULT_LOG_LEVEL, ENV.logLevel))
     .addOption(opt("--log-format <json|pretty>", "log lines as JSON or for people", "pretty on a terminal, else json", ENV.logFormat))
     .addHelpText("after", `
 Flags win over FLEET_* variables, which win over defaults. With a terminal on stdin the node runs the
