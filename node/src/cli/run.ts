@@ -35,9 +35,11 @@ export function configureRun(program: Command, deps: () => Promise<NodeDeps>): C
     .addOption(opt("--rate <bytes/s>", "send rate limit in bytes per second (500k, 2M)", formatRate(DEFAULT_RATE_BYTES_PER_SEC), ENV.rate))
     .addOption(opt("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", DEFAULT_LOG_LEVEL, ENV.logLevel))
     .addOption(opt("--log-format <json|pretty>", "log lines as JSON or for people", "pretty on a terminal, else json", ENV.logFormat))
+    .addOption(opt("--log-file <file>", "append the whole log there as JSON lines; the terminal then shows only warnings and errors", "none", ENV.logFile))
     .addHelpText("after", `
 Flags win over FLEET_* variables, which win over defaults. With a terminal on stdin the node runs the
-course's prompt (t: teach, q: ask and correct, x: exit); without one it runs until SIGTERM.
+course's prompt (t: teach, q: ask and correct, x: exit) and shows one line per event, with only the
+log's warnings and errors (the whole log goes to --log-file); without one it runs until SIGTERM.
 HTTP: GET /health /ready /status /metrics, POST /ask {question}, POST /teach {question, answer}.
 
 Examples:
@@ -45,8 +47,11 @@ Examples:
   fleet-node Pi-2 --port 5001 --peer 127.0.0.1:5000 --http 127.0.0.1:8478 --state-dir /tmp/pi2`)
     .action(async (nodeId: string | undefined, raw: RawNodeOptions) => {
       const options = resolveNodeOptions(nodeId, raw);
-      const nlog = createLogger({ nodeId: options.nodeId, level: options.logLevel, format: options.logFormat });
       const interactive = Boolean(process.stdin.isTTY);
+      const nlog = createLogger({
+        nodeId: options.nodeId, level: options.logLevel, format: options.logFormat, file: options.logFile,
+        sinkLevel: interactive || options.logFile ? "warn" : undefined,
+      });
       let node: RunningNode;
       try {
         node = await startNode(options, await deps(), nlog);
@@ -90,6 +95,7 @@ Examples:
         process.exit(0);
       }
       await stopped;
+      nlog.close();
     });
 }
 

@@ -5,9 +5,7 @@ import { isIPv4 } from "node:net";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import { DEFAULT_RATE_BYTES_PER_SEC } from "../overlay/overlay.js";
-import { LOG_LEVELS, type LogFormat } from "./logger.js";
-
-type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS, type LogFormat, type LogLevel } from "./logger.js";
 
 // The defaults, as --help states them (cli/run.ts builds its text from these).
 export const DEFAULT_UDP_PORT = 5000;
@@ -29,7 +27,7 @@ export class UsageError extends Error {
 /** Flag values as commander hands them over (strings; undefined when absent). */
 export interface RawNodeOptions {
   port?: string; bind?: string; broadcast?: string; peer?: string[]; dialect?: string; http?: string;
-  stateDir?: string; model?: string; mergeWeight?: string; rate?: string; logLevel?: string; logFormat?: string;
+  stateDir?: string; model?: string; mergeWeight?: string; rate?: string; logLevel?: string; logFormat?: string; logFile?: string;
 }
 
 export interface HostPort { host: string; port: number }
@@ -51,13 +49,15 @@ export interface NodeOptions {
   rateBytesPerSec: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** Where the whole log goes (JSON lines); the terminal then shows only warnings and errors. */
+  logFile: string | undefined;
 }
 
 /** Every setting's environment variable, for --help and for reading. */
 export const ENV: Record<keyof RawNodeOptions | "nodeId", string> = {
   nodeId: "FLEET_NODE_ID", port: "FLEET_PORT", bind: "FLEET_BIND", broadcast: "FLEET_BROADCAST", peer: "FLEET_PEER",
   dialect: "FLEET_DIALECT", http: "FLEET_HTTP", stateDir: "FLEET_STATE_DIR", model: "FLEET_MODEL",
-  mergeWeight: "FLEET_MERGE_WEIGHT", rate: "FLEET_RATE", logLevel: "FLEET_LOG_LEVEL", logFormat: "FLEET_LOG_FORMAT",
+  mergeWeight: "FLEET_MERGE_WEIGHT", rate: "FLEET_RATE", logLevel: "FLEET_LOG_LEVEL", logFormat: "FLEET_LOG_FORMAT", logFile: "FLEET_LOG_FILE",
 };
 
 type Env = Record<string, string | undefined>;
@@ -134,6 +134,7 @@ export function resolveNodeOptions(nodeIdArg: string | undefined, raw: RawNodeOp
     dialect: dialect as NodeOptions["dialect"], http: http!,
     stateDir: resolve(pick("stateDir") ?? defaultStateDir(nodeId!)),
     model: pick("model"), mergeWeight, rateBytesPerSec: rateBytesPerSec!, logLevel, logFormat,
+    logFile: pick("logFile") === undefined ? undefined : resolve(pick("logFile")!),
   };
 }
 
