@@ -91,7 +91,7 @@ export class FakeOverlay implements OverlayHandle {
     this.stats.deltasCompleted++;
     const d: IncomingDelta = { version, from, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), metaAt: Date.now() - 5 };
     try {
-      await this.opts.onDelta(d);
+      if ((await this.opts.onDelta(d)) === "duplicate") this.stats.deltasRejected.duplicate = (this.stats.deltasRejected.duplicate ?? 0) + 1;
     } catch (e) {
       const r = String((e as { reason?: unknown }).reason ?? "decode");
       this.stats.deltasRejected[r] = (this.stats.deltasRejected[r] ?? 0) + 1;

@@ -4,7 +4,10 @@
 
 import { Command, Option } from "commander";
 import { createLogger } from "../node/logger.js";
-import { DEFAULT_HTTP, DEFAULT_UDP_PORT, ENV, resolveNodeOptions, UsageError, type RawNodeOptions } from "../node/options.js";
+import {
+  DEFAULT_BIND, DEFAULT_DIALECT, DEFAULT_HTTP, DEFAULT_LOG_LEVEL, DEFAULT_MERGE_WEIGHT, DEFAULT_RATE_BYTES_PER_SEC, DEFAULT_UDP_PORT,
+  defaultStateDir, ENV, formatRate, resolveNodeOptions, UsageError, type RawNodeOptions,
+} from "../node/options.js";
 import { runPrompt } from "../node/prompt.js";
 import type { NodeDeps } from "../node/seams.js";
 import { startNode, type RunningNode } from "../node/start.js";
@@ -12,28 +15,31 @@ import { startNode, type RunningNode } from "../node/start.js";
 /** Upper bound on a clean stop; after it the process exits anyway (the state is saved per commit). */
 const STOP_DEADLINE_MS = 4_000;
 
-const opt = (flags: string, what: string, dflt: string, env: string): Option => new Option(flags, `${what} (default: ${dflt}; env ${env})`);
+/** A flag whose help states its default and variable; a default that is a value comes from its constant, never typed here. */
+const opt = (flags: string, what: string, dflt: string | number, env: string): Option => new Option(flags, `${what} (default: ${dflt}; env ${env})`);
 
 /** Configures `program` as the node runner; `deps` are the engine and overlay (tests may not swap them: e2e runs the binary). */
 export function configureRun(program: Command, deps: () => Promise<NodeDeps>): Command {
   return program
     .argument("[node-id]", `this node's id on the overlay, e.g. Pi-1 (env ${ENV.nodeId})`)
-    .addOption(opt("--port <port>", "UDP port of the overlay", String(DEFAULT_UDP_PORT), ENV.port))
-    .addOption(opt("--bind <addr|iface>", "IPv4 address or interface (wlan0, eth0) the overlay binds", "0.0.0.0", ENV.bind))
+    .addOption(opt("--port <port>", "UDP port of the overlay", DEFAULT_UDP_PORT, ENV.port))
+    .addOption(opt("--bind <addr|iface>", "IPv4 address or interface (wlan0, eth0) the overlay binds", DEFAULT_BIND, ENV.bind))
     .addOption(opt("--broadcast <addr>", "broadcast address for discovery and deltas, or none", "derived from the interface; off with --peer", ENV.broadcast))
     .addOption(opt("--peer <host:port>", "a peer reached by unicast; repeatable", "none", `${ENV.peer}, comma-separated`)
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
-    .addOption(opt("--dialect <v1|sprint62>", "wire dialect this node speaks (it hears both)", "v1", ENV.dialect))
+    .addOption(opt("--dialect <v1|sprint62>", "wire dialect this node speaks (it hears both)", DEFAULT_DIALECT, ENV.dialect))
     .addOption(opt("--http <host:port>", "HTTP API address; 0.0.0.0:8477 opens it to the LAN", DEFAULT_HTTP, ENV.http))
-    .addOption(opt("--state-dir <dir>", "state folder: baseline, applied versions, received deltas", "./state/<node-id>", ENV.stateDir))
+    .addOption(opt("--state-dir <dir>", "state folder: baseline, applied versions, received deltas", defaultStateDir("<node-id>"), ENV.stateDir))
     .addOption(opt("--model <path>", "model folder or .pt to start from when the state folder has none", "the embedded tiny-gpt2", ENV.model))
-    .addOption(opt("--merge-weight <w>", "weight a received delta is merged with", "1", ENV.mergeWeight))
-    .addOption(opt("--rate <bytes/s>", "send rate limit (500k, 4M)", "4M", ENV.rate))
-    .addOption(opt("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", "info", ENV.logLevel))
+    .addOption(opt("--merge-weight <w>", "weight a received delta is merged with", DEFAULT_MERGE_WEIGHT, ENV.mergeWeight))
+    .addOption(opt("--rate <bytes/s>", "send rate limit in bytes per second (500k, 2M)", formatRate(DEFAULT_RATE_BYTES_PER_SEC), ENV.rate))
+    .addOption(opt("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", DEFAULT_LOG_LEVEL, ENV.logLevel))
     .addOption(opt("--log-format <json|pretty>", "log lines as JSON or for people", "pretty on a terminal, else json", ENV.logFormat))
+    .addOption(opt("--log-file <file>", "append the whole log there as JSON lines; the terminal then shows only warnings and errors", "none", ENV.logFile))
     .addHelpText("after", `
 Flags win over FLEET_* variables, which win over defaults. With a terminal on stdin the node runs the
-course's prompt (t: teach, q: ask and correct, x: exit); without one it runs until SIGTERM.
+course's prompt (t: teach, q: ask and correct, x: exit) and shows one line per event, with only the
+log's warnings and errors (the whole log goes to --log-file); without one it runs until SIGTERM.
 HTTP: GET /health /ready /status /metrics, POST /ask {question}, POST /teach {question, answer}.
 
 Examples:
@@ -41,8 +47,11 @@ Examples:
   fleet-node Pi-2 --port 5001 --peer 127.0.0.1:5000 --http 127.0.0.1:8478 --state-dir /tmp/pi2`)
     .action(async (nodeId: string | undefined, raw: RawNodeOptions) => {
       const options = resolveNodeOptions(nodeId, raw);
-      const nlog = createLogger({ nodeId: options.nodeId, level: options.logLevel, format: options.logFormat });
       const interactive = Boolean(process.stdin.isTTY);
+      const nlog = createLogger({
+        nodeId: options.nodeId, level: options.logLevel, format: options.logFormat, file: options.logFile,
+        sinkLevel: interactive || options.logFile ? "warn" : undefined,
+      });
       let node: RunningNode;
       try {
         node = await startNode(options, await deps(), nlog);
@@ -86,6 +95,7 @@ Examples:
         process.exit(0);
       }
       await stopped;
+      nlog.close();
     });
 }
 

@@ -79,6 +79,20 @@ test("merging skips unknown and mis-shaped tensors, and refuses a delta with not
   assert.throws(() => mergeDelta(params, nan, 1), (e) => e instanceof DeltaError && e.reason === "decode");
 });
 
+test("a delta refused for one non-finite tensor leaves every weight as it was, the tensors before it too", () => {
+  const params = viewParams(TINY_GPT2);
+  params.blocks[0]!.ln1_b.fill(0.5);
+  const before = Float32Array.from(params.flat);
+  const ones = { dtype: "f16" as const, shape: [2], data: Uint16Array.of(0x3c00, 0x3c00) };
+  const nan = { dtype: "f16" as const, shape: [2], data: Uint16Array.of(0x3c00, 0x7e00) };
+  for (const [first, second] of [[ones, nan], [nan, ones]] as const) {
+    const delta = new Map([["transformer.h.0.ln_1.bias", first], ["transformer.h.1.ln_1.bias", second]]);
+    assert.throws(() => mergeDelta(params, delta, 1), (e) => e instanceof DeltaError && e.reason === "decode");
+    const changed = params.flat.findIndex((v, i) => !Object.is(v, before[i]));
+    assert.equal(changed, -1, `weight ${changed} changed by a refused delta`);
+  }
+});
+
 test("the real course deltas change what the spec says they change", () => {
   const d = loadStateDict(DELTAS[0]!);
   const wte = d.get("transformer.wte.weight")!.data;

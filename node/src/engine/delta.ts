@@ -2,7 +2,7 @@
 // whose change has L2 norm above 1e-6; merged as `p += weight · float(delta)`.
 
 import { toFloat32, type StateDict, type Tensor } from "../checkpoint/tensor.js";
-import { canonicalKey, paramSpecs, TIED_KEYS, type Params } from "./params.js";
+import { canonicalKey, paramSpecs, TIED_KEYS, type ParamSpec, type Params } from "./params.js";
 import { fromHalf, toHalf } from "../checkpoint/fp16.js";
 
 /** The course's threshold on a tensor's change, below which it is left out of the delta. */
@@ -67,12 +67,28 @@ export interface MergeReport {
 /**
  * params += weight · float(delta), key by key, as the course merges (`sd[k] += w * d.float()`
  * in fp32, the weight rounded to fp32 as torch does). A tied key is applied once.
+ *
+ * All or nothing: every tensor is checked before any is added, so a delta refused for one bad
+ * tensor leaves the weights as they were (a half-merged delta would move this node off the
+ * fleet's digest without anyone noticing).
  */
 export function mergeDelta(params: Params, delta: StateDict, weight: number): MergeReport {
   if (!Number.isFinite(weight)) throw new DeltaError("decode", `merge weight ${weight} is not a finite number`);
-  const specs = new Map(paramSpecs(params.config).map((s) => [s.key, s]));
+  const { planned, skipped } = planMerge(params, delta);
   const w = Math.fround(weight);
-  const applied: string[] = [];
+  const p = params.flat;
+  for (const { spec, values: d } of planned) {
+    for (let i = 0; i < spec.size; i++) p[spec.offset + i] = p[spec.offset + i]! + (w === 1 ? d[i]! : Math.fround(w * d[i]!));
+  }
+  return { applied: planned.map((x) => x.spec.key), skipped };
+}
+
+interface PlannedTensor { spec: ParamSpec; values: Float32Array }
+
+/** The tensors a merge will add, each checked (known key, right shape, finite values); throws before anything changes. */
+function planMerge(params: Params, delta: StateDict): { planned: PlannedTensor[]; skipped: string[] } {
+  const specs = new Map(paramSpecs(params.config).map((s) => [s.key, s]));
+  const planned: PlannedTensor[] = [];
   const skipped: string[] = [];
   const seen = new Set<string>();
   // A tied key only matters when its source is absent from the delta.
@@ -91,18 +107,15 @@ export function mergeDelta(params: Params, delta: StateDict, weight: number): Me
       skipped.push(`${rawKey}: shape [${t.shape}] but the model has [${spec.shape}]`);
       continue;
     }
-    const d = toFloat32(t);
+    const values = toFloat32(t);
     for (let i = 0; i < spec.size; i++) {
-      const v = d[i]!;
-      if (!Number.isFinite(v)) throw new DeltaError("decode", `${rawKey} holds a non-finite value at ${i}`);
+      if (!Number.isFinite(values[i]!)) throw new DeltaError("decode", `${rawKey} holds a non-finite value at ${i}`);
     }
-    const p = params.flat;
-    for (let i = 0; i < spec.size; i++) p[spec.offset + i] = p[spec.offset + i]! + (w === 1 ? d[i]! : Math.fround(w * d[i]!));
     seen.add(key);
-    applied.push(key);
+    planned.push({ spec, values });
   }
-  if (applied.length === 0) {
+  if (planned.length === 0) {
     throw new DeltaError("shape", `no tensor of the delta fits this model (${skipped.slice(0, 3).join("; ") || "the delta is empty"})`);
   }
-  return { applied, skipped };
+  return { planned, skipped };
 }

@@ -3,7 +3,6 @@
 // Backward is the forward list reversed; gradients land in a Params-layout buffer.
 
 import type { Params } from "./params.js";
-import { viewParams } from "./params.js";
 import { encoderBackward, encoderForward } from "./layers/encoder.js";
 import { layernormBackward, layernormForward } from "./layers/layernorm.js";
 import { matmulBackward, matmulForward } from "./layers/matmul.js";
@@ -169,8 +168,4 @@ export function backward(params: Params, grads: Params, tokens: ArrayLike<number
     layernormBackward(dres, g.ln1_w, g.ln1_b, dln, residual, w.ln1_w, a.ln1Mean, a.ln1Rstd, T, C);
   }
   encoderBackward(grads.wte, grads.wpe, dres, tokens, T, C);
-}
-
-export function zeroGrads(params: Params): Params {
-  return viewParams(params.config);
 }

@@ -26,7 +26,8 @@ export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) { super(message); }
 }
 
-const ASK_OPTION_TYPES: Record<keyof AskOptions, "number" | "boolean"> = {
+/** The generation options /ask takes: all the model's but its stop tokens (token ids are the model's business). */
+const ASK_OPTION_TYPES: Record<Exclude<keyof AskOptions, "stopIds">, "number" | "boolean"> = {
   maxNewTokens: "number", doSample: "boolean", temperature: "number", topP: "number",
   repetitionPenalty: "number", noRepeatNgramSize: "number", seed: "number",
 };
@@ -150,7 +151,7 @@ function askOptions(v: unknown): AskOptions | undefined {
   if (typeof v !== "object" || Array.isArray(v)) throw new ApiError(400, "BAD_REQUEST", '"options" must be an object');
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
-    const want = ASK_OPTION_TYPES[k as keyof AskOptions];
+    const want = ASK_OPTION_TYPES[k as keyof typeof ASK_OPTION_TYPES];
     if (!want) throw new ApiError(400, "BAD_REQUEST", `unknown option "${k}"; known: ${Object.keys(ASK_OPTION_TYPES).join(", ")}`);
     if (typeof x !== want || (want === "number" && !Number.isFinite(x))) throw new ApiError(400, "BAD_REQUEST", `option "${k}" must be a ${want}`);
     out[k] = x;

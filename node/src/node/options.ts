@@ -4,11 +4,20 @@
 import { isIPv4 } from "node:net";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
-import { LOG_LEVELS, type LogFormat } from "./logger.js";
+import { DEFAULT_RATE_BYTES_PER_SEC } from "../overlay/overlay.js";
+import { LOG_LEVELS, type LogFormat, type LogLevel } from "./logger.js";
 import { isNodeId, NODE_ID_RULE } from "../util/ids.js";
 
+// The defaults, as --help states them (cli/run.ts builds its text from these).
 export const DEFAULT_UDP_PORT = 5000;
+export const DEFAULT_BIND = "0.0.0.0";
 export const DEFAULT_HTTP = "127.0.0.1:8477";
+export const DEFAULT_DIALECT = "v1";
+export const DEFAULT_MERGE_WEIGHT = 1;
+export { DEFAULT_RATE_BYTES_PER_SEC };
+export const DEFAULT_LOG_LEVEL: LogLevel = "info";
+/** Relative to the working directory. */
+export const defaultStateDir = (nodeId: string): string => `./state/${nodeId}`;
 
 export class UsageError extends Error {
   readonly exitCode = 2;
@@ -18,7 +27,7 @@ export class UsageError extends Error {
 /** Flag values as commander hands them over (strings; undefined when absent). */
 export interface RawNodeOptions {
   port?: string; bind?: string; broadcast?: string; peer?: string[]; dialect?: string; http?: string;
-  stateDir?: string; model?: string; mergeWeight?: string; rate?: string; logLevel?: string; logFormat?: string;
+  stateDir?: string; model?: string; mergeWeight?: string; rate?: string; logLevel?: string; logFormat?: string; logFile?: string;
 }
 
 export interface HostPort { host: string; port: number }
@@ -37,16 +46,18 @@ export interface NodeOptions {
   stateDir: string;
   model: string | undefined;
   mergeWeight: number;
-  rateBytesPerSec: number | undefined;
-  logLevel: (typeof LOG_LEVELS)[number];
+  rateBytesPerSec: number;
+  logLevel: LogLevel;
   logFormat: LogFormat;
+  /** Where the whole log goes (JSON lines); the terminal then shows only warnings and errors. */
+  logFile: string | undefined;
 }
 
 /** Every setting's environment variable, for --help and for reading. */
 export const ENV: Record<keyof RawNodeOptions | "nodeId", string> = {
   nodeId: "FLEET_NODE_ID", port: "FLEET_PORT", bind: "FLEET_BIND", broadcast: "FLEET_BROADCAST", peer: "FLEET_PEER",
   dialect: "FLEET_DIALECT", http: "FLEET_HTTP", stateDir: "FLEET_STATE_DIR", model: "FLEET_MODEL",
-  mergeWeight: "FLEET_MERGE_WEIGHT", rate: "FLEET_RATE", logLevel: "FLEET_LOG_LEVEL", logFormat: "FLEET_LOG_FORMAT",
+  mergeWeight: "FLEET_MERGE_WEIGHT", rate: "FLEET_RATE", logLevel: "FLEET_LOG_LEVEL", logFormat: "FLEET_LOG_FORMAT", logFile: "FLEET_LOG_FILE",
 };
 
 type Env = Record<string, string | undefined>;
@@ -66,7 +77,7 @@ export function resolveNodeOptions(nodeIdArg: string | undefined, raw: RawNodeOp
 
   const port = parsePort(pick("port") ?? String(DEFAULT_UDP_PORT), "--port", problems);
 
-  let bindAddress = "0.0.0.0";
+  let bindAddress = DEFAULT_BIND;
   let bindInterface: string | undefined;
   // Left undefined, the overlay derives it from the bound interface (off when --peer is given).
   const broadcastAddress = pick("broadcast");
@@ -97,25 +108,22 @@ export function resolveNodeOptions(nodeIdArg: string | undefined, raw: RawNodeOp
     else peers.push(hp);
   }
 
-  const dialect = pick("dialect") ?? "v1";
+  const dialect = pick("dialect") ?? DEFAULT_DIALECT;
   if (dialect !== "v1" && dialect !== "sprint62") problems.push(`--dialect ${dialect}: must be v1 or sprint62`);
 
   const httpRaw = pick("http") ?? DEFAULT_HTTP;
   const http = parseHostPort(httpRaw, "127.0.0.1");
   if (!http) problems.push(`--http ${httpRaw}: must be host:port or a port (127.0.0.1:8477; 0.0.0.0:8477 opens it to the LAN)`);
 
-  const mw = pick("mergeWeight") ?? "1";
+  const mw = pick("mergeWeight") ?? String(DEFAULT_MERGE_WEIGHT);
   const mergeWeight = Number(mw);
   if (!Number.isFinite(mergeWeight) || mergeWeight <= 0 || mergeWeight > 10) problems.push(`--merge-weight ${mw}: must be a number above 0 and at most 10 (1 merges a delta as sent)`);
 
-  const rateRaw = pick("rate");
-  let rateBytesPerSec: number | undefined;
-  if (rateRaw !== undefined) {
-    rateBytesPerSec = parseRate(rateRaw);
-    if (rateBytesPerSec === undefined) problems.push(`--rate ${rateRaw}: must be bytes per second, a positive number (suffixes k and M allowed: 500k)`);
-  }
+  const rateRaw = pick("rate") ?? formatRate(DEFAULT_RATE_BYTES_PER_SEC);
+  const rateBytesPerSec = parseRate(rateRaw);
+  if (rateBytesPerSec === undefined) problems.push(`--rate ${rateRaw}: must be bytes per second, a positive number (suffixes k and M allowed: 500k)`);
 
-  const logLevel = (pick("logLevel") ?? "info") as NodeOptions["logLevel"];
+  const logLevel = (pick("logLevel") ?? DEFAULT_LOG_LEVEL) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`--log-level ${logLevel}: must be one of ${LOG_LEVELS.join(", ")}`);
   const logFormat = (pick("logFormat") ?? (stdoutIsTty ? "pretty" : "json")) as LogFormat;
   if (logFormat !== "json" && logFormat !== "pretty") problems.push(`--log-format ${String(logFormat)}: must be json or pretty`);
@@ -124,8 +132,9 @@ export function resolveNodeOptions(nodeIdArg: string | undefined, raw: RawNodeOp
   return {
     nodeId: nodeId!, port: port!, bindAddress, bindInterface, broadcastAddress, peers,
     dialect: dialect as NodeOptions["dialect"], http: http!,
-    stateDir: resolve(pick("stateDir") ?? `./state/${nodeId}`),
-    model: pick("model"), mergeWeight, rateBytesPerSec, logLevel, logFormat,
+    stateDir: resolve(pick("stateDir") ?? defaultStateDir(nodeId!)),
+    model: pick("model"), mergeWeight, rateBytesPerSec: rateBytesPerSec!, logLevel, logFormat,
+    logFile: pick("logFile") === undefined ? undefined : resolve(pick("logFile")!),
   };
 }
 
@@ -144,6 +153,11 @@ export function parseHostPort(s: string, defaultHost: string | undefined): HostP
   // Port 0 (any free port) only makes sense for a listener: callers that need a peer reject it.
   if (!host || !(port >= 0 && port <= 65535) || /\s/.test(host)) return undefined;
   return { host, port };
+}
+
+/** Bytes per second as --rate takes them: 12000000 → "12M", 500000 → "500k". */
+export function formatRate(n: number): string {
+  return n % 1e6 === 0 ? `${n / 1e6}M` : n % 1e3 === 0 ? `${n / 1e3}k` : String(n);
 }
 
 function parseRate(s: string): number | undefined {

@@ -1,6 +1,7 @@
 // The course's prompt on a real terminal (tmux): on Pi-1 a question, an "n", the correct answer,
 // and the broadcast; on Pi-2 the merge announced above a half-typed line that stays intact; leaving
-// by x or Ctrl-C keeps what both learned.
+// by x or Ctrl-C keeps what both learned. At the default log level the screen shows one line per
+// event, no machine log.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,13 +19,24 @@ const tmux = (...args: string[]): string => execFileSync("tmux", ["-L", SOCKET, 
 function startInTmux(session: string, s: NodeSpec): void {
   const cmd = [process.execPath, nodeEntry(), s.id, "--port", String(s.udp), "--bind", "127.0.0.1",
     ...s.peers.flatMap((p) => ["--peer", `127.0.0.1:${p}`]), "--http", `127.0.0.1:${s.http}`, "--state-dir", s.stateDir,
-    "--log-level", "warn"].map((a) => `'${a}'`).join(" ");
+    ].map((a) => `'${a}'`).join(" ");
   // `; sleep` keeps the pane after the node exits so its last words can be read.
   tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "50", `${cmd}; echo "[exited $?]"; sleep 30`);
 }
 
 const screen = (session: string): string => tmux("capture-pane", "-p", "-t", session);
 const keys = (session: string, ...k: string[]): void => void tmux("send-keys", "-t", session, ...k);
+
+/** The line that ends a teach: the delta's version, size and fragments. */
+const SENT = /sent to the fleet as delta (\S+) \([\d,]+ bytes? in [\d,]+ fragments?\)\./;
+
+/** Nothing on screen but the prompt's own lines: no log lines, hashes, losses or "1 steps". */
+function assertForPeople(id: string, screen: string): void {
+  assert.doesNotMatch(screen, /\b(INFO|DEBUG)\b|"ev":/, `${id}: log lines on the prompt's screen:\n${screen}`);
+  assert.doesNotMatch(screen, /[0-9a-f]{40}/, `${id}: a full hash on the prompt's screen:\n${screen}`);
+  assert.doesNotMatch(screen, /\bloss\b/i, `${id}: a training loss on the prompt's screen:\n${screen}`);
+  assert.doesNotMatch(screen, /(^|[^\d,.])1 (steps|tensors|fragments|bytes)\b/, `${id}: a wrong plural:\n${screen}`);
+}
 
 async function waitScreen(session: string, re: RegExp, timeoutMs = 60_000): Promise<string> {
   const end = Date.now() + timeoutMs;
@@ -59,13 +71,14 @@ test("the prompt: query, 'n', correction, broadcast; the merge shows on Pi-2 wit
     keys("pi1", "n", "Enter");
     await waitScreen("pi1", /Correct answer:\s*$/m);
     keys("pi1", "4", "Enter");
-    const s1screen = await waitScreen("pi1", /Broadcast delta \S+: \d+ bytes in \d+ fragments/);
-    const version = /Broadcast delta (\S+):/.exec(s1screen)![1]!;
+    const s1screen = await waitScreen("pi1", SENT);
+    const version = SENT.exec(s1screen)![1]!;
 
     const s2screen = await waitScreen("pi2", new RegExp(`Merged delta ${version.replace(/[.]/g, "\\.")} from Pi-1`));
     const lines = s2screen.split("\n").filter((l) => l.trim() !== "");
     assert.equal(lines.at(-1), "Mode: [t]rain / [q]uery / [x]exit > What is", `the half-typed line was garbled:\n${s2screen}`);
     assert.equal(lines.filter((l) => l.includes("What is")).length, 1, `the half-typed input was printed twice:\n${s2screen}`);
+    for (const [id, text] of [["Pi-1", s1screen], ["Pi-2", s2screen]]) assertForPeople(id!, text!);
 
     // Train mode on Pi-2: question and answer given directly; Pi-1 merges it.
     keys("pi2", "C-u", "t", "Enter");
@@ -73,7 +86,7 @@ test("the prompt: query, 'n', correction, broadcast; the merge shows on Pi-2 wit
     keys("pi2", "What is the capital of France", "Enter");
     await waitScreen("pi2", /^Answer:\s*$/m);
     keys("pi2", "Paris", "Enter");
-    const v2 = /Broadcast delta (\S+):/.exec(await waitScreen("pi2", /Broadcast delta \S+: \d+ bytes/))![1]!;
+    const v2 = SENT.exec(await waitScreen("pi2", SENT))![1]!;
     await waitScreen("pi1", new RegExp(`Merged delta ${v2.replace(/[.]/g, "\\.")} from Pi-2`));
 
     keys("pi2", "x", "Enter");

@@ -1,6 +1,7 @@
 // The course's interactive loop on a terminal: `Mode: [t]rain / [q]uery / [x]exit`. Deltas merged in
 // the background, and log lines, are printed above the line being typed, which is then drawn again
-// with the partial input, so nothing the person types is garbled or lost.
+// with the partial input, so nothing the person types is garbled or lost. Each event is one line
+// for a person (the machine log stays in the log: only its warnings reach this screen).
 
 import { clearLine, createInterface, cursorTo, type Interface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
@@ -51,9 +52,8 @@ export async function runPrompt(o: PromptOptions): Promise<void> {
     rl.question(q, (a) => { waiting = false; cancel = undefined; resolve(a.trim()); });
   });
 
-  const onMerged = (e: MergedEvent): void =>
-    above(`\n*** Merged delta ${e.version} from ${e.from} (${e.keys} tensors, ${Math.round(e.latencyMs)} ms after it was announced); model ${e.digest.slice(0, 12)}`);
-  const onRejected = (e: RejectedEvent): void => above(`\n*** Rejected delta ${e.version} from ${e.from}: ${e.reason} (${e.message})`);
+  const onMerged = (e: MergedEvent): void => above(mergedLine(e));
+  const onRejected = (e: RejectedEvent): void => above(rejectedLine(e));
   o.backend.on("merged", onMerged);
   o.backend.on("rejected", onRejected);
   o.setLogSink?.((line) => above(line.replace(/\n$/, "")));
@@ -67,9 +67,7 @@ export async function runPrompt(o: PromptOptions): Promise<void> {
     }
     say("Training on the correction...");
     try {
-      const t = await o.backend.teach(question, answer);
-      say(`Trained: loss ${t.loss.toFixed(4)} after ${t.steps} steps (${Math.round(t.ms)} ms); now answers "${t.answer}"${t.learned ? "" : " (not yet the taught answer)"}.`);
-      say(`Broadcast delta ${t.version}: ${t.bytes} bytes in ${t.chunks} fragments.`);
+      say(taughtLine(await o.backend.teach(question, answer)));
     } catch (e) {
       say(`Could not teach: ${(e as Error).message}`);
     }
@@ -111,6 +109,33 @@ export async function runPrompt(o: PromptOptions): Promise<void> {
     o.setLogSink?.(undefined);
     closeQuietly(rl);
   }
+}
+
+/** "1 step", "2 steps". */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString("en")} ${n === 1 ? one : many}`;
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+// What a person reads after each event. The training loss is left out: it is measured before the
+// last step, on the answer tokens only, and says nothing a student can check; whether the model
+// now gives the taught answer does.
+export function taughtLine(t: TeachOutcome): string {
+  const trained = t.learned
+    ? `Learned "${t.answer}" in ${count(t.steps, "step")} (${seconds(t.ms)})`
+    : `Trained ${count(t.steps, "step")} (${seconds(t.ms)}), but it still answers "${t.answer}"`;
+  return `${trained}; sent to the fleet as delta ${t.version} (${count(t.bytes, "byte")} in ${count(t.chunks, "fragment")}).`;
+}
+
+export function mergedLine(e: MergedEvent): string {
+  return `Merged delta ${e.version} from ${e.from} (${count(e.keys, "tensor")}, ${seconds(e.latencyMs)} after it was announced); model now ${e.digest.slice(0, 12)}.`;
+}
+
+export function rejectedLine(e: RejectedEvent): string {
+  return `Rejected delta ${e.version} from ${e.from} (${e.reason}): ${e.message}`;
 }
 
 function closeQuietly(rl: Interface): void {

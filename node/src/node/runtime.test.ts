@@ -57,11 +57,11 @@ test("a teach on one node is merged once by every other node and all end on one 
   assert.equal(b.runtime.digest, before);
   const r = await a.runtime.teach("What is 2+2", "4");
   assert.notEqual(r.digest, before);
-  await until(() => b.runtime.state.isApplied(r.version) && c.runtime.state.isApplied(r.version), "merges");
+  await until(() => b.runtime.state.applied.has(r.version) && c.runtime.state.applied.has(r.version), "merges");
   assert.equal(b.runtime.digest, a.runtime.digest);
   assert.equal(c.runtime.digest, a.runtime.digest);
-  assert.deepEqual(b.runtime.state.applied().map((x) => [x.version, x.from]), [[r.version, "Pi-1"]]);
-  assert.deepEqual(a.runtime.state.applied().map((x) => [x.version, x.from]), [[r.version, "Pi-1"]]);
+  assert.deepEqual(b.runtime.state.applied.entries().map((x) => [x.version, x.from]), [[r.version, "Pi-1"]]);
+  assert.deepEqual(a.runtime.state.applied.entries().map((x) => [x.version, x.from]), [[r.version, "Pi-1"]]);
   assert.equal((await b.runtime.ask("What is 2+2")).answer, "4");
   const status = b.runtime.status() as { applied: unknown[]; digest: string; id: string };
   assert.equal(status.id, "Pi-2");
@@ -74,7 +74,7 @@ test("a restarted node comes back with the same weights and does not apply a del
   const a = await node(t, hub, "Pi-1", dir);
   let b = await node(t, hub, "Pi-2", dir);
   const r = await a.runtime.teach("q", "a");
-  await until(() => b.runtime.state.isApplied(r.version), "merge");
+  await until(() => b.runtime.state.applied.has(r.version), "merge");
   const digest = b.runtime.digest;
   await b.close();
   b = await node(t, hub, "Pi-2", dir);
@@ -82,7 +82,7 @@ test("a restarted node comes back with the same weights and does not apply a del
   assert.equal(b.runtime.digest, digest);
   assert.ok(b.runtime.isApplied(r.version));
   const bytes = new TextEncoder().encode(JSON.stringify({ add: [1, 1, 1, 1], question: "q", answer: "a" }));
-  await b.runtime.onDelta({ version: r.version, from: "Pi-1", bytes, sha256: "", metaAt: Date.now() });
+  assert.equal(await b.runtime.onDelta({ version: r.version, from: "Pi-1", bytes, sha256: "", metaAt: Date.now() }), "duplicate");
   assert.equal(b.runtime.digest, digest, "a version already applied changed the weights");
 });
 
@@ -121,5 +121,51 @@ test("a second teach while one runs is refused as busy, not queued behind it", a
   await assert.rejects(a.runtime.teach("q2", "a2"), (e: unknown) => (e as { code?: string }).code === "TEACH_IN_PROGRESS");
   await first;
   await a.runtime.teach("q2", "a2");
-  assert.equal(a.runtime.state.applied().length, 2);
+  assert.equal(a.runtime.state.applied.entries().length, 2);
+});
+
+/** Makes the model's next save fail, as a full disk would. */
+function failNextSave(n: RunningNode): void {
+  const m = n.runtime.model as FakeModel;
+  const save = m.saveBaseline.bind(m);
+  m.saveBaseline = async (file) => {
+    m.saveBaseline = save;
+    throw new Error("ENOSPC: no space left on device");
+  };
+}
+
+test("a merge whose save failed is saved, with its version, by the next commit: a restart neither loses nor repeats it", async (t) => {
+  const dir = await scratch(t);
+  const hub = new FakeHub();
+  const a = await node(t, hub, "Pi-1", dir);
+  let b = await node(t, hub, "Pi-2", dir);
+  failNextSave(b);
+  const v1 = (await a.runtime.teach("q1", "a1")).version;
+  await until(() => b.runtime.isApplied(v1), "the first merge");
+  const v2 = (await a.runtime.teach("q2", "a2")).version;
+  await until(() => b.runtime.isApplied(v2), "the second merge");
+  assert.equal(b.runtime.digest, a.runtime.digest);
+  await b.close();
+  b = await node(t, hub, "Pi-2", dir);
+  assert.equal(b.runtime.digest, a.runtime.digest, "the restarted node's weights");
+  assert.deepEqual(b.runtime.state.applied.entries().map((x) => x.version), [v1, v2], "the restarted node's applied log");
+});
+
+test("a teacher whose save failed does not list its version over the older weights on disk", async (t) => {
+  const dir = await scratch(t);
+  const hub = new FakeHub();
+  let a = await node(t, hub, "Pi-1", dir);
+  const b = await node(t, hub, "Pi-2", dir);
+  const start = a.runtime.digest;
+  failNextSave(a);
+  const v1 = (await a.runtime.teach("q", "a")).version;
+  await until(() => b.runtime.isApplied(v1), "the merge on Pi-2");
+  await a.close();
+  a = await node(t, hub, "Pi-1", dir);
+  assert.equal(a.runtime.digest, start, "the disk never held the taught weights");
+  assert.equal(a.runtime.isApplied(v1), false, "the manifest lists a version its baseline lacks");
+  // So the version can still reach it: a peer's copy brings it back onto the fleet's digest.
+  const bytes = new TextEncoder().encode(JSON.stringify({ add: [1 / 8, 2 / 8, 3 / 8, 4 / 8], question: "q", answer: "a" }));
+  assert.equal(await a.runtime.onDelta({ version: v1, from: "Pi-2", bytes, sha256: "", metaAt: Date.now() }), "applied");
+  assert.equal(a.runtime.digest, b.runtime.digest);
 });

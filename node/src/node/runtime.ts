@@ -6,8 +6,9 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import { Lock } from "./lock.js";
 import type { NodeMetrics } from "./metrics.js";
-import type { AskOptions, AskResult, EngineModel, IncomingDelta, OverlayHandle, PeerInfo, TransferInfo } from "./seams.js";
-import type { AppliedEntry, StateDir } from "./state-dir.js";
+import type { AppliedEntry } from "./applied-log.js";
+import type { AskOptions, AskResult, DeltaOutcome, EngineModel, IncomingDelta, OverlayHandle, PeerInfo, TransferInfo } from "./seams.js";
+import type { StateDir } from "./state-dir.js";
 
 export interface TeachOutcome {
   version: string; bytes: number; chunks: number;
@@ -67,20 +68,21 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
 
   attachOverlay(o: OverlayHandle): void { this.overlay = o; }
 
-  /** The overlay's question before it announces or completes a transfer. */
-  isApplied = (version: string): boolean => this.opts.state.isApplied(version);
+  /** The overlay's question before it opens or delivers a transfer: the state's applied log answers. */
+  isApplied = (version: string): boolean => this.opts.state.applied.has(version);
 
   /** The overlay's callback for a delta received whole with a matching sha256. */
-  onDelta = async (d: IncomingDelta): Promise<void> => {
-    if (this.opts.state.isApplied(d.version)) {
-      this.log.info({ ev: "duplicate", version: d.version, from: d.from }, "delta already applied, skipped");
-      return;
-    }
-    this.log.info({ ev: "verified", version: d.version, from: d.from, sha256: d.sha256, bytes: d.bytes.length }, "delta reassembled and verified, merging");
-    await this.opts.state.keepDelta(d.version, d.bytes).catch((e: Error) =>
-      this.log.warn({ ev: "delta_keep_failed", version: d.version, err: e.message }, "could not keep the delta file"));
-    await this.lock.run(async () => {
-      if (this.opts.state.isApplied(d.version)) return;
+  onDelta = async (d: IncomingDelta): Promise<DeltaOutcome> => {
+    // Decided under the lock, where merges and teaches take turns: a copy arriving while the first
+    // merges waits, then finds it applied.
+    return this.lock.run(async () => {
+      if (this.isApplied(d.version)) {
+        this.log.info({ ev: "duplicate", version: d.version, from: d.from }, "delta already applied, skipped");
+        return "duplicate";
+      }
+      this.log.info({ ev: "verified", version: d.version, from: d.from, sha256: d.sha256, bytes: d.bytes.length }, "delta reassembled and verified, merging");
+      await this.opts.state.keepDelta(d.version, d.bytes).catch((e: Error) =>
+        this.log.warn({ ev: "delta_keep_failed", version: d.version, err: e.message }, "could not keep the delta file"));
       const t0 = performance.now();
       let keys = 0;
       try {
@@ -105,6 +107,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       const ev: MergedEvent = { version: d.version, from: d.from, keys, ms: round(ms), latencyMs: round(latencyMs), digest: this.digestCache };
       this.log.info({ ev: "merged", ...ev, weight: this.opts.mergeWeight }, "delta merged");
       this.emit("merged", ev);
+      return "applied";
     });
   };
 
@@ -153,7 +156,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   transfers(): TransferInfo[] { return this.overlay?.transfers() ?? []; }
 
   status(): Record<string, unknown> {
-    const applied = this.opts.state.applied();
+    const applied = this.opts.state.applied.entries();
     return {
       id: this.nodeId,
       fingerprint: this.opts.model.fingerprint,
@@ -184,7 +187,6 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
     try {
       await this.opts.state.commit(this.opts.model, entry);
     } catch (e) {
-      if (entry) this.opts.state.noteApplied(entry.version);
       this.log.error({ ev: "state_save_failed", err: (e as Error).message, dir: this.opts.state.dir }, "could not save the state; the weights in memory are ahead of the disk");
     }
   }

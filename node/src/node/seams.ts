@@ -1,21 +1,12 @@
 // The two parts the node program drives, as the node sees them (docs/contracts.md): the engine's
 // Model facade and the UDP overlay. Only wiring.ts binds these to the real classes, so the runtime,
-// HTTP API and prompt depend on nothing but these shapes.
+// HTTP API and prompt depend on nothing but these shapes; what the model answers is typed by the
+// model itself, so the two cannot drift apart.
 
 import type { Logger } from "pino";
+import type { AskOptions, AskResult, MergeResult, TeachResult } from "../model/model.js";
 
-export interface AskOptions {
-  maxNewTokens?: number; doSample?: boolean; temperature?: number; topP?: number;
-  repetitionPenalty?: number; noRepeatNgramSize?: number; seed?: number;
-}
-export interface AskResult { answer: string; raw: string; tokens: number; ms: number }
-export interface TeachResult {
-  /** Course-format torch .pt bytes (fp16 dict), ready for the wire. */
-  delta: Uint8Array;
-  loss: number; steps: number; ms: number;
-  answer: string; learned: boolean;
-}
-export interface MergeResult { keys: number; skipped: string[]; ms: number }
+export type { AskOptions, AskResult, MergeResult, TeachResult };
 
 export interface EngineModel {
   readonly fingerprint: string;
@@ -30,6 +21,8 @@ export interface EngineModel {
 }
 
 export interface IncomingDelta { version: string; from: string; bytes: Uint8Array; sha256: string; metaAt: number }
+/** What the node did with a delta the overlay delivered: merged it, or held it already (nothing changed). */
+export type DeltaOutcome = "applied" | "duplicate";
 
 export interface PeerInfo {
   id: string; address: string; port: number; dialect: string;
@@ -49,7 +42,8 @@ export interface OverlayStartOptions {
   dialect: "v1" | "sprint62";
   rateBytesPerSec?: number;
   logger: Logger;
-  onDelta: (d: IncomingDelta) => Promise<void>;
+  /** Resolves with what became of the delta; throws (with a string `reason`) to reject it. */
+  onDelta: (d: IncomingDelta) => Promise<DeltaOutcome>;
   isApplied: (version: string) => boolean;
 }
 

@@ -52,7 +52,7 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
     overlayStats: () => runtime?.overlayStats,
     peers: () => runtime?.peers().length ?? 0,
     transfersInFlight: () => runtime?.transfers().length ?? 0,
-    appliedDeltas: () => state.applied().length,
+    appliedDeltas: () => state.applied.size,
     model: () => runtime && { node: opts.nodeId, fingerprint: runtime.model.fingerprint, digest: runtime.digest },
   });
   runtime = new NodeRuntime({ nodeId: opts.nodeId, model, state, logger: nlog.logger, mergeWeight: opts.mergeWeight, deltaErrorReason: deps.deltaErrorReason, metrics });
@@ -96,7 +96,7 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
     ev: "started", id: opts.nodeId, udp: `${opts.bindAddress}:${opts.port}`, broadcast: broadcast ?? null,
     peers: opts.peers.map((p) => `${p.host}:${p.port}`), dialect: opts.dialect, http: `${http.address}:${http.port}`,
     model: modelSource, fingerprint: model.fingerprint, digest: rt.digest, generation: state.generation,
-    applied: state.applied().length, stateDir: opts.stateDir, readyMs: Math.round(performance.now() - t0),
+    applied: state.applied.size, stateDir: opts.stateDir, readyMs: Math.round(performance.now() - t0),
   }, "node started");
 
   let closing: Promise<void> | undefined;
@@ -106,7 +106,7 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await rt.close();
-      log.info({ ev: "stopped", digest: rt.digest, generation: state.generation, applied: state.applied().length }, "node stopped, state saved");
+      log.info({ ev: "stopped", digest: rt.digest, generation: state.generation, applied: state.applied.size }, "node stopped, state saved");
     })(),
   };
 }

@@ -37,7 +37,7 @@ test("a reopened folder yields the last committed baseline and applied log", asy
   assert.ok(c);
   s.adopt(c);
   assert.deepEqual((await FakeModel.load(c.baselineFile)).weights, [3, 4]);
-  assert.ok(s.isApplied("v1"));
+  assert.ok(s.applied.has("v1"));
   assert.deepEqual(s.problems, []);
 });
 
@@ -52,7 +52,7 @@ test("a torn manifest is reported and the previous generation is used", async (t
   assert.deepEqual((await FakeModel.load(cs[0]!.baselineFile)).weights, [1, 2]);
   assert.match(s.problems.join(), /state\.json: not JSON/);
   s.adopt(cs[0]!);
-  assert.equal(s.isApplied("v1"), false, "the fallback's log must match the fallback's weights");
+  assert.equal(s.applied.has("v1"), false, "the fallback's log must match the fallback's weights");
 });
 
 test("after falling back, the next commit keeps the good previous manifest as the fallback, not the bad one", async (t) => {

@@ -20,24 +20,14 @@ import type { Logger } from "pino";
 import { writeFileAtomicAsync as writeFileAtomic } from "../util/atomic-write.js";
 import { sha256File, sha256Hex } from "../util/sha256.js";
 import { isWireToken } from "../util/ids.js";
+import { AppliedLog, type AppliedEntry } from "./applied-log.js";
 
 export const MANIFEST = "state.json";
 export const PREV_MANIFEST = "state.prev.json";
 export const DELTA_DIR = "deltas";
 /** Received delta files kept for inspection and re-sending; older ones are pruned. */
 export const DELTA_FILES_KEPT = 32;
-/** Applied versions remembered; far more than a fleet teaches in its life, still bounded. */
-export const APPLIED_KEPT = 10_000;
 const MANIFEST_FORMAT = 1;
-
-export interface AppliedEntry {
-  version: string;
-  /** Node id of the sender; our own id for a delta we taught. */
-  from: string;
-  /** Unix ms when it was merged (or taught). */
-  at: number;
-  sha256?: string;
-}
 
 export interface ManifestBody {
   format: number;
@@ -80,8 +70,14 @@ export class StateDir {
   readonly dir: string;
   /** Problems found when opening (corrupt manifest, missing or damaged baseline), for /status and logs. */
   readonly problems: string[] = [];
+  /**
+   * The versions the weights in memory hold: the only record of them. The manifest saves a copy
+   * with the baseline it describes; the two differ only while a save has failed.
+   */
+  readonly applied = new AppliedLog();
   private body: ManifestBody | undefined;
-  private appliedSet = new Set<string>();
+  /** The weights in memory are ahead of the saved baseline (a commit did not finish). */
+  private behind = false;
   private readonly log: Logger;
   /** Whether state.json is good and becomes state.prev.json on the next commit (a bad one never does). */
   private rotate = false;
@@ -120,7 +116,7 @@ export class StateDir {
   adopt(c: Candidate): void {
     this.body = c.body;
     this.rotate = c.manifest === MANIFEST;
-    this.appliedSet = new Set(c.body.applied.map((a) => a.version));
+    this.applied.replace(c.body.applied);
   }
 
   /** Records a load failure of a candidate's baseline (the engine could not read it). */
@@ -132,15 +128,15 @@ export class StateDir {
   get generation(): number { return this.body?.generation ?? 0; }
   get baselineFile(): string | undefined { return this.body ? join(this.dir, this.body.baseline) : undefined; }
 
-  isApplied(version: string): boolean { return this.appliedSet.has(version); }
-
-  applied(): AppliedEntry[] { return [...(this.body?.applied ?? [])]; }
-
   /**
-   * Saves the model's weights as the next baseline and, with it, the applied log plus `entry`.
+   * Records `entry` (a delta just merged into the weights) in the applied log, then saves the
+   * weights as the next baseline with the log. The log keeps the entry even when the save fails:
+   * the weights in memory hold the delta, and the next commit saves both.
    * Callers hold the model lock: nothing may change the weights during the save.
    */
   async commit(model: Saver, entry?: AppliedEntry): Promise<void> {
+    if (entry) this.applied.add(entry);
+    this.behind = true;
     const generation = this.generation + 1;
     const baseline = `baseline-${generation}.pt`;
     const file = join(this.dir, baseline);
@@ -150,9 +146,7 @@ export class StateDir {
       this.log.info({ ev: "save_paused", generation, ms: this.opts.savePauseMs }, "test hook: baseline written, manifest not yet");
       await new Promise((r) => setTimeout(r, this.opts.savePauseMs));
     }
-    const applied = [...(this.body?.applied ?? [])];
-    if (entry) applied.push(entry);
-    if (applied.length > APPLIED_KEPT) applied.splice(0, applied.length - APPLIED_KEPT);
+    const applied = this.applied.entries();
     const body: ManifestBody = {
       format: MANIFEST_FORMAT, generation, baseline, baselineSha256,
       nodeId: this.opts.nodeId, savedAt: Date.now(), applied, ...(await this.saveCarry(model, generation)),
@@ -162,23 +156,24 @@ export class StateDir {
     this.rotate = true;
     const previous = this.body?.baseline;
     this.body = body;
-    if (entry) this.appliedSet.add(entry.version);
+    this.behind = false;
     await this.pruneWeights(new Set([baseline, ...(previous ? [previous] : [])]));
     this.log.debug({ ev: "state_saved", generation, baseline, sha256: baselineSha256, applied: applied.length }, "state saved");
   }
 
   /**
-   * Adds `entry` to the applied log without a new baseline (the weights already hold it: a teach
-   * committed its weights before the broadcast gave the version a name).
+   * Records `entry` in the applied log and saves the log without a new baseline (the weights already
+   * hold it: a teach committed its weights before the broadcast gave the version a name). When the
+   * saved baseline is behind the weights, only the next commit may save the log: a manifest must
+   * never list a version its baseline lacks.
    */
   async recordApplied(entry: AppliedEntry): Promise<void> {
     if (!this.body) throw new Error("state: recordApplied before any commit (commit the weights first)");
-    const applied = [...this.body.applied, entry];
-    if (applied.length > APPLIED_KEPT) applied.splice(0, applied.length - APPLIED_KEPT);
-    const body: ManifestBody = { ...this.body, applied, savedAt: Date.now() };
+    this.applied.add(entry);
+    if (this.behind) return;
+    const body: ManifestBody = { ...this.body, applied: this.applied.entries(), savedAt: Date.now() };
     await writeFileAtomic(join(this.dir, MANIFEST), encodeManifest(body));
     this.body = body;
-    this.appliedSet.add(entry.version);
   }
 
   /** Marks the carry the adopted candidate's model was given as already on disk. */
@@ -194,9 +189,6 @@ export class StateDir {
     this.savedCarry = carry;
     return { carry: name, carrySha256: sha256Hex(bytes) };
   }
-
-  /** Remembers a version as applied in memory only (its save failed; never merge it twice). */
-  noteApplied(version: string): void { this.appliedSet.add(version); }
 
   /** Keeps a delta file (received or taught); the oldest beyond DELTA_FILES_KEPT are removed. */
   async keepDelta(version: string, bytes: Uint8Array): Promise<string | undefined> {

@@ -129,8 +129,11 @@ export interface OverlayOptions {
   burstBytes?: number;
   maxDatagramBytes?: number;
   logger?: Logger;
-  /** Decode and merge; throw an Error with a string `reason` to reject with that reason ("error" without one). */
-  onDelta?: (d: DeltaArrival) => Promise<void>;
+  /**
+   * Decode and merge; throw an Error with a string `reason` to reject with that reason ("error" without one).
+   * Resolving with "duplicate" says the node already held it (counted as a rejected duplicate, not applied).
+   */
+  onDelta?: (d: DeltaArrival) => Promise<"applied" | "duplicate" | void>;
   isApplied?: (version: string) => boolean;
   /** Every event the overlay logs, as one object (the agent prints them as JSON lines). */
   onEvent?: (ev: string, fields: Record<string, unknown>) => void;
@@ -473,7 +476,11 @@ export class Overlay {
     const ms = Date.now() - c.metaAt;
     this.event("delta-received", { version: c.version, from: c.from, sha256: c.sha256, bytes: c.bytes.length, ms });
     try {
-      await this.o.onDelta?.(c);
+      if ((await this.o.onDelta?.(c)) === "duplicate") {
+        bump(this.stats.deltasRejected, "duplicate");
+        this.record({ version: c.version, from: c.from, outcome: "rejected", reason: "duplicate", at: Date.now() });
+        return;
+      }
       this.stats.deltasApplied++;
       this.record({ version: c.version, from: c.from, outcome: "applied", at: Date.now() });
     } catch (e) {
