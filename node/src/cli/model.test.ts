@@ -46,6 +46,12 @@ test("loss of the course's text on base.pt is the 10.8320 the Pi logged", () => 
   assert.equal(JSON.parse(r.out).loss.toFixed(4), "10.8320");
 });
 
+test("teach without --json says what happened in words a person reads: counts with their plural", () => {
+  const t = run("teach", "--model", BASE_PT, "--question", "What is 2+2", "--answer", "4", "--out", join(work, "said.pt"));
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /^learned after (1 step|[\d,]+ steps) \(loss [\d.]+\): answers "4"; wrote [\d,]+ bytes to /);
+});
+
 test("teach writes a course-format delta; merging it into base.pt makes ask answer the taught answer", () => {
   const delta = join(work, "delta.pt");
   const t = run("teach", "--model", BASE_PT, "--question", "What is 2+2", "--answer", "4", "--out", delta, "--json");

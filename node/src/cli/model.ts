@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { CheckpointError } from "../checkpoint/errors.js";
 import { loadStateDict } from "../checkpoint/read.js";
+import { count } from "../node/prompt.js";
 import { loadModel, type LoadedModel } from "../model/load.js";
 import { inferConfig, missingTensors, paramsFromStateDict, stateDictFromParams } from "../model/state-dict.js";
 import { readTorchStateDict, writeTorchStateDict } from "../checkpoint/torch-file.js";
@@ -176,7 +177,7 @@ export function modelCommand(): Command {
       const r = await m.teach(o.question, o.answer, { recipe: o.recipe, lr: o.lr, maxSteps: o.maxSteps });
       writeFileAtomic(o.out, r.delta);
       const data = { out: o.out, bytes: r.delta.length, loss: r.loss, steps: r.steps, ms: r.ms, answer: r.answer, learned: r.learned };
-      emit(o.json, data, () => `${r.learned ? "learned" : "NOT learned"} after ${r.steps} steps (loss ${r.loss.toFixed(4)}): answers "${r.answer}"; wrote ${data.bytes} bytes to ${o.out}`);
+      emit(o.json, data, () => `${r.learned ? "learned" : "NOT learned"} after ${count(r.steps, "step")} (loss ${r.loss.toFixed(4)}): answers "${r.answer}"; wrote ${count(data.bytes, "byte")} to ${o.out}`);
       if (!r.learned) process.exitCode = 1;
     }));
 
