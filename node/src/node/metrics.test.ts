@@ -5,9 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { newStats } from "../overlay/stats.js";
+import { DROP_REASONS, newStats, REJECT_REASONS } from "../overlay/stats.js";
 import { needs } from "../../../test/support/needs.js";
-import { createMetrics, REJECT_REASONS } from "./metrics.js";
+import { createMetrics } from "./metrics.js";
 
 const CONTRACT_NAMES = [
   "fleet_fragments_sent_total", "fleet_fragments_received_total", "fleet_retransmits_total", "fleet_naks_sent_total",
@@ -65,7 +65,10 @@ test("overlay counters are read from the overlay's stats at scrape time", async 
 test("labelled counters exist at 0 from start-up; model info is one series with node, fingerprint, digest", async () => {
   const text = await page().text();
   for (const r of REJECT_REASONS) assert.match(text, new RegExp(`^fleet_deltas_rejected_total\\{reason="${r}"\\} 0$`, "m"));
-  assert.match(text, /^fleet_datagrams_dropped_total\{reason="malformed"\} 0$/m);
+  // Every reason the overlay counts, the receiver's too (a forged SRC, a late copy), not only the codec's.
+  for (const r of DROP_REASONS) assert.match(text, new RegExp(`^fleet_datagrams_dropped_total\\{reason="${r}"\\} 0$`, "m"));
+  assert.match(text, /^fleet_datagrams_dropped_total\{reason="forged_src"\} 0$/m);
+  assert.match(text, /^fleet_deltas_rejected_total\{reason="error"\} 0$/m);
   assert.equal(text.match(/^fleet_model_info\{/gm)?.length, 1);
   assert.match(text, /^fleet_model_info\{node="Pi-1",fingerprint="abcd",digest="ef01"\} 1$/m);
   assert.match(text, /^fleet_peers 2$/m);

@@ -63,7 +63,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   get state(): StateDir { return this.opts.state; }
   get digest(): string { return this.digestCache; }
   get ready(): boolean { return this.overlay !== undefined && !this.closed; }
-  get overlayStats(): object | undefined { return this.overlay?.stats; }
+  get overlayStats(): OverlayHandle["stats"] | undefined { return this.overlay?.stats; }
 
   attachOverlay(o: OverlayHandle): void { this.overlay = o; }
 

@@ -3,6 +3,7 @@
 // HTTP API and prompt depend on nothing but these shapes.
 
 import type { Logger } from "pino";
+import type { OverlayStats } from "../overlay/stats.js";
 
 export interface AskOptions {
   maxNewTokens?: number; doSample?: boolean; temperature?: number; topP?: number;
@@ -57,8 +58,8 @@ export interface OverlayHandle {
   sendDelta(bytes: Uint8Array): Promise<{ version: string; bytes: number; chunks: number }>;
   peers(): PeerInfo[];
   transfers(): TransferInfo[];
-  /** Plain counters; metrics.ts reads them at scrape time. */
-  readonly stats: object;
+  /** The overlay's counters; metrics.ts reads them at scrape time. */
+  readonly stats: OverlayStats;
   /** The broadcast address in use (derived or given); undefined when broadcasting is off. */
   readonly broadcastAddress?: string | undefined;
   close(): Promise<void>;

@@ -10,7 +10,7 @@ import { PeerTable, type PeerInfo } from "./peers.js";
 import { RateLimiter, type SendClass } from "./rate-limiter.js";
 import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings, type TransferInfo } from "./receiver.js";
 import { Sender, type Dest, type OutgoingInfo, type SendPlan, type SentDelta, type SenderTimings } from "./sender.js";
-import { bump, newStats, type OverlayStats } from "./stats.js";
+import { bump, newStats, rejectReason, type OverlayStats, type RejectReason } from "./stats.js";
 import { UdpTransport, type Transport, type UdpTransportOptions } from "./transport.js";
 
 export const DEFAULT_PORT = 5000;
@@ -128,7 +128,7 @@ export interface OverlayOptions {
   burstBytes?: number;
   maxDatagramBytes?: number;
   logger?: Logger;
-  /** Decode and merge; throw an Error with a string `reason` to reject with that reason ("error" without one). */
+  /** Decode and merge; throw an Error with a `reason` of REJECT_REASONS to reject with that reason ("error" otherwise). */
   onDelta?: (d: DeltaArrival) => Promise<void>;
   isApplied?: (version: string) => boolean;
   /** Every event the overlay logs, as one object (the agent prints them as JSON lines). */
@@ -139,7 +139,7 @@ export interface OverlayOptions {
   transport?: (o: UdpTransportOptions) => Promise<Transport>;
 }
 
-export interface Outcome { version: string; from: string; outcome: "applied" | "rejected"; reason?: string; at: number }
+export interface Outcome { version: string; from: string; outcome: "applied" | "rejected"; reason?: RejectReason; at: number }
 
 export class Overlay {
   readonly stats: OverlayStats = newStats();
@@ -476,7 +476,7 @@ export class Overlay {
       this.stats.deltasApplied++;
       this.record({ version: c.version, from: c.from, outcome: "applied", at: Date.now() });
     } catch (e) {
-      const reason = typeof (e as { reason?: unknown }).reason === "string" ? (e as { reason: string }).reason : "error";
+      const reason = rejectReason((e as { reason?: unknown } | undefined)?.reason);
       bump(this.stats.deltasRejected, reason);
       this.record({ version: c.version, from: c.from, outcome: "rejected", reason, at: Date.now() });
       this.event("delta-rejected", { version: c.version, from: c.from, reason, detail: (e as Error).message });

@@ -12,7 +12,7 @@ import { createHash, type Hash } from "node:crypto";
 import { inflateRawSync } from "node:zlib";
 import { ENC_DEFLATE, type Framing } from "./codec.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
-import { bump, type OverlayStats } from "./stats.js";
+import { bump, type DropReason, type OverlayStats, type RejectReason } from "./stats.js";
 import { sha256Hex } from "../util/sha256.js";
 
 export interface ReceiverLimits {
@@ -192,7 +192,7 @@ export class Receiver {
     return this.clock.now();
   }
 
-  private drop(reason: string): void {
+  private drop(reason: DropReason): void {
     bump(this.stats.datagramsDropped, reason);
   }
 
@@ -487,7 +487,7 @@ export class Receiver {
   }
 
   /** Closes a transfer; with a reason it counts as rejected (gave_up also counts transfersGaveUp). */
-  private finish(t: Transfer, reason: string | undefined, detail: string | undefined, remember = true): void {
+  private finish(t: Transfer, reason: RejectReason | undefined, detail: string | undefined, remember = true): void {
     this.open.delete(t.key);
     t.timer?.cancel();
     t.timer = undefined;
