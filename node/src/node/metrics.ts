@@ -24,6 +24,12 @@ export interface MetricsSource {
   model(): { node: string; fingerprint: string; digest: string } | undefined;
 }
 
+/** A hex digest's first 48 bits (12 hex digits) as a number: exact in a float64, as Prometheus stores it. */
+export function digestNumber(hex: string): number | undefined {
+  const head = /^[0-9a-f]{1,12}/i.exec(hex);
+  return head ? Number.parseInt(head[0], 16) : undefined;
+}
+
 export interface NodeMetrics {
   registry: Registry;
   teaches: Counter;
@@ -79,13 +85,26 @@ export function createMetrics(source: MetricsSource, opts: { defaults?: boolean 
   new Gauge({ name: "fleet_peers", help: "Peers currently known (heard from recently).", registers: [registry], collect() { this.set(source.peers()); } });
   new Gauge({ name: "fleet_transfers_in_flight", help: "Delta transfers being received.", registers: [registry], collect() { this.set(source.transfersInFlight()); } });
   new Gauge({ name: "fleet_applied_deltas", help: "Delta versions applied to this node's weights (taught or merged).", registers: [registry], collect() { this.set(source.appliedDeltas()); } });
+  // The digest changes with every merge: as a label it would start a new series each time, so it
+  // is a value, and fleet_model_info's labels change only with the model a node started from.
   new Gauge({
-    name: "fleet_model_info", help: "The model this node holds: 1, labelled with its fingerprint and the digest of its current weights.",
-    labelNames: ["node", "fingerprint", "digest"], registers: [registry],
+    name: "fleet_model_info", help: "The model this node holds: 1, labelled with the node's id and the fingerprint of the weights it started from.",
+    labelNames: ["node", "fingerprint"], registers: [registry],
     collect() {
       this.reset();
       const m = source.model();
-      if (m) this.labels(m.node, m.fingerprint, m.digest).set(1);
+      if (m) this.labels(m.node, m.fingerprint).set(1);
+    },
+  });
+  new Gauge({
+    name: "fleet_model_digest",
+    help: "The node's current weights: the first 48 bits of their sha256 digest, as a number (equal values, equal weights; in hex, the 12 digits fleetctl shows).",
+    labelNames: ["node"], registers: [registry],
+    collect() {
+      this.reset();
+      const m = source.model();
+      const n = m && digestNumber(m.digest);
+      if (m && n !== undefined) this.labels(m.node).set(n);
     },
   });
 
