@@ -2,7 +2,7 @@
 // after a quiet period, every gap at once, backing off while NAKs bring nothing, then give up.
 // Driven by the housekeeping tick only.
 
-import type { NakSchedule, ScheduleContext } from "./nak-schedule.js";
+import { Arrivals, type ChunkFate, type NakSchedule, type ScheduleContext } from "./nak-schedule.js";
 
 export interface CourseNakTimings {
   /** No chunk for this long: NAK the gaps (course: 3 s). */
@@ -25,10 +25,19 @@ export class CourseNaks implements NakSchedule {
   private armed = false;
   private nextNakAt = 0;
   private heldAtLastNak = 0;
+  readonly arrivals: Arrivals;
 
-  constructor(private readonly ctx: ScheduleContext, private readonly timings: CourseNakTimings) {}
+  constructor(private readonly ctx: ScheduleContext, private readonly timings: CourseNakTimings) {
+    this.arrivals = new Arrivals(ctx.clock.now());
+  }
 
-  onChunk(): void {}
+  onChunk(idx: number, seq: number | undefined, fate: ChunkFate): void {
+    // Kept only for a fleet schedule that may take over (this one reads the transfer's last activity).
+    const now = this.ctx.clock.now();
+    this.arrivals.heard(seq, now);
+    if (fate === "held") this.arrivals.held(idx, now);
+  }
+
   onRepaired(): void {}   // course senders send none
   close(): void {}
 

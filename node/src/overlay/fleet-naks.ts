@@ -5,7 +5,7 @@
 // tick only gives up on a sender that went away and catches a transfer that turned fleet late.
 
 import type { Timer } from "./clock.js";
-import type { ChunkFate, NakSchedule, ScheduleContext } from "./nak-schedule.js";
+import { Arrivals, type ChunkFate, type NakSchedule, type ScheduleContext } from "./nak-schedule.js";
 
 export interface FleetNakTimings {
   /** After a NAK, gaps found within this long wait and go out together in the next one. */
@@ -61,11 +61,8 @@ class RepairRtt {
 export class FleetNaks implements NakSchedule {
   readonly kind = "fleet";
   naks: number;
-  /** idx below it that are not held are certainly lost (senders go in idx order): one past the highest held. */
-  private frontier: number;
-  /** When `frontier` last moved: the first pass is still arriving. */
-  private frontierAt: number;
-  /** Missing idx below `frontier`. */
+  readonly arrivals: Arrivals;
+  /** Missing idx below the frontier: certainly lost. */
   private readonly gaps = new Set<number>();
   private readonly asked = new Map<number, Asked>();
   private metaAsked: Asked | undefined;
@@ -73,32 +70,24 @@ export class FleetNaks implements NakSchedule {
   /** NAKs in a row after which nothing at all came from the sender: re-ask waits double with it. */
   private silentNaks = 0;
   private heardSinceNak: boolean;
-  /** SEQ of the last binary datagram from the sender, and when anything last came. */
-  private heard: number | undefined;
-  private heardAt: number;
-  /** Datagrams heard; before a blind NAK, socket reads go on while it still rises. */
-  private heardCount = 0;
-  /** Reads done before the pending blind NAK, and heardCount when the last one began. */
+  /** Reads done before the pending blind NAK, and arrivals.count when the last one began (reads go on while it rises). */
   private drainRounds = 0;
   private drainCount = 0;
-  /** When a chunk not held before last arrived. */
-  private progressAt: number;
   private readonly rtt = new RepairRtt();
   private timer: Timer | undefined;
   private timerAt = Infinity;
   private closed = false;
 
   /**
-   * `carried`: a transfer that began on the course schedule (its sender turned out to be a DeltaFleet
-   * node) goes on from what it holds, its NAK count, and when it last heard anything.
+   * `before`: the course schedule of a transfer whose sender turned out to be a DeltaFleet node;
+   * this one goes on from its NAK count and what it heard when.
    */
-  constructor(private readonly ctx: ScheduleContext, private readonly timings: FleetNakTimings, carried?: { naks: number; since: number }) {
-    const since = carried?.since ?? ctx.clock.now();
-    this.naks = carried?.naks ?? 0;
-    this.frontier = ctx.held.end;
-    for (let i = 0; i < this.frontier; i++) if (!ctx.held.has(i)) this.gaps.add(i);
-    this.frontierAt = this.heardAt = this.progressAt = since;
-    this.heardSinceNak = ctx.held.count > 0;
+  constructor(private readonly ctx: ScheduleContext, private readonly timings: FleetNakTimings, before?: NakSchedule) {
+    this.naks = before?.naks ?? 0;
+    this.arrivals = before?.arrivals ?? new Arrivals(ctx.clock.now());
+    for (let i = 0; i < this.arrivals.frontier; i++) if (!ctx.held.has(i)) this.gaps.add(i);
+    // Only our NAKs start a silence (course ones expect none): anything heard at all counts.
+    this.heardSinceNak = this.arrivals.count > 0;
   }
 
   private now(): number {
@@ -110,16 +99,12 @@ export class FleetNaks implements NakSchedule {
     if (fate === "refused") return;
     if (fate === "duplicate") { if (silenceEnds) this.poke(true); return; }
     const now = this.now();
-    this.progressAt = now;
     const gapsBefore = this.gaps.size;
-    const beyond = idx >= this.frontier;
-    if (beyond) {
-      for (let i = this.frontier; i < idx; i++) this.gaps.add(i);
-      this.frontier = idx + 1;
-      this.frontierAt = now;
-    } else {
-      this.gaps.delete(idx);
-    }
+    const frontier = this.arrivals.frontier;
+    const beyond = idx >= frontier;
+    if (beyond) for (let i = frontier; i < idx; i++) this.gaps.add(i);
+    else this.gaps.delete(idx);
+    this.arrivals.held(idx, now);
     const asked = this.asked.get(idx);
     if (asked) {
       // Karn's rule: only a chunk asked for once times the repair round trip unambiguously, and only
@@ -147,7 +132,8 @@ export class FleetNaks implements NakSchedule {
   tick(): string | undefined {
     if (this.ctx.held.awaitingDigest) return undefined;   // META is asked for by the timers; the receiver bounds the wait
     const now = this.now();
-    if (this.naks > 0 && now - this.progressAt >= this.timings.repairGiveUpMs) return `no new chunk for ${now - this.progressAt} ms of NAKs`;
+    const quiet = now - this.arrivals.progressAt;
+    if (this.naks > 0 && quiet >= this.timings.repairGiveUpMs) return `no new chunk for ${quiet} ms of NAKs`;
     if (!this.timer) this.poke(false);   // became a fleet transfer after its last chunk (PEER_SYNC came late)
     return undefined;
   }
@@ -161,10 +147,8 @@ export class FleetNaks implements NakSchedule {
   /** Any datagram from the sender; true when it ends a silence after our NAK (re-asks go back to one RTO). */
   private heardDatagram(seq: number | undefined): boolean {
     const silenceEnds = this.naks > 0 && !this.heardSinceNak;
-    if (seq !== undefined) this.heard = seq;
     this.heardSinceNak = true;
-    this.heardAt = this.now();
-    this.heardCount++;
+    this.arrivals.heard(seq, this.now());
     return silenceEnds;
   }
 
@@ -185,10 +169,11 @@ export class FleetNaks implements NakSchedule {
     const at = (a: Asked | undefined): number => (a ? Math.max(this.reaskAt(a, rto), fresh) : fresh);
     for (const idx of this.gaps) yield { kind: "chunk", idx, at: at(this.asked.get(idx)) };
     const total = this.ctx.held.total;
-    if (total !== undefined && this.frontier < total) {
-      const tailAt = this.frontierAt + Math.max(this.timings.tailQuietMs, rto);
+    const { frontier, frontierAt } = this.arrivals;
+    if (total !== undefined && frontier < total) {
+      const tailAt = frontierAt + Math.max(this.timings.tailQuietMs, rto);
       if (now < tailAt) yield { kind: "tail-check", at: tailAt };
-      else for (let idx = this.frontier; idx < total; idx++) yield { kind: "chunk", idx, at: at(this.asked.get(idx)) };
+      else for (let idx = frontier; idx < total; idx++) yield { kind: "chunk", idx, at: at(this.asked.get(idx)) };
     }
     if (this.ctx.held.awaitingDigest) yield { kind: "meta", at: at(this.metaAsked) };
   }
@@ -228,14 +213,14 @@ export class FleetNaks implements NakSchedule {
     }
     if (due.length > 0 || meta) {
       // Nothing since our last NAK and for a while: what we heard last is old news (see NakRequest.heard).
-      const blind = this.naks > 0 && !this.heardSinceNak && now - this.heardAt >= Math.max(this.timings.tailQuietMs, this.rtt.rto(this.timings));
+      const blind = this.naks > 0 && !this.heardSinceNak && now - this.arrivals.heardAt >= Math.max(this.timings.tailQuietMs, this.rtt.rto(this.timings));
       // But timers run before the socket is read: after a stall of this process (a busy box) the
       // silence may be ours, with the sender's datagrams queued, and a blind NAK would have copies
       // resent that are on their way. Read first (a zero-delay wake comes after the poll phase),
       // round by round while rounds still bring datagrams of this transfer.
-      if (blind && this.drainRounds < MAX_DRAIN_ROUNDS && (this.drainRounds === 0 || this.heardCount > this.drainCount)) {
+      if (blind && this.drainRounds < MAX_DRAIN_ROUNDS && (this.drainRounds === 0 || this.arrivals.count > this.drainCount)) {
         this.drainRounds++;
-        this.drainCount = this.heardCount;
+        this.drainCount = this.arrivals.count;
         this.timerAt = now;
         this.timer = this.ctx.clock.soon(() => this.wake());
         return;
@@ -248,7 +233,7 @@ export class FleetNaks implements NakSchedule {
       this.heardSinceNak = false;
       this.lastNakAt = now;
       this.naks++;
-      this.ctx.nak(due, blind ? undefined : this.heard);
+      this.ctx.nak(due, blind ? undefined : this.arrivals.seq);
     }
     this.wakeAt(this.nextAt(now));
   }

@@ -20,10 +20,47 @@ export interface ScheduleContext {
 /** What happened to a chunk datagram of the transfer. */
 export type ChunkFate = "held" | "duplicate" | "refused";
 
+/**
+ * What came from the sender, and when. Both schedules keep it, so a fleet schedule taking over a
+ * course one goes on as if it had run from the start.
+ */
+export class Arrivals {
+  /** Datagrams heard (chunks, held or not, and REPAIRED markers). */
+  count = 0;
+  /** When the last one came. */
+  heardAt: number;
+  /** SEQ of the last binary datagram. */
+  seq: number | undefined;
+  /** When a chunk not held before last came. */
+  progressAt: number;
+  /** One past the highest idx held: idx below it that are missing were lost (senders go in idx order). */
+  frontier = 0;
+  /** When `frontier` last moved: the first pass is still arriving. */
+  frontierAt: number;
+
+  constructor(now: number) {
+    this.heardAt = this.progressAt = this.frontierAt = now;
+  }
+
+  heard(seq: number | undefined, now: number): void {
+    if (seq !== undefined) this.seq = seq;
+    this.heardAt = now;
+    this.count++;
+  }
+
+  held(idx: number, now: number): void {
+    this.progressAt = now;
+    if (idx < this.frontier) return;
+    this.frontier = idx + 1;
+    this.frontierAt = now;
+  }
+}
+
 export interface NakSchedule {
   readonly kind: "course" | "fleet";
   /** NAKs sent for this transfer so far. */
   readonly naks: number;
+  readonly arrivals: Arrivals;
   /** A chunk datagram arrived; `seq` is a binary frame's SEQ. Called after the chunk was taken in. */
   onChunk(idx: number, seq: number | undefined, fate: ChunkFate): void;
   /** A sender's REPAIRED marker: the chunks it resent before this datagram. */

@@ -17,8 +17,6 @@ export interface Holding {
   readonly total: number | undefined;
   /** Chunks held. */
   readonly count: number;
-  /** One past the highest idx held (0 before any). */
-  readonly end: number;
   has(idx: number): boolean;
   /** Every chunk is held but no META gave a sha256: only META is missing. */
   readonly awaitingDigest: boolean;
@@ -33,7 +31,6 @@ export class Reassembly implements Holding {
   private enc: typeof ENC_DEFLATE | undefined;
   private rawDigest: string | undefined;
   bytes = 0;
-  end = 0;
   private readonly parts = new Map<number, Uint8Array>();
   /** sha256 of chunks 0..hashed-1, fed as the in-order prefix grows: completion only hashes the rest. */
   private readonly hash: Hash = createHash("sha256");
@@ -74,7 +71,6 @@ export class Reassembly implements Holding {
     this.total = total;
     this.parts.set(idx, data);
     this.bytes += data.length;
-    if (idx >= this.end) this.end = idx + 1;
     while (this.parts.has(this.hashed)) this.hash.update(this.parts.get(this.hashed++)!);
   }
 

@@ -196,7 +196,7 @@ export class Receiver {
    */
   private schedule(t: Transfer): NakSchedule {
     if (t.naks.kind === "course" && this.fleetSender(t.framing, t.src)) {
-      t.naks = new FleetNaks(t.ctx, this.timings, { naks: t.naks.naks, since: t.lastActivity });
+      t.naks = new FleetNaks(t.ctx, this.timings, t.naks);
     }
     return t.naks;
   }
@@ -228,14 +228,11 @@ export class Receiver {
     const t = this.get(p.src, p.ver, address, port, framing, p.total, false);
     if (!t) return;
     if (t.held.total !== undefined && t.held.total !== p.total) { this.drop("total_changed"); return; }
-    // Binary frames come only from DeltaFleet nodes: the transfer answers NAKs in binary, on their schedule.
-    if (framing === "binary") t.framing = framing;
-    const naks = this.schedule(t);
     const seq = framing === "binary" ? p.seq : undefined;
     if (t.held.has(p.idx)) {
       this.drop("duplicate");
       t.lastActivity = this.now();
-      naks.onChunk(p.idx, seq, "duplicate");
+      this.schedule(t).onChunk(p.idx, seq, "duplicate");
       return;
     }
     const len = p.data.length;
@@ -245,14 +242,16 @@ export class Receiver {
     }
     if (this.inFlightBytes + len > this.limits.maxInFlightBytes) {
       this.drop("in_flight_full");
-      naks.onChunk(p.idx, seq, "refused");
+      this.schedule(t).onChunk(p.idx, seq, "refused");
       return;
     }
     t.held.add(p.idx, p.total, p.data);
     this.inFlightBytes += len;
     t.lastActivity = this.now();
+    // Binary frames come only from DeltaFleet nodes: NAKs for the transfer go on their schedule.
+    if (framing === "binary") t.framing = framing;
     if (t.held.whole) this.tryComplete(t);
-    if (this.open.get(t.key) === t) naks.onChunk(p.idx, seq, "held");
+    if (this.open.get(t.key) === t) this.schedule(t).onChunk(p.idx, seq, "held");
   }
 
   /** A DeltaFleet sender's REPAIRED marker: these idx were resent before it. */
