@@ -95,7 +95,7 @@ interface Transfer {
   held: Reassembly;
   /** What its NAK schedule reads and calls; kept for a schedule that turns fleet. */
   ctx: ScheduleContext;
-  naks: NakSchedule;
+  schedule: NakSchedule;
   startedAt: number;
   metaAt: number | undefined;
   lastActivity: number;
@@ -154,7 +154,7 @@ export class Receiver {
     const held = new Reassembly(this.limits.maxTransferBytes);
     const ctx: ScheduleContext = { held, clock: this.clock, nak: (missing, heard) => this.nak(t, missing, heard) };
     const t: Transfer = { key, src, ver, address, port, framing, held, ctx, startedAt: now, metaAt: undefined, lastActivity: now, wholeAt: undefined,
-      naks: this.fleetSender(framing, src) ? new FleetNaks(ctx, this.timings) : new CourseNaks(ctx, this.timings) };
+      schedule: this.fleetSender(framing, src) ? new FleetNaks(ctx, this.timings) : new CourseNaks(ctx, this.timings) };
     this.open.set(key, t);
     return t;
   }
@@ -194,11 +194,11 @@ export class Receiver {
    * The transfer's NAK schedule. A course one turns fleet once its sender is known as a DeltaFleet
    * node (its PEER_SYNC or a binary frame may come after its first chunks), and stays so.
    */
-  private schedule(t: Transfer): NakSchedule {
-    if (t.naks.kind === "course" && this.fleetSender(t.framing, t.src)) {
-      t.naks = new FleetNaks(t.ctx, this.timings, t.naks);
+  private scheduleOf(t: Transfer): NakSchedule {
+    if (t.schedule.kind === "course" && this.fleetSender(t.framing, t.src)) {
+      t.schedule = new FleetNaks(t.ctx, this.timings, t.schedule);
     }
-    return t.naks;
+    return t.schedule;
   }
 
   private nak(t: Transfer, missing: number[], heard: number | undefined): void {
@@ -232,7 +232,7 @@ export class Receiver {
     if (t.held.has(p.idx)) {
       this.drop("duplicate");
       t.lastActivity = this.now();
-      this.schedule(t).onChunk(p.idx, seq, "duplicate");
+      this.scheduleOf(t).onChunk(p.idx, seq, "duplicate");
       return;
     }
     const len = p.data.length;
@@ -242,7 +242,7 @@ export class Receiver {
     }
     if (this.inFlightBytes + len > this.limits.maxInFlightBytes) {
       this.drop("in_flight_full");
-      this.schedule(t).onChunk(p.idx, seq, "refused");
+      this.scheduleOf(t).onChunk(p.idx, seq, "refused");
       return;
     }
     t.held.add(p.idx, p.total, p.data);
@@ -251,14 +251,14 @@ export class Receiver {
     // Binary frames come only from DeltaFleet nodes: NAKs for the transfer go on their schedule.
     if (framing === "binary") t.framing = framing;
     if (t.held.whole) this.tryComplete(t);
-    if (this.open.get(t.key) === t) this.schedule(t).onChunk(p.idx, seq, "held");
+    if (this.open.get(t.key) === t) this.scheduleOf(t).onChunk(p.idx, seq, "held");
   }
 
   /** A DeltaFleet sender's REPAIRED marker: these idx were resent before it. */
   onRepaired(p: { src: string; ver: string; idx: number[]; seq: number }, address: string, port: number): void {
     const t = this.open.get(`${p.src}\u0000${p.ver}`);
     if (!t || t.address !== address || t.port !== port) return;
-    this.schedule(t).onRepaired(p.idx, p.seq);
+    this.scheduleOf(t).onRepaired(p.idx, p.seq);
   }
 
   // ---- completion --------------------------------------------------------------------------------
@@ -283,7 +283,7 @@ export class Receiver {
   /** Closes a transfer; with a reason it counts as rejected (gave_up also counts transfersGaveUp). */
   private finish(t: Transfer, reason: RejectReason | undefined, detail: string | undefined, remember = true): void {
     this.open.delete(t.key);
-    t.naks.close();
+    t.schedule.close();
     this.inFlightBytes -= t.held.bytes;
     if (remember) this.finished.set(t.key, this.now());
     if (this.finished.size > this.limits.maxRemembered) this.finished.delete(this.finished.keys().next().value!);
@@ -291,7 +291,7 @@ export class Receiver {
     bump(this.stats.deltasRejected, reason);
     if (reason === "gave_up") this.stats.transfersGaveUp++;
     this.hooks.event(reason === "gave_up" ? "gave-up" : "delta-rejected", {
-      version: t.ver, from: t.src, reason, detail, have: t.held.count, total: t.held.total, naks: t.naks.naks });
+      version: t.ver, from: t.src, reason, detail, have: t.held.count, total: t.held.total, naks: t.schedule.naks });
   }
 
   /** Housekeeping: expiry, the course schedule's NAKs, give-ups. Called every tickMs. */
@@ -301,7 +301,7 @@ export class Receiver {
     for (const t of [...this.open.values()]) {
       if (now - t.lastActivity >= tm.transferIdleMs) { this.finish(t, "stale", `idle ${now - t.lastActivity} ms`); continue; }
       if (t.wholeAt !== undefined && now - t.wholeAt >= tm.metaWaitMs) { this.finish(t, "gave_up", `all chunks but no META sha256 after ${tm.metaWaitMs} ms`); continue; }
-      const gaveUp = this.schedule(t).tick(t.lastActivity);
+      const gaveUp = this.scheduleOf(t).tick(t.lastActivity);
       if (gaveUp !== undefined) this.finish(t, "gave_up", gaveUp);
     }
     for (const [k, at] of this.finished) if (now - at > tm.rememberMs) this.finished.delete(k);
