@@ -68,7 +68,7 @@ test("every variable a query uses is defined", () => {
 
 test("queries name only metrics the node defines (node/src/node/metrics.ts) or the recording rules record", async () => {
   const metrics = createMetrics(
-    { overlayStats: () => ({}), peers: () => 0, transfersInFlight: () => 0, appliedDeltas: () => 0, model: () => undefined },
+    { overlayStats: () => undefined, peers: () => 0, transfersInFlight: () => 0, appliedDeltas: () => 0, model: () => undefined },
     { defaults: false },
   );
   const defined = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));

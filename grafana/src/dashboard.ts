@@ -35,10 +35,17 @@ export const ROWS: RowSpec[] = [
       {
         kind: "table",
         title: "Model per node",
-        unit: "none",
+        // The digest is the value of fleet_model_digest (a label would start a series per merge):
+        // its first 12 hex digits, as fleetctl shows them (Grafana prints hex in capitals, without leading zeros).
+        unit: "hex",
         width: 16,
-        description: "The digest of each node's weights (equal digests, equal weights) and the model it started from.",
-        queries: [{ expr: `max by (node, instance, digest, fingerprint) (fleet_model_info{${SEL}})`, instant: true }],
+        description: "The digest of each node's weights, its first 12 hex digits (equal digests, equal weights), and the fingerprint of the model it started from.",
+        queries: [
+          {
+            expr: `max by (node, instance, fingerprint) (fleet_model_digest{${SEL}} * on (node, instance) group_left (fingerprint) fleet_model_info{${SEL}})`,
+            instant: true,
+          },
+        ],
       },
       {
         kind: "state-timeline",

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { writeFileAtomicAsync as writeFileAtomic } from "../../node/src/util/atomic-write.js";
+import { bump, newStats, rejectReason } from "../../node/src/overlay/stats.js";
 import type { AskResult, EngineModel, IncomingDelta, MergeResult, OverlayHandle, OverlayStartOptions, TeachResult } from "../../node/src/node/seams.js";
 
 export class FakeDeltaError extends Error {
@@ -76,7 +77,7 @@ export class FakeHub {
 }
 
 export class FakeOverlay implements OverlayHandle {
-  readonly stats = { fragmentsSent: 0, fragmentsReceived: 0, deltasCompleted: 0, deltasRejected: {} as Record<string, number>, datagramsDropped: {} as Record<string, number> };
+  readonly stats = newStats();
   closed = false;
   constructor(private readonly hub: FakeHub, readonly opts: OverlayStartOptions) {}
   async sendDelta(bytes: Uint8Array): Promise<{ version: string; bytes: number; chunks: number }> {
@@ -87,14 +88,13 @@ export class FakeOverlay implements OverlayHandle {
     return { version, bytes: bytes.length, chunks };
   }
   async receive(version: string, from: string, bytes: Uint8Array): Promise<void> {
-    if (this.opts.isApplied(version)) { this.stats.deltasRejected.duplicate = (this.stats.deltasRejected.duplicate ?? 0) + 1; return; }
+    if (this.opts.isApplied(version)) { bump(this.stats.deltasRejected, "duplicate"); return; }
     this.stats.deltasCompleted++;
     const d: IncomingDelta = { version, from, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), metaAt: Date.now() - 5 };
     try {
       if ((await this.opts.onDelta(d)) === "duplicate") this.stats.deltasRejected.duplicate = (this.stats.deltasRejected.duplicate ?? 0) + 1;
     } catch (e) {
-      const r = String((e as { reason?: unknown }).reason ?? "decode");
-      this.stats.deltasRejected[r] = (this.stats.deltasRejected[r] ?? 0) + 1;
+      bump(this.stats.deltasRejected, rejectReason((e as { reason?: unknown }).reason ?? "decode"));
     }
   }
   peers(): [] { return []; }

@@ -5,9 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { newStats } from "../overlay/stats.js";
+import { DROP_REASONS, newStats, REJECT_REASONS } from "../overlay/stats.js";
 import { needs } from "../../../test/support/needs.js";
-import { createMetrics, REJECT_REASONS } from "./metrics.js";
+import { createMetrics } from "./metrics.js";
 
 const CONTRACT_NAMES = [
   "fleet_fragments_sent_total", "fleet_fragments_received_total", "fleet_retransmits_total", "fleet_naks_sent_total",
@@ -16,16 +16,16 @@ const CONTRACT_NAMES = [
   "fleet_deltas_rejected_total", "fleet_datagrams_dropped_total", "fleet_bytes_sent_total", "fleet_bytes_received_total",
   "fleet_peers", "fleet_transfers_in_flight", "fleet_teaches_total", "fleet_delivery_latency_seconds",
   "fleet_merge_duration_seconds", "fleet_train_duration_seconds", "fleet_train_loss", "fleet_last_merge_timestamp_seconds",
-  "fleet_applied_deltas", "fleet_model_info",
+  "fleet_applied_deltas", "fleet_model_info", "fleet_model_digest",
 ];
 
-function page(stats = newStats()) {
+function page(stats = newStats(), model = { node: "Pi-1", fingerprint: "abcd", digest: "ef01" }) {
   return createMetrics({
     overlayStats: () => stats,
     peers: () => 2,
     transfersInFlight: () => 1,
     appliedDeltas: () => 3,
-    model: () => ({ node: "Pi-1", fingerprint: "abcd", digest: "ef01" }),
+    model: () => model,
   });
 }
 
@@ -62,14 +62,33 @@ test("overlay counters are read from the overlay's stats at scrape time", async 
   assert.match(await m.text(), /^fleet_fragments_sent_total 600$/m);
 });
 
-test("labelled counters exist at 0 from start-up; model info is one series with node, fingerprint, digest", async () => {
+test("labelled counters exist at 0 from start-up; model info is one series with node and fingerprint", async () => {
   const text = await page().text();
   for (const r of REJECT_REASONS) assert.match(text, new RegExp(`^fleet_deltas_rejected_total\\{reason="${r}"\\} 0$`, "m"));
-  assert.match(text, /^fleet_datagrams_dropped_total\{reason="malformed"\} 0$/m);
+  // Every reason the overlay counts, the receiver's too (a forged SRC, a late copy), not only the codec's.
+  for (const r of DROP_REASONS) assert.match(text, new RegExp(`^fleet_datagrams_dropped_total\\{reason="${r}"\\} 0$`, "m"));
+  assert.match(text, /^fleet_datagrams_dropped_total\{reason="forged_src"\} 0$/m);
+  assert.match(text, /^fleet_deltas_rejected_total\{reason="error"\} 0$/m);
   assert.equal(text.match(/^fleet_model_info\{/gm)?.length, 1);
-  assert.match(text, /^fleet_model_info\{node="Pi-1",fingerprint="abcd",digest="ef01"\} 1$/m);
+  assert.match(text, /^fleet_model_info\{node="Pi-1",fingerprint="abcd"\} 1$/m);
   assert.match(text, /^fleet_peers 2$/m);
   assert.match(text, /^fleet_applied_deltas 3$/m);
+});
+
+test("a merge changes the digest's value, never a series' labels: model series stay bounded however often weights change", async () => {
+  const model = { node: "Pi-1", fingerprint: "abcd", digest: "0123456789ab".padEnd(64, "c") };
+  const m = page(newStats(), model);
+  const modelSeries = async () => {
+    const lines = (await m.text()).split("\n").filter((l) => l.startsWith("fleet_model_"));
+    return { labels: lines.map((l) => l.slice(0, l.lastIndexOf(" "))), values: lines.map((l) => Number(l.slice(l.lastIndexOf(" ") + 1))) };
+  };
+  const before = await modelSeries();
+  model.digest = "fedcba987654".padEnd(64, "3");
+  const after = await modelSeries();
+  assert.deepEqual(after.labels, before.labels);
+  assert.deepEqual(after.labels, ['fleet_model_info{node="Pi-1",fingerprint="abcd"}', 'fleet_model_digest{node="Pi-1"}']);
+  // The first 12 hex digits, exactly (2^48 < 2^53): what fleetctl prints, and what tells digests apart.
+  assert.deepEqual([before.values[1], after.values[1]], [0x0123456789ab, 0xfedcba987654]);
 });
 
 test("promtool check metrics accepts the page", { skip: needs("promtool") }, async () => {

@@ -3,65 +3,31 @@
 // `overlay.stats`; the counters here copy them at scrape time, so there is one source of truth.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { DeltaRejectReason } from "../engine/delta.js";
+import { DROP_REASONS, REJECT_REASONS, type OverlayStats, type RejectReason } from "../overlay/stats.js";
 
-/** Reasons a delta is rejected; every one exists at 0 from start-up. */
-export const REJECT_REASONS = ["sha", "decode", "shape", "duplicate", "stale", "bounds", "gave_up"] as const;
-/** Reasons a datagram is dropped; every one exists at 0 from start-up (others appear when seen). */
-export const DROP_REASONS = [
-  "malformed", "crc", "own", "unknown_type", "oversize", "empty", "not_utf8", "version", "no_src", "bad_src",
-  "bad_number", "bad_ver", "bad_base64", "bad_sha", "idx_range", "nak_range",
-] as const;
+/**
+ * The engine rejects deltas for reasons of its own, which the overlay counts as it gets them from
+ * onDelta: each must be one of REJECT_REASONS, or it would be counted as "error". A reason added to
+ * engine/delta.ts and not to overlay/stats.ts fails to compile here.
+ */
+type Counted<R extends RejectReason> = R;
+export type EngineRejectReason = Counted<DeltaRejectReason>;
 
 /** What the metrics read at scrape time. Plain numbers and records: no engine or socket types. */
 export interface MetricsSource {
-  /** The overlay's counters object, or undefined before the overlay started. */
-  overlayStats(): object | undefined;
+  /** The overlay's counters, or undefined before the overlay started. */
+  overlayStats(): OverlayStats | undefined;
   peers(): number;
   transfersInFlight(): number;
   appliedDeltas(): number;
   model(): { node: string; fingerprint: string; digest: string } | undefined;
 }
 
-type Stats = Record<string, unknown>;
-
-// The overlay's field names for each counter; the first present is used (one spelling per counter
-// in practice, the alternatives keep the metrics honest if a field is renamed).
-const FIELDS: Record<string, string[]> = {
-  fragments_sent: ["fragmentsSent", "chunksSent", "fragments_sent"],
-  fragments_received: ["fragmentsReceived", "chunksReceived", "fragments_received"],
-  retransmits: ["retransmits", "resent", "chunksResent"],
-  tail_repeats: ["tailRepeats"],
-  repairs_skipped: ["repairsSkipped"],
-  repair_markers: ["repairMarkers"],
-  naks_sent: ["naksSent", "naks_sent"],
-  naks_received: ["naksReceived", "naks_received"],
-  deltas_announced: ["deltasAnnounced", "announced", "metasSent"],
-  deltas_completed: ["deltasCompleted", "completed"],
-  bytes_sent: ["bytesSent", "bytes_sent"],
-  bytes_received: ["bytesReceived", "bytes_received"],
-};
-const REJECT_FIELDS = ["deltasRejected", "rejected", "rejects"];
-const DROP_FIELDS = ["datagramsDropped", "dropped", "drops"];
-
-export function statNumber(stats: Stats | undefined, key: string): number {
-  if (!stats) return 0;
-  for (const f of FIELDS[key] ?? [key]) {
-    const v = stats[f];
-    if (typeof v === "number" && Number.isFinite(v)) return v;
-  }
-  return 0;
-}
-
-export function statRecord(stats: Stats | undefined, fields: string[]): Record<string, number> {
-  if (!stats) return {};
-  for (const f of fields) {
-    const v = stats[f];
-    if (v instanceof Map) return Object.fromEntries([...v].filter(([, n]) => typeof n === "number")) as Record<string, number>;
-    if (v && typeof v === "object") {
-      return Object.fromEntries(Object.entries(v).filter(([, n]) => typeof n === "number")) as Record<string, number>;
-    }
-  }
-  return {};
+/** A hex digest's first 48 bits (12 hex digits) as a number: exact in a float64, as Prometheus stores it. */
+export function digestNumber(hex: string): number | undefined {
+  const head = /^[0-9a-f]{1,12}/i.exec(hex);
+  return head ? Number.parseInt(head[0], 16) : undefined;
 }
 
 export interface NodeMetrics {
@@ -84,54 +50,61 @@ export function createMetrics(source: MetricsSource, opts: { defaults?: boolean 
     // suffix promises a counter). nodejs_active_handles/_requests/_resources, by type, remain.
     for (const n of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(n);
   }
-  const stats = (): Stats | undefined => source.overlayStats() as Stats | undefined;
-
-  const mirror = (key: string, help: string): Counter =>
+  const mirror = (key: string, help: string, read: (s: OverlayStats) => number): Counter =>
     new Counter({
       name: `fleet_${key}_total`, help, registers: [registry],
-      collect() { this.reset(); this.inc(statNumber(stats(), key)); },
+      collect() { const s = source.overlayStats(); this.reset(); this.inc(s ? read(s) : 0); },
     });
-  mirror("fragments_sent", "Delta fragments (chunks) sent for the first time.");
-  mirror("fragments_received", "Delta fragments received, including duplicates.");
-  mirror("retransmits", "Fragments sent again in answer to a NAK (repair).");
+  mirror("fragments_sent", "Delta fragments (chunks) sent for the first time.", (s) => s.fragmentsSent);
+  mirror("fragments_received", "Delta fragments received, including duplicates.", (s) => s.fragmentsReceived);
+  mirror("retransmits", "Fragments sent again in answer to a NAK (repair).", (s) => s.retransmits);
   // The rest of the repair traffic, so wire bytes beyond fragments + retransmits are accounted for.
-  mirror("tail_repeats", "Second copies of a transfer's last fragment, sent so a lost tail is noticed at once.");
-  mirror("repairs_skipped", "NAKed fragments not resent because the NAK crossed a copy already on its way.");
-  mirror("repair_markers", "REPAIRED datagrams listing which fragments a batch of resends held.");
-  mirror("naks_sent", "CHUNK_NAK packets sent asking a sender for missing fragments.");
-  mirror("naks_received", "CHUNK_NAK packets received from peers.");
-  mirror("deltas_announced", "Deltas this node announced (MODEL_META sent for a new version).");
-  mirror("deltas_completed", "Deltas received whole with a matching sha256.");
-  mirror("bytes_sent", "UDP payload bytes sent.");
-  mirror("bytes_received", "UDP payload bytes received.");
+  mirror("tail_repeats", "Second copies of a transfer's last fragment, sent so a lost tail is noticed at once.", (s) => s.tailRepeats);
+  mirror("repairs_skipped", "NAKed fragments not resent because the NAK crossed a copy already on its way.", (s) => s.repairsSkipped);
+  mirror("repair_markers", "REPAIRED datagrams listing which fragments a batch of resends held.", (s) => s.repairMarkers);
+  mirror("naks_sent", "CHUNK_NAK packets sent asking a sender for missing fragments.", (s) => s.naksSent);
+  mirror("naks_received", "CHUNK_NAK packets received from peers.", (s) => s.naksReceived);
+  mirror("deltas_announced", "Deltas this node announced (MODEL_META sent for a new version).", (s) => s.deltasAnnounced);
+  mirror("deltas_completed", "Deltas received whole with a matching sha256.", (s) => s.deltasCompleted);
+  mirror("bytes_sent", "UDP payload bytes sent.", (s) => s.bytesSent);
+  mirror("bytes_received", "UDP payload bytes received.", (s) => s.bytesReceived);
 
-  new Counter({
-    name: "fleet_deltas_rejected_total", help: "Deltas not merged, by reason.", labelNames: ["reason"], registers: [registry],
-    collect() {
-      // The overlay counts every reason, including decode/shape that onDelta's DeltaError carries.
-      const counts = statRecord(stats(), REJECT_FIELDS);
-      this.reset();
-      for (const r of new Set([...REJECT_REASONS, ...Object.keys(counts)])) this.labels(r).inc(counts[r] ?? 0);
-    },
-  });
-  new Counter({
-    name: "fleet_datagrams_dropped_total", help: "Datagrams dropped on receipt, by reason.", labelNames: ["reason"], registers: [registry],
-    collect() {
-      const counts = statRecord(stats(), DROP_FIELDS);
-      this.reset();
-      for (const r of new Set([...DROP_REASONS, ...Object.keys(counts)])) this.labels(r).inc(counts[r] ?? 0);
-    },
-  });
+  // One series per listed reason, at 0 from start-up (the lists are closed: label values stay bounded).
+  const byReason = <R extends string>(name: string, help: string, reasons: readonly R[], read: (s: OverlayStats) => Record<R, number>): Counter =>
+    new Counter({
+      name, help, labelNames: ["reason"], registers: [registry],
+      collect() {
+        const s = source.overlayStats();
+        this.reset();
+        for (const r of reasons) this.labels(r).inc(s ? read(s)[r] : 0);
+      },
+    });
+  // The overlay counts every reason, including decode/shape that onDelta's DeltaError carries.
+  byReason("fleet_deltas_rejected_total", "Deltas not merged, by reason.", REJECT_REASONS, (s) => s.deltasRejected);
+  byReason("fleet_datagrams_dropped_total", "Datagrams dropped on receipt, by reason.", DROP_REASONS, (s) => s.datagramsDropped);
   new Gauge({ name: "fleet_peers", help: "Peers currently known (heard from recently).", registers: [registry], collect() { this.set(source.peers()); } });
   new Gauge({ name: "fleet_transfers_in_flight", help: "Delta transfers being received.", registers: [registry], collect() { this.set(source.transfersInFlight()); } });
   new Gauge({ name: "fleet_applied_deltas", help: "Delta versions applied to this node's weights (taught or merged).", registers: [registry], collect() { this.set(source.appliedDeltas()); } });
+  // The digest changes with every merge: as a label it would start a new series each time, so it
+  // is a value, and fleet_model_info's labels change only with the model a node started from.
   new Gauge({
-    name: "fleet_model_info", help: "The model this node holds: 1, labelled with its fingerprint and the digest of its current weights.",
-    labelNames: ["node", "fingerprint", "digest"], registers: [registry],
+    name: "fleet_model_info", help: "The model this node holds: 1, labelled with the node's id and the fingerprint of the weights it started from.",
+    labelNames: ["node", "fingerprint"], registers: [registry],
     collect() {
       this.reset();
       const m = source.model();
-      if (m) this.labels(m.node, m.fingerprint, m.digest).set(1);
+      if (m) this.labels(m.node, m.fingerprint).set(1);
+    },
+  });
+  new Gauge({
+    name: "fleet_model_digest",
+    help: "The node's current weights: the first 48 bits of their sha256 digest, as a number (equal values, equal weights; in hex, the 12 digits fleetctl shows).",
+    labelNames: ["node"], registers: [registry],
+    collect() {
+      this.reset();
+      const m = source.model();
+      const n = m && digestNumber(m.digest);
+      if (m && n !== undefined) this.labels(m.node).set(n);
     },
   });
 

@@ -9,6 +9,7 @@ import type { NodeMetrics } from "./metrics.js";
 import type { AppliedEntry } from "./applied-log.js";
 import type { AskOptions, AskResult, DeltaOutcome, EngineModel, IncomingDelta, OverlayHandle, PeerInfo, TransferInfo } from "./seams.js";
 import type { StateDir } from "./state-dir.js";
+import type { DeltaRejectReason } from "../engine/delta.js";
 
 export interface TeachOutcome {
   version: string; bytes: number; chunks: number;
@@ -32,7 +33,7 @@ export interface RuntimeOptions {
   logger: Logger;
   mergeWeight: number;
   /** The engine's DeltaError test: "decode"/"shape" for a delta that cannot be merged. */
-  deltaErrorReason: (e: unknown) => "decode" | "shape" | undefined;
+  deltaErrorReason: (e: unknown) => DeltaRejectReason | undefined;
   metrics?: NodeMetrics;
 }
 
@@ -64,7 +65,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   get state(): StateDir { return this.opts.state; }
   get digest(): string { return this.digestCache; }
   get ready(): boolean { return this.overlay !== undefined && !this.closed; }
-  get overlayStats(): object | undefined { return this.overlay?.stats; }
+  get overlayStats(): OverlayHandle["stats"] | undefined { return this.overlay?.stats; }
 
   attachOverlay(o: OverlayHandle): void { this.overlay = o; }
 

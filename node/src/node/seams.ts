@@ -5,6 +5,8 @@
 
 import type { Logger } from "pino";
 import type { AskOptions, AskResult, MergeResult, TeachResult } from "../model/model.js";
+import type { OverlayStats } from "../overlay/stats.js";
+import type { DeltaRejectReason } from "../engine/delta.js";
 
 export type { AskOptions, AskResult, MergeResult, TeachResult };
 
@@ -51,8 +53,8 @@ export interface OverlayHandle {
   sendDelta(bytes: Uint8Array): Promise<{ version: string; bytes: number; chunks: number }>;
   peers(): PeerInfo[];
   transfers(): TransferInfo[];
-  /** Plain counters; metrics.ts reads them at scrape time. */
-  readonly stats: object;
+  /** The overlay's counters; metrics.ts reads them at scrape time. */
+  readonly stats: OverlayStats;
   /** The broadcast address in use (derived or given); undefined when broadcasting is off. */
   readonly broadcastAddress?: string | undefined;
   close(): Promise<void>;
@@ -65,5 +67,5 @@ export interface NodeDeps {
   defaultModelPath(): Promise<string>;
   startOverlay(opts: OverlayStartOptions): Promise<OverlayHandle>;
   /** The engine's DeltaError test: a merge failure that rejects the delta (bad bytes), not the node. */
-  deltaErrorReason(e: unknown): "decode" | "shape" | undefined;
+  deltaErrorReason(e: unknown): DeltaRejectReason | undefined;
 }

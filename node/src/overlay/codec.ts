@@ -80,12 +80,15 @@ export type Body =
   | { type: "REPAIRED"; ver: string; idx: number[] };
 export type Packet = Header & Body;
 
-export type DropReason =
-  | "empty" | "oversize" | "not_utf8" | "malformed" | "crc" | "version" | "no_src" | "bad_src"
-  | "unknown_type" | "bad_number" | "bad_ver" | "bad_base64" | "bad_sha" | "bad_enc" | "idx_range" | "nak_range";
-export type Decoded = { ok: true; packet: Packet } | { ok: false; reason: DropReason };
+/** Why decode() refuses a datagram; each is a datagram drop reason (stats.ts DROP_REASONS). */
+export const DECODE_FAILURES = [
+  "empty", "oversize", "not_utf8", "malformed", "crc", "version", "no_src", "bad_src",
+  "unknown_type", "bad_number", "bad_ver", "bad_base64", "bad_sha", "bad_enc", "idx_range", "nak_range",
+] as const;
+export type DecodeFailure = (typeof DECODE_FAILURES)[number];
+export type Decoded = { ok: true; packet: Packet } | { ok: false; reason: DecodeFailure };
 
-const fail = (reason: DropReason): Decoded => ({ ok: false, reason });
+const fail = (reason: DecodeFailure): Decoded => ({ ok: false, reason });
 
 // ---- decoding ----------------------------------------------------------------------------------
 

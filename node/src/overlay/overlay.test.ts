@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { decode, encodeText, type Body } from "./codec.js";
 import { Overlay, type DeltaArrival, type OverlayOptions, type OverlayTimings } from "./overlay.js";
 import { COURSE_META_COPIES } from "./sender.js";
+import { REJECT_REASONS } from "./stats.js";
 import { FaultyTransport, seeded, type FaultFn } from "../../../test/support/faulty-transport.js";
 import { courseFixture } from "../../../test/support/paths.js";
 
@@ -282,6 +283,22 @@ test("a delta whose bytes do not match META's sha256 is rejected (sha), never de
   for (let i = 0; i < chunks.length; i++) await py.send("v1", { type: "MODEL_CHUNK", ver: "vbad", idx: i, total: chunks.length, data: chunks[i]! }, port!);
   await until("rejection", () => n.ov.stats.deltasRejected.sha === 1);
   assert.equal(n.got.length, 0);
+});
+
+test("onDelta's rejections are counted by reason; a reason not in REJECT_REASONS counts as error, not as a label of its own", async (t) => {
+  const [p1, p2] = await freePorts(2);
+  const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`] });
+  const verdicts: unknown[] = [Object.assign(new Error("tensor of the wrong shape"), { reason: "shape" }),
+    Object.assign(new Error("another model"), { reason: "fingerprint" }), new Error("disk full")];
+  const b = await Overlay.start({ nodeId: "b", port: p2!, bindAddress: LO, peers: [`${LO}:${p1}`], timings: FAST,
+    onDelta: async () => { throw verdicts.shift(); } });
+  t.after(() => b.close());
+  for (let i = 0; i < 3; i++) await a.ov.sendDelta(DELTA.subarray(i * 1000, i * 1000 + 900));
+  await until("three rejections", () => b.outcomes.length === 3);
+  assert.deepEqual(b.outcomes.map((o) => o.reason).sort(), ["error", "error", "shape"]);
+  assert.equal(b.stats.deltasRejected.shape, 1);
+  assert.equal(b.stats.deltasRejected.error, 2);
+  assert.deepEqual(Object.keys(b.stats.deltasRejected).sort(), [...REJECT_REASONS].sort());
 });
 
 test("version ids never collide, even for the same bytes in the same millisecond, and stay course-parseable", async (t) => {

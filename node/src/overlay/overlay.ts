@@ -10,7 +10,7 @@ import { PeerTable, type PeerInfo } from "./peers.js";
 import { RateLimiter, type SendClass } from "./rate-limiter.js";
 import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings, type TransferInfo } from "./receiver.js";
 import { Sender, type Dest, type OutgoingInfo, type SendPlan, type SentDelta, type SenderTimings } from "./sender.js";
-import { bump, newStats, type OverlayStats } from "./stats.js";
+import { bump, newStats, rejectReason, type OverlayStats, type RejectReason } from "./stats.js";
 import { UdpTransport, type Transport, type UdpTransportOptions } from "./transport.js";
 import { isNodeId, NODE_ID_RULE } from "../util/ids.js";
 
@@ -130,8 +130,9 @@ export interface OverlayOptions {
   maxDatagramBytes?: number;
   logger?: Logger;
   /**
-   * Decode and merge; throw an Error with a string `reason` to reject with that reason ("error" without one).
-   * Resolving with "duplicate" says the node already held it (counted as a rejected duplicate, not applied).
+   * Decode and merge; throw an Error with a `reason` of REJECT_REASONS to reject with that reason
+   * ("error" otherwise). Resolving with "duplicate" says the node already held it (counted as a
+   * rejected duplicate, not applied).
    */
   onDelta?: (d: DeltaArrival) => Promise<"applied" | "duplicate" | void>;
   isApplied?: (version: string) => boolean;
@@ -143,7 +144,7 @@ export interface OverlayOptions {
   transport?: (o: UdpTransportOptions) => Promise<Transport>;
 }
 
-export interface Outcome { version: string; from: string; outcome: "applied" | "rejected"; reason?: string; at: number }
+export interface Outcome { version: string; from: string; outcome: "applied" | "rejected"; reason?: RejectReason; at: number }
 
 export class Overlay {
   readonly stats: OverlayStats = newStats();
@@ -484,7 +485,7 @@ export class Overlay {
       this.stats.deltasApplied++;
       this.record({ version: c.version, from: c.from, outcome: "applied", at: Date.now() });
     } catch (e) {
-      const reason = typeof (e as { reason?: unknown }).reason === "string" ? (e as { reason: string }).reason : "error";
+      const reason = rejectReason((e as { reason?: unknown } | undefined)?.reason);
       bump(this.stats.deltasRejected, reason);
       this.record({ version: c.version, from: c.from, outcome: "rejected", reason, at: Date.now() });
       this.event("delta-rejected", { version: c.version, from: c.from, reason, detail: (e as Error).message });

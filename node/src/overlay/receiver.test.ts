@@ -211,6 +211,39 @@ test("a DeltaFleet sender's gap is NAKed once a later chunk shows it, mid-pass; 
   assert.equal(course.naks.length, 0, "course senders resend once per NAK: they get the course's schedule");
 });
 
+test("a sender known as a DeltaFleet node only after its first chunks (PEER_SYNC came late) is served on the fast schedule from then on", () => {
+  const fleet: string[] = [];
+  const g = rig([], fleet);
+  meta(g, "v", 10);
+  for (const i of [0, 1, 3]) g.r.onChunk(chunk("v", i, 10, bytes(10)), ...FROM, "v1");
+  const t0 = g.now;
+  g.advance(5, 5);
+  g.clock.advance(0);
+  assert.equal(g.naks.length, 0, "a course sender's transfer waits for the quiet period");
+  fleet.push("s");
+  g.advance(5, 5);
+  g.clock.advance(0);
+  assert.deepEqual(g.naks.map((n) => [n.at - t0, n.missing]), [[10, [2]]], "the gap it holds is asked for at the next tick");
+  g.clock.advance(TIMINGS.tailQuietMs);
+  assert.deepEqual(g.naks.slice(0, 2).map((n) => [n.at - t0, n.missing]), [[10, [2]], [TIMINGS.tailQuietMs, [2, 4, 5, 6, 7, 8, 9]]],
+    "the lost tail tailQuietMs after the last chunk (long before nakQuietMs), with the gap again one RTO after its NAK");
+});
+
+test("a transfer that turns fleet after course NAKs goes on from its first pass: a tail lost long ago is asked for at once", () => {
+  const fleet: string[] = [];
+  const g = rig([], fleet);
+  meta(g, "v", 10);
+  for (const i of [0, 1, 3, 4, 5]) g.r.onChunk(chunk("v", i, 10, bytes(10)), ...FROM, "v1");
+  g.advance(TIMINGS.nakQuietMs + 10);
+  assert.deepEqual(g.naks.map((n) => n.missing), [[2, 6, 7, 8, 9]], "the course schedule's NAK");
+  g.r.onChunk(chunk("v", 2, 10, bytes(10)), ...FROM, "v1");   // only 2 comes back
+  fleet.push("s");
+  g.advance(10);
+  g.clock.advance(0);
+  assert.deepEqual(g.naks.map((n) => n.missing), [[2, 6, 7, 8, 9], [6, 7, 8, 9]], "the tail at the first fleet wake-up, not tailQuietMs after the resend");
+  assert.equal(g.naks[1]!.at - g.naks[0]!.at, 10);
+});
+
 test("gaps found within nakBatchMs of a NAK share the next one", () => {
   const g = rig();
   meta(g, "v", 20);

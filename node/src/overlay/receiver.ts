@@ -1,19 +1,15 @@
-// Reassembly of incoming deltas: one buffer per (sender, version) under hard bounds, NAKs for the
-// gaps, give-up in bounded time, sha256 check before delivery.
-//
-// Two NAK schedules. Course senders (Python, one unicast resend per NAK and no de-duplication) get
-// the course's own: after a quiet period, every gap, with backoff. DeltaFleet senders send chunks in
-// idx order and pool NAKs into one broadcast resend per chunk, so for them a gap is asked for the
-// moment a later chunk shows it lost (during the first pass, too), each missing chunk is asked again
-// one repair round trip later, and a lost tail is asked for after a short quiet. One-shot timers
-// per transfer drive that schedule; the housekeeping tick only drives the course one and expiry.
+// Incoming deltas: one transfer per (sender, version) under hard bounds, from the address that
+// opened it; each reassembles its chunks (reassembly.ts) and asks for what it lost on the schedule
+// its sender's kind needs (nak-schedule.ts); given up in bounded time, delivered only once verified,
+// and each version only once.
 
-import { createHash, type Hash } from "node:crypto";
-import { inflateRawSync } from "node:zlib";
-import { ENC_DEFLATE, type Framing } from "./codec.js";
-import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
-import { bump, type OverlayStats } from "./stats.js";
-import { sha256Hex } from "../util/sha256.js";
+import type { Framing } from "./codec.js";
+import { REAL_CLOCK, type Clock } from "./clock.js";
+import { CourseNaks, type CourseNakTimings } from "./course-naks.js";
+import { FleetNaks, type FleetNakTimings } from "./fleet-naks.js";
+import type { NakSchedule, ScheduleContext } from "./nak-schedule.js";
+import { Reassembly, type MetaFacts } from "./reassembly.js";
+import { bump, type DropReason, type OverlayStats, type RejectReason } from "./stats.js";
 
 export interface ReceiverLimits {
   /** Chunks one transfer may have (a 404 KB course delta has 556). */
@@ -34,33 +30,13 @@ export interface ReceiverLimits {
   maxRemembered: number;
 }
 
-export interface ReceiverTimings {
-  /** No chunk for this long: NAK the gaps (course: 3 s). */
-  nakQuietMs: number;
-  /** After our first NAK: quiet that ends a burst of resends (then the rest is asked for at once). */
-  repairQuietMs: number;
-  /** Wait after a NAK that brought nothing; doubles each such round up to nakBackoffMaxMs. */
-  nakBackoffMs: number;
-  nakBackoffMaxMs: number;
-  /** NAK rounds without progress before giving up (bounds the wait for a sender that never repairs). */
-  nakMaxRounds: number;
+export interface ReceiverTimings extends CourseNakTimings, FleetNakTimings {
   /** All chunks but no META sha256: wait this long for META, then give up (never deliver unverified). */
   metaWaitMs: number;
   /** A transfer with no packet for this long expires (counted as stale). */
   transferIdleMs: number;
   /** How long a finished (sender, version) is remembered. */
   rememberMs: number;
-  // DeltaFleet senders only:
-  /** After a NAK, gaps found within this long wait and go out together in the next one. */
-  nakBatchMs: number;
-  /** Floor of the re-ask wait (above it: the measured repair round trip, srtt + rttvar). */
-  reaskMinMs: number;
-  /** Re-ask wait before any repair round trip was measured. */
-  reaskInitialMs: number;
-  /** No chunk beyond the highest for this long (nor the RTO): the rest of the first pass was lost, NAK it. */
-  tailQuietMs: number;
-  /** NAKing and no new chunk for this long: give up (a sender that went away). */
-  repairGiveUpMs: number;
 }
 
 export interface TransferInfo {
@@ -112,66 +88,23 @@ interface Transfer {
   key: string;
   src: string;
   ver: string;
+  /** The socket that opened the transfer: the only one that may feed it. */
   address: string;
   port: number;
   framing: Framing;
-  total: number | undefined;
-  sha256: string | undefined;
-  size: number | undefined;
-  metaAt: number | undefined;
+  held: Reassembly;
+  /** What its NAK schedule reads and calls; kept for a schedule that turns fleet. */
+  ctx: ScheduleContext;
+  schedule: NakSchedule;
   startedAt: number;
-  parts: Map<number, Uint8Array>;
-  bytes: number;
-  /** From META: the reassembled bytes are the delta deflated, and rawSha256 is the delta's. */
-  enc: typeof ENC_DEFLATE | undefined;
-  rawSha256: string | undefined;
-  /** sha256 of chunks 0..hashed-1, fed as the in-order prefix grows: completion only hashes the rest. */
-  hash: Hash;
-  hashed: number;
+  metaAt: number | undefined;
   lastActivity: number;
-  rounds: number;
-  naks: number;
-  /** Quiet was seen at a previous tick: NAK now (a tick after a stall must first read what queued up). */
-  armed: boolean;
-  nextNakAt: number;
-  haveAtLastNak: number;
-  completeSince: number | undefined;
-  /** Highest idx held; missing idx below it are certainly lost (senders go in idx order). */
-  highest: number;
-  /** When `highest` last moved: the first pass is still arriving. */
-  frontierAt: number;
-  /** Datagrams heard for this transfer; before a blind NAK, socket reads go on while it still rises. */
-  heardCount: number;
-  /** Reads done before the pending blind NAK, and heardCount when the last one began. */
-  drainRounds: number;
-  drainCount: number;
-  /** When a chunk not held before last arrived. */
-  progressAt: number;
-  /** Missing idx below `highest`. */
-  gaps: Set<number>;
-  /** idx (-1: META) -> when we last NAKed it and how often. */
-  asked: Map<number, { at: number; times: number }>;
-  lastNakAt: number;
-  /** NAKs in a row after which nothing at all came from the sender: re-ask waits double with it. */
-  silentNaks: number;
-  heardSinceNak: boolean;
-  heard: number | undefined;
-  heardAt: number;
-  /** Repair round trip (NAK -> resend), smoothed, and its variation. */
-  srtt: number | undefined;
-  rttvar: number;
-  timer: Timer | undefined;
-  timerAt: number;
+  /** When every chunk was here but no META sha256 was: META is asked for until metaWaitMs. */
+  wholeAt: number | undefined;
 }
-
-export type Outcome = "completed" | "rejected";
 
 /** An open transfer may be evicted for a new one after this many NAK quiet periods of silence. */
 const EVICT_IDLE_NAK_PERIODS = 4;
-/** NAKs into silence re-asked after one RTO before the waits start doubling (reaskAt). */
-const SILENT_NAKS_AT_RTO = 3;
-/** Socket reads before a blind NAK, at most (libuv reads up to 32 datagrams a round). */
-const MAX_DRAIN_ROUNDS = 16;
 
 export class Receiver {
   private readonly open = new Map<string, Transfer>();
@@ -192,7 +125,7 @@ export class Receiver {
     return this.clock.now();
   }
 
-  private drop(reason: string): void {
+  private drop(reason: DropReason): void {
     bump(this.stats.datagramsDropped, reason);
   }
 
@@ -205,23 +138,23 @@ export class Receiver {
   private get(src: string, ver: string, address: string, port: number, framing: Framing, total: number, isMeta: boolean): Transfer | undefined {
     const key = `${src}\u0000${ver}`;
     if (this.lateOrApplied(key, ver)) return undefined;
-    let t = this.open.get(key);
-    if (t) {
-      if (t.address !== address || t.port !== port) {
+    const open = this.open.get(key);
+    if (open) {
+      if (open.address !== address || open.port !== port) {
         // Only the address that opened the transfer feeds it: a forged SRC cannot poison a delta.
         this.drop("forged_src");
         return undefined;
       }
-      return t;
+      return open;
     }
     if (total > this.limits.maxChunksPerTransfer) { this.drop("bounds"); return undefined; }
     if (this.openFrom(address, port) >= this.limits.maxTransfersPerSource) { this.drop("source_full"); return undefined; }
     if (this.open.size >= this.limits.maxTransfers && !this.evictIdle(isMeta)) { this.drop("transfers_full"); return undefined; }
     const now = this.now();
-    t = { key, src, ver, address, port, framing, total: undefined, sha256: undefined, enc: undefined, rawSha256: undefined, size: undefined, metaAt: undefined,
-      startedAt: now, parts: new Map(), bytes: 0, hash: createHash("sha256"), hashed: 0, lastActivity: now, rounds: 0, naks: 0, armed: false, nextNakAt: 0, haveAtLastNak: 0,
-      completeSince: undefined, highest: -1, frontierAt: now, heardCount: 0, drainRounds: 0, drainCount: 0, progressAt: now, gaps: new Set(), asked: new Map(), lastNakAt: -Infinity,
-      silentNaks: 0, heardSinceNak: false, heard: undefined, heardAt: now, srtt: undefined, rttvar: 0, timer: undefined, timerAt: Infinity };
+    const held = new Reassembly(this.limits.maxTransferBytes);
+    const ctx: ScheduleContext = { held, clock: this.clock, nak: (missing, heard) => this.nak(t, missing, heard) };
+    const t: Transfer = { key, src, ver, address, port, framing, held, ctx, startedAt: now, metaAt: undefined, lastActivity: now, wholeAt: undefined,
+      schedule: this.fleetSender(framing, src) ? new FleetNaks(ctx, this.timings) : new CourseNaks(ctx, this.timings) };
     this.open.set(key, t);
     return t;
   }
@@ -251,307 +184,133 @@ export class Receiver {
     return true;
   }
 
-  onMeta(p: { src: string; ver: string; chunks: number; size?: number; sha256?: string; enc?: typeof ENC_DEFLATE; rawSha256?: string },
-    address: string, port: number, framing: Framing): void {
+  // ---- NAK schedules ----------------------------------------------------------------------------
+
+  private fleetSender(framing: Framing, src: string): boolean {
+    return framing === "binary" || (this.hooks.isFleet?.(src) ?? false);
+  }
+
+  /**
+   * The transfer's NAK schedule. A course one turns fleet once its sender is known as a DeltaFleet
+   * node (its PEER_SYNC or a binary frame may come after its first chunks), and stays so.
+   */
+  private scheduleOf(t: Transfer): NakSchedule {
+    if (t.schedule.kind === "course" && this.fleetSender(t.framing, t.src)) {
+      t.schedule = new FleetNaks(t.ctx, this.timings, t.schedule);
+    }
+    return t.schedule;
+  }
+
+  private nak(t: Transfer, missing: number[], heard: number | undefined): void {
+    this.hooks.nak({ from: t.src, address: t.address, port: t.port, framing: t.framing, version: t.ver, missing,
+      wantMeta: t.held.digest === undefined, heard });
+  }
+
+  // ---- datagrams ---------------------------------------------------------------------------------
+
+  onMeta(p: { src: string; ver: string } & MetaFacts, address: string, port: number, framing: Framing): void {
     if ((p.size ?? 0) > this.limits.maxTransferBytes || p.chunks > this.limits.maxChunksPerTransfer) { this.drop("bounds"); return; }
     const t = this.get(p.src, p.ver, address, port, framing, p.chunks, true);
     if (!t) return;
-    if (t.total !== undefined && t.total !== p.chunks) { this.drop("total_changed"); return; }
-    if (t.sha256 !== undefined && p.sha256 !== undefined && t.sha256 !== p.sha256) { this.drop("meta_changed"); return; }
+    const contradicts = t.held.meta(p);
+    if (contradicts) { this.drop(contradicts); return; }
     if (t.metaAt === undefined) {
       t.metaAt = this.now();
       this.hooks.event("meta", { version: p.ver, from: p.src, chunks: p.chunks, size: p.size });
     }
-    t.total = p.chunks;
-    if (t.sha256 === undefined && p.sha256 !== undefined) {
-      t.sha256 = p.sha256;
-      t.enc = p.enc;
-      t.rawSha256 = p.rawSha256;
-    }
-    t.size ??= p.size;
     t.lastActivity = this.now();
-    if (t.size !== undefined && t.bytes > t.size) { this.finish(t, "bounds", `holds ${t.bytes} B, META says ${t.size}`); return; }
-    if (t.parts.size === t.total) this.tryComplete(t);
+    if (t.held.bytes > t.held.limit) { this.finish(t, "bounds", `holds ${t.held.bytes} B, META says ${t.held.size}`); return; }
+    if (t.held.whole) this.tryComplete(t);
   }
 
   /** `seq`: the frame's SEQ, for binary frames (u32). */
   onChunk(p: { src: string; ver: string; idx: number; total: number; data: Uint8Array; seq?: number }, address: string, port: number, framing: Framing): void {
     const t = this.get(p.src, p.ver, address, port, framing, p.total, false);
     if (!t) return;
-    if (t.total !== undefined && t.total !== p.total) { this.drop("total_changed"); return; }
-    if (framing === "binary" && p.seq !== undefined) t.heard = p.seq;
-    // The first datagram after a NAK ends a silence: re-asks go back to one RTO (reaskAt).
-    const silenceEnds = t.naks > 0 && !t.heardSinceNak;
-    t.heardSinceNak = true;
-    t.heardAt = this.now();
-    t.heardCount++;
-    if (t.parts.has(p.idx)) {
+    if (t.held.total !== undefined && t.held.total !== p.total) { this.drop("total_changed"); return; }
+    const seq = framing === "binary" ? p.seq : undefined;
+    if (t.held.has(p.idx)) {
       this.drop("duplicate");
       t.lastActivity = this.now();
-      if (silenceEnds && this.fleet(t)) this.fleetPoke(t, true);
+      this.scheduleOf(t).onChunk(p.idx, seq, "duplicate");
       return;
     }
     const len = p.data.length;
-    if (t.bytes + len > this.limits.maxTransferBytes || (t.size !== undefined && t.bytes + len > t.size)) {
-      this.finish(t, "bounds", `would hold ${t.bytes + len} B (limit ${Math.min(this.limits.maxTransferBytes, t.size ?? Infinity)})`);
+    if (t.held.bytes + len > t.held.limit) {
+      this.finish(t, "bounds", `would hold ${t.held.bytes + len} B (limit ${t.held.limit})`);
       return;
     }
-    if (this.inFlightBytes + len > this.limits.maxInFlightBytes) { this.drop("in_flight_full"); return; }
-    t.total = p.total;
-    t.parts.set(p.idx, p.data);
-    t.bytes += len;
-    while (t.parts.has(t.hashed)) t.hash.update(t.parts.get(t.hashed++)!);
+    if (this.inFlightBytes + len > this.limits.maxInFlightBytes) {
+      this.drop("in_flight_full");
+      this.scheduleOf(t).onChunk(p.idx, seq, "refused");
+      return;
+    }
+    t.held.add(p.idx, p.total, p.data);
     this.inFlightBytes += len;
-    const now = this.now();
-    t.lastActivity = now;
-    t.progressAt = now;
-    if (t.framing !== "binary" && framing === "binary") t.framing = framing;
-    const gapsBefore = t.gaps.size;
-    const beyond = p.idx > t.highest;
-    if (beyond) {
-      for (let i = t.highest + 1; i < p.idx; i++) t.gaps.add(i);
-      t.highest = p.idx;
-      t.frontierAt = now;
-    } else {
-      t.gaps.delete(p.idx);
-    }
-    const asked = t.asked.get(p.idx);
-    if (asked) {
-      // Karn's rule: only a chunk asked for once times the repair round trip unambiguously, and only
-      // one below the frontier is a resend (one beyond it was still on its first pass).
-      if (asked.times === 1 && !beyond) this.rttSample(t, now - asked.at);
-      t.asked.delete(p.idx);
-    }
-    if (t.parts.size === t.total) this.tryComplete(t);
-    if (this.open.has(t.key) && this.fleet(t)) this.fleetPoke(t, silenceEnds || t.gaps.size > gapsBefore || t.completeSince !== undefined);
+    t.lastActivity = this.now();
+    // Binary frames come only from DeltaFleet nodes: NAKs for the transfer go on their schedule.
+    if (framing === "binary") t.framing = framing;
+    if (t.held.whole) this.tryComplete(t);
+    if (this.open.get(t.key) === t) this.scheduleOf(t).onChunk(p.idx, seq, "held");
   }
 
-  /**
-   * A DeltaFleet sender's REPAIRED marker: these idx were resent before it. Datagrams come in order,
-   * so one we asked for and still lack was lost: ask again at once (within nakBatchMs).
-   */
+  /** A DeltaFleet sender's REPAIRED marker: these idx were resent before it. */
   onRepaired(p: { src: string; ver: string; idx: number[]; seq: number }, address: string, port: number): void {
     const t = this.open.get(`${p.src}\u0000${p.ver}`);
-    if (!t || t.address !== address || t.port !== port || !this.fleet(t)) return;
-    const silenceEnds = t.naks > 0 && !t.heardSinceNak;
-    t.heard = p.seq;
-    t.heardSinceNak = true;
-    t.heardAt = this.now();
-    t.heardCount++;
-    let lost = false;
-    for (const i of p.idx) {
-      const a = t.asked.get(i);
-      // Due at once (still nakBatchMs after our last NAK: the marker comes twice); `times` stays, so
-      // the resend that answers this gives no RTT sample. A NAK of ours that crossed the marker on
-      // the wire makes this one redundant: the sender sees that from `heard` and skips it.
-      if (a && !t.parts.has(i)) { a.at = -Infinity; lost = true; }
-    }
-    if (lost || silenceEnds) this.fleetPoke(t, true);
+    if (!t || t.address !== address || t.port !== port) return;
+    this.scheduleOf(t).onRepaired(p.idx, p.seq);
   }
 
-  // ---- the DeltaFleet schedule ------------------------------------------------------------------
-
-  private fleet(t: Transfer): boolean {
-    return t.framing === "binary" || (this.hooks.isFleet?.(t.src) ?? false);
-  }
-
-  private rttSample(t: Transfer, ms: number): void {
-    if (t.srtt === undefined) { t.srtt = ms; t.rttvar = ms / 2; return; }
-    t.rttvar = 0.75 * t.rttvar + 0.25 * Math.abs(t.srtt - ms);
-    t.srtt = 0.875 * t.srtt + 0.125 * ms;
-  }
-
-  /**
-   * How long to wait for a resend before asking again: the repair round trip plus one rttvar. Less
-   * margin than TCP's 4 rttvar: an early re-ask costs one small datagram, since the sender sees from
-   * `heard` that it crossed the resend and does not send again (on bench:sync, 2 rttvar made runs at
-   * 5-20 % loss ~10 ms slower, on 4 runs each, for no fewer bytes).
-   */
-  private rto(t: Transfer): number {
-    return t.srtt === undefined ? this.timings.reaskInitialMs : Math.max(this.timings.reaskMinMs, t.srtt + t.rttvar);
-  }
-
-  /**
-   * While the sender answers anything at all the wait stays one RTO; so it does for the first
-   * SILENT_NAKS_AT_RTO NAKs into silence (at 20 % loss the last receiver's resend and its repeat are
-   * both lost 4 % of the time, with nothing else coming: doubling at once cost runs 100+ ms), then
-   * each further one doubles it (a sender that went away is not hammered).
-   */
-  private reaskAt(t: Transfer, a: { at: number; times: number }, rto: number): number {
-    const silent = t.silentNaks + (t.naks > 0 && !t.heardSinceNak ? 1 : 0);
-    return a.at + Math.min(rto * 2 ** Math.max(0, silent - SILENT_NAKS_AT_RTO), this.timings.nakBackoffMaxMs);
-  }
-
-  /** Chunks (and -1 for META) that may be asked for now or later, each with when. */
-  private *fleetCandidates(t: Transfer, now: number): Generator<[number, number]> {
-    const rto = this.rto(t);
-    const fresh = t.lastNakAt + this.timings.nakBatchMs;
-    const at = (i: number): number => { const a = t.asked.get(i); return a ? Math.max(this.reaskAt(t, a, rto), fresh) : fresh; };
-    for (const i of t.gaps) yield [i, at(i)];
-    if (t.total !== undefined && t.highest < t.total - 1) {
-      const tailAt = t.frontierAt + Math.max(this.timings.tailQuietMs, rto);
-      if (now < tailAt) yield [-2, tailAt];   // not a chunk: the moment to look at the tail again
-      else for (let i = t.highest + 1; i < t.total; i++) yield [i, at(i)];
-    }
-    if (t.completeSince !== undefined && t.sha256 === undefined) yield [-1, at(-1)];
-  }
-
-  private fleetNextAt(t: Transfer, now: number): number {
-    let next = Infinity;
-    for (const [, at] of this.fleetCandidates(t, now)) next = Math.min(next, at);
-    return next;
-  }
-
-  /** A chunk arrived: make sure a wake-up is due for what it showed (new gaps go out within nakBatchMs). */
-  private fleetPoke(t: Transfer, urgent: boolean): void {
-    if (t.timer && !urgent) return;
-    this.fleetSchedule(t, this.fleetNextAt(t, this.now()));
-  }
-
-  private fleetSchedule(t: Transfer, at: number): void {
-    if (at === Infinity) return;
-    at = Math.max(at, this.now());   // due already (a gap never asked for): at once
-    if (t.timer && t.timerAt <= at) return;
-    t.timer?.cancel();
-    t.timerAt = at;
-    t.timer = this.clock.after(at - this.now(), () => this.fleetWake(t));
-  }
-
-  private fleetWake(t: Transfer): void {
-    t.timer = undefined;
-    t.timerAt = Infinity;
-    if (this.open.get(t.key) !== t) return;
-    const now = this.now();
-    const due: number[] = [];
-    let meta = false;
-    for (const [i, at] of this.fleetCandidates(t, now)) {
-      if (at > now || i === -2) continue;
-      if (i === -1) meta = true;
-      else due.push(i);
-    }
-    if (due.length > 0 || meta) {
-      // Nothing since our last NAK and for a while: what we heard last is old news (see NakRequest.heard).
-      const blind = t.naks > 0 && !t.heardSinceNak && now - t.heardAt >= Math.max(this.timings.tailQuietMs, this.rto(t));
-      // But timers run before the socket is read: after a stall of this process (a busy box) the
-      // silence may be ours, with the sender's datagrams queued, and a blind NAK would have copies
-      // resent that are on their way. Read first (a zero-delay wake comes after the poll phase),
-      // round by round while rounds still bring datagrams of this transfer.
-      if (blind && t.drainRounds < MAX_DRAIN_ROUNDS && (t.drainRounds === 0 || t.heardCount > t.drainCount)) {
-        t.drainRounds++;
-        t.drainCount = t.heardCount;
-        t.timerAt = now;
-        t.timer = this.clock.soon(() => this.fleetWake(t));
-        return;
-      }
-      t.drainRounds = 0;
-      due.sort((a, b) => a - b);
-      for (const i of meta ? [...due, -1] : due) t.asked.set(i, { at: now, times: (t.asked.get(i)?.times ?? 0) + 1 });
-      t.silentNaks = t.naks > 0 && !t.heardSinceNak ? t.silentNaks + 1 : 0;
-      t.heardSinceNak = false;
-      t.lastNakAt = now;
-      t.naks++;
-      this.hooks.nak({ from: t.src, address: t.address, port: t.port, framing: t.framing, version: t.ver, missing: due,
-        wantMeta: t.sha256 === undefined, heard: blind ? undefined : t.heard });
-    }
-    this.fleetSchedule(t, this.fleetNextAt(t, now));
-  }
+  // ---- completion --------------------------------------------------------------------------------
 
   private tryComplete(t: Transfer): void {
-    if (t.sha256 === undefined) {
-      t.completeSince ??= this.now();   // tick() asks for META, then gives up after metaWaitMs
+    if (t.held.digest === undefined) {
+      t.wholeAt ??= this.now();   // the NAK schedule asks for META, tick() gives up after metaWaitMs
       return;
     }
-    const bytes = Buffer.concat(Array.from({ length: t.total! }, (_, i) => t.parts.get(i)!));
-    if (t.size !== undefined && bytes.length !== t.size) { this.finish(t, "bounds", `reassembled ${bytes.length} B, META says ${t.size}`); return; }
-    while (t.hashed < t.total!) t.hash.update(t.parts.get(t.hashed++)!);
-    const sha = t.hash.digest("hex");
-    if (sha !== t.sha256) { this.finish(t, "sha", `sha256 ${sha.slice(0, 12)} != META ${t.sha256.slice(0, 12)}`); return; }
+    const verified = t.held.verify();
+    if (!verified.ok) { this.finish(t, verified.reason, verified.detail); return; }
+    // Before inflating: a duplicate costs no inflate, and counts as a duplicate whatever its payload.
     if (this.deliveredVersions.has(t.ver) || this.hooks.isApplied(t.ver)) { this.finish(t, "duplicate", "already applied"); return; }
-    let file: Uint8Array = bytes;
-    let fileSha = sha;
-    if (t.enc === ENC_DEFLATE) {
-      // Bounded like any transfer: a few KB that inflate to gigabytes stop at maxTransferBytes.
-      try {
-        file = inflateRawSync(bytes, { maxOutputLength: this.limits.maxTransferBytes });
-      } catch (e) {
-        this.finish(t, "decode", `deflated payload does not inflate: ${(e as Error).message}`);
-        return;
-      }
-      fileSha = sha256Hex(file);
-      if (fileSha !== t.rawSha256) { this.finish(t, "sha", `inflated sha256 ${fileSha.slice(0, 12)} != META ${t.rawSha256!.slice(0, 12)}`); return; }
-    }
+    const delta = t.held.unpack(verified);
+    if (!delta.ok) { this.finish(t, delta.reason, delta.detail); return; }
     this.finish(t, undefined, undefined);
     this.deliveredVersions.set(t.ver, this.now());
     this.stats.deltasCompleted++;
-    this.hooks.deliver({ version: t.ver, from: t.src, bytes: file, sha256: fileSha, metaAt: t.metaAt ?? t.startedAt });
+    this.hooks.deliver({ version: t.ver, from: t.src, bytes: delta.file, sha256: delta.sha256, metaAt: t.metaAt ?? t.startedAt });
   }
 
   /** Closes a transfer; with a reason it counts as rejected (gave_up also counts transfersGaveUp). */
-  private finish(t: Transfer, reason: string | undefined, detail: string | undefined, remember = true): void {
+  private finish(t: Transfer, reason: RejectReason | undefined, detail: string | undefined, remember = true): void {
     this.open.delete(t.key);
-    t.timer?.cancel();
-    t.timer = undefined;
-    this.inFlightBytes -= t.bytes;
+    t.schedule.close();
+    this.inFlightBytes -= t.held.bytes;
     if (remember) this.finished.set(t.key, this.now());
     if (this.finished.size > this.limits.maxRemembered) this.finished.delete(this.finished.keys().next().value!);
     if (reason === undefined) return;
     bump(this.stats.deltasRejected, reason);
     if (reason === "gave_up") this.stats.transfersGaveUp++;
     this.hooks.event(reason === "gave_up" ? "gave-up" : "delta-rejected", {
-      version: t.ver, from: t.src, reason, detail, have: t.parts.size, total: t.total, rounds: t.rounds });
+      version: t.ver, from: t.src, reason, detail, have: t.held.count, total: t.held.total, naks: t.schedule.naks });
   }
 
-  /** Housekeeping: NAKs, give-ups, expiry. Called every tickMs. */
+  /** Housekeeping: expiry, the course schedule's NAKs, give-ups. Called every tickMs. */
   tick(): void {
     const now = this.now();
     const tm = this.timings;
     for (const t of [...this.open.values()]) {
       if (now - t.lastActivity >= tm.transferIdleMs) { this.finish(t, "stale", `idle ${now - t.lastActivity} ms`); continue; }
-      const fleet = this.fleet(t);
-      if (t.completeSince !== undefined) {
-        if (now - t.completeSince >= tm.metaWaitMs) { this.finish(t, "gave_up", `all chunks but no META sha256 after ${tm.metaWaitMs} ms`); continue; }
-        if (!fleet && now >= t.nextNakAt) this.sendNak(t, [], now);
-        continue;
-      }
-      if (fleet) {
-        if (t.naks > 0 && now - t.progressAt >= tm.repairGiveUpMs) { this.finish(t, "gave_up", `no new chunk for ${now - t.progressAt} ms of NAKs`); continue; }
-        if (!t.timer) this.fleetPoke(t, false);   // became a fleet transfer after its last chunk (PEER_SYNC came late)
-        continue;
-      }
-      // Senders go in idx order: with the last chunk here, or once we have NAKed (resends come as one
-      // burst), a shorter quiet tells us the burst is over.
-      const quiet = t.naks > 0 || (t.total !== undefined && t.parts.has(t.total - 1)) ? tm.repairQuietMs : tm.nakQuietMs;
-      if (t.total === undefined || now - t.lastActivity < quiet) { t.armed = false; continue; }
-      // Timers run before the socket is read: after a stall of this process, datagrams that came
-      // meanwhile are still queued. Confirm the quiet at the next tick before asking for resends.
-      if (!t.armed) { t.armed = true; continue; }
-      const progressed = t.naks > 0 && t.parts.size > t.haveAtLastNak;
-      if (progressed) t.rounds = 0;   // the last NAK brought something: ask for the rest at once
-      else if (now < t.nextNakAt) continue;
-      if (t.rounds >= tm.nakMaxRounds) {
-        this.finish(t, "gave_up", `${t.rounds} NAK rounds brought nothing`);
-        continue;
-      }
-      const missing: number[] = [];
-      for (let i = 0; i < t.total; i++) if (!t.parts.has(i)) missing.push(i);
-      this.sendNak(t, missing, now);
+      if (t.wholeAt !== undefined && now - t.wholeAt >= tm.metaWaitMs) { this.finish(t, "gave_up", `all chunks but no META sha256 after ${tm.metaWaitMs} ms`); continue; }
+      const gaveUp = this.scheduleOf(t).tick(t.lastActivity);
+      if (gaveUp !== undefined) this.finish(t, "gave_up", gaveUp);
     }
     for (const [k, at] of this.finished) if (now - at > tm.rememberMs) this.finished.delete(k);
     for (const [k, at] of this.deliveredVersions) if (now - at > tm.rememberMs) this.deliveredVersions.delete(k);
   }
 
-  private sendNak(t: Transfer, missing: number[], now: number): void {
-    t.rounds++;
-    t.naks++;
-    t.haveAtLastNak = t.parts.size;
-    t.nextNakAt = now + Math.min(this.timings.nakBackoffMs * 2 ** (t.rounds - 1), this.timings.nakBackoffMaxMs);
-    this.hooks.nak({ from: t.src, address: t.address, port: t.port, framing: t.framing, version: t.ver, missing,
-      wantMeta: t.sha256 === undefined });
-  }
-
   list(): TransferInfo[] {
-    return [...this.open.values()].map((t) => ({ version: t.ver, from: t.src, have: t.parts.size, total: t.total,
-      bytes: t.bytes, startedAt: t.startedAt, metaAt: t.metaAt }));
+    return [...this.open.values()].map((t) => ({ version: t.ver, from: t.src, have: t.held.count, total: t.held.total,
+      bytes: t.held.bytes, startedAt: t.startedAt, metaAt: t.metaAt }));
   }
 
   get bytesInFlight(): number {

@@ -1,7 +1,34 @@
 // The overlay's counters: a plain object tests assert on and node/src/node/metrics.ts wraps
-// (fleet_* names in docs/contracts.md). Reasons are open-ended strings, counted as they occur.
+// (fleet_* names in docs/contracts.md). Reasons are closed lists: every one exists at 0 from the
+// start, metrics export exactly these label values, and counting an unlisted one does not compile.
 
-export type RejectReason = "sha" | "decode" | "shape" | "duplicate" | "stale" | "bounds" | "gave_up" | (string & {});
+import { DECODE_FAILURES } from "./codec.js";
+
+/**
+ * Why a delta was not merged. The receiver's verdicts; the engine's "decode" and "shape"
+ * (engine/delta.ts DeltaRejectReason, which the node checks against this list at compile time);
+ * "error" for any other failure onDelta reports.
+ */
+export const REJECT_REASONS = ["sha", "decode", "shape", "duplicate", "stale", "bounds", "gave_up", "error"] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** Why a datagram was dropped on receipt: decode() refused it, or the overlay had no use for it. */
+export const DROP_REASONS = [
+  ...DECODE_FAILURES,
+  // overlay.ts
+  "own", "internal_error",
+  // receiver.ts: a finished or applied version, a forged sender, bounds, a transfer that contradicts itself
+  "late", "applied", "forged_src", "bounds", "source_full", "transfers_full", "in_flight_full",
+  "total_changed", "meta_changed", "duplicate",
+  // sender.ts: a NAK for a version no longer held
+  "nak_unknown_version",
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+/** onDelta's reason for a rejection, as counted: one of REJECT_REASONS, else "error" (labels stay bounded). */
+export function rejectReason(reason: unknown): RejectReason {
+  return (REJECT_REASONS as readonly unknown[]).includes(reason) ? (reason as RejectReason) : "error";
+}
 
 export interface OverlayStats {
   datagramsSent: number;
@@ -19,8 +46,8 @@ export interface OverlayStats {
   deltasAnnounced: number;
   deltasCompleted: number;      // reassembled and sha256-verified, handed to onDelta
   deltasApplied: number;        // onDelta resolved
-  deltasRejected: Record<string, number>;
-  datagramsDropped: Record<string, number>;
+  deltasRejected: Record<RejectReason, number>;
+  datagramsDropped: Record<DropReason, number>;
   transfersGaveUp: number;
   sendErrors: number;
   peersRefused: number;         // packets from a new SRC while the peer table was full
@@ -31,12 +58,17 @@ export function newStats(): OverlayStats {
     datagramsSent: 0, datagramsReceived: 0, bytesSent: 0, bytesReceived: 0,
     fragmentsSent: 0, fragmentsReceived: 0, retransmits: 0, tailRepeats: 0, repairsSkipped: 0, repairMarkers: 0, naksSent: 0, naksReceived: 0,
     deltasAnnounced: 0, deltasCompleted: 0, deltasApplied: 0,
-    deltasRejected: { sha: 0, decode: 0, shape: 0, duplicate: 0, stale: 0, bounds: 0, gave_up: 0 },
-    datagramsDropped: { malformed: 0, crc: 0, own: 0, unknown_type: 0, oversize: 0 },
+    deltasRejected: zeros(REJECT_REASONS),
+    datagramsDropped: zeros(DROP_REASONS),
     transfersGaveUp: 0, sendErrors: 0, peersRefused: 0,
   };
 }
 
-export function bump(rec: Record<string, number>, key: string, by = 1): void {
-  rec[key] = (rec[key] ?? 0) + by;
+function zeros<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+}
+
+/** Counts one more `key`; the key's type comes from the record, so only its listed reasons compile. */
+export function bump<K extends string>(rec: Record<K, number>, key: NoInfer<K>, by = 1): void {
+  rec[key] += by;
 }

@@ -1,0 +1,112 @@
+// One incoming delta's chunks and what its META says they must add up to, and the checks before it
+// is handed on: bounds, the sha256 of the bytes as sent, and for a deflated payload, inflating within
+// bounds and the sha256 of what it inflates to. Never delivers unverified: no sha256, no bytes.
+
+import { createHash, type Hash } from "node:crypto";
+import { inflateRawSync } from "node:zlib";
+import { ENC_DEFLATE } from "./codec.js";
+import type { RejectReason } from "./stats.js";
+import { sha256Hex } from "../util/sha256.js";
+
+export interface MetaFacts { chunks: number; size?: number; sha256?: string; enc?: typeof ENC_DEFLATE; rawSha256?: string }
+
+export interface Refusal { ok: false; reason: Extract<RejectReason, "bounds" | "sha" | "decode">; detail: string }
+
+/** What a NAK schedule reads of a transfer: which chunks are held. */
+export interface Holding {
+  readonly total: number | undefined;
+  /** Chunks held. */
+  readonly count: number;
+  has(idx: number): boolean;
+  /** Every chunk is held but no META gave a sha256: only META is missing. */
+  readonly awaitingDigest: boolean;
+}
+
+export class Reassembly implements Holding {
+  total: number | undefined;
+  size: number | undefined;
+  /** META's sha256 of the bytes as sent. */
+  digest: string | undefined;
+  /** From META: the bytes are the delta deflated, and rawDigest is the delta's sha256. */
+  private enc: typeof ENC_DEFLATE | undefined;
+  private rawDigest: string | undefined;
+  bytes = 0;
+  private readonly parts = new Map<number, Uint8Array>();
+  /** sha256 of chunks 0..hashed-1, fed as the in-order prefix grows: completion only hashes the rest. */
+  private readonly hash: Hash = createHash("sha256");
+  private hashed = 0;
+
+  /** `maxBytes`: what one transfer may hold, and what a deflated one may inflate to. */
+  constructor(private readonly maxBytes: number) {}
+
+  /** Takes in a META; a drop reason when it contradicts the one before (the META is then ignored). */
+  meta(m: MetaFacts): "total_changed" | "meta_changed" | undefined {
+    if (this.total !== undefined && this.total !== m.chunks) return "total_changed";
+    if (this.digest !== undefined && m.sha256 !== undefined && this.digest !== m.sha256) return "meta_changed";
+    this.total = m.chunks;
+    if (this.digest === undefined && m.sha256 !== undefined) {
+      this.digest = m.sha256;
+      this.enc = m.enc;
+      this.rawDigest = m.rawSha256;
+    }
+    this.size ??= m.size;
+    return undefined;
+  }
+
+  /** Bytes this transfer may hold: the overall bound, or META's size when it gave one. */
+  get limit(): number {
+    return Math.min(this.maxBytes, this.size ?? Infinity);
+  }
+
+  get count(): number {
+    return this.parts.size;
+  }
+
+  has(idx: number): boolean {
+    return this.parts.has(idx);
+  }
+
+  /** A chunk not held before (the caller checked has() and limit). */
+  add(idx: number, total: number, data: Uint8Array): void {
+    this.total = total;
+    this.parts.set(idx, data);
+    this.bytes += data.length;
+    while (this.parts.has(this.hashed)) this.hash.update(this.parts.get(this.hashed++)!);
+  }
+
+  get whole(): boolean {
+    return this.parts.size === this.total;
+  }
+
+  get awaitingDigest(): boolean {
+    return this.whole && this.digest === undefined;
+  }
+
+  /** The bytes as sent, once whole and META's size and sha256 match them. */
+  verify(): { ok: true; wire: Uint8Array; sha256: string } | Refusal {
+    const total = this.total!;
+    const wire = Buffer.concat(Array.from({ length: total }, (_, i) => this.parts.get(i)!));
+    if (this.size !== undefined && wire.length !== this.size) return refuse("bounds", `reassembled ${wire.length} B, META says ${this.size}`);
+    while (this.hashed < total) this.hash.update(this.parts.get(this.hashed++)!);
+    const sha = this.hash.digest("hex");
+    if (sha !== this.digest) return refuse("sha", `sha256 ${sha.slice(0, 12)} != META ${this.digest?.slice(0, 12)}`);
+    return { ok: true, wire, sha256: sha };
+  }
+
+  /** The delta itself: the verified bytes, or what they inflate to when META said they are deflated. */
+  unpack(v: { wire: Uint8Array; sha256: string }): { ok: true; file: Uint8Array; sha256: string } | Refusal {
+    if (this.enc !== ENC_DEFLATE) return { ok: true, file: v.wire, sha256: v.sha256 };
+    let file: Uint8Array;
+    // Bounded like any transfer: a few KB that inflate to gigabytes stop at maxBytes.
+    try {
+      file = inflateRawSync(v.wire, { maxOutputLength: this.maxBytes });
+    } catch (e) {
+      return refuse("decode", `deflated payload does not inflate: ${(e as Error).message}`);
+    }
+    const sha = sha256Hex(file);
+    if (sha !== this.rawDigest) return refuse("sha", `inflated sha256 ${sha.slice(0, 12)} != META ${this.rawDigest?.slice(0, 12)}`);
+    return { ok: true, file, sha256: sha };
+  }
+}
+
+const refuse = (reason: Refusal["reason"], detail: string): Refusal => ({ ok: false, reason, detail });
