@@ -263,6 +263,35 @@ test("a Sprint 6.2 peer is known: it gets well-formed Sprint 6.2 text, never a b
   for (const m of s62.got) assert.ok(m.length <= 1472, `${m.length}-byte datagram`);
 });
 
+// A Sprint 6.2 receiver rebuilds its buffer with empty parts on every META and has no NAK: one META
+// after its first chunk and the parts before it are gone for good (docs/course-wire.md).
+for (const { who, dialect } of [
+  { who: "to a known Sprint 6.2 peer (unicast)", dialect: "v1" as const },
+  { who: "from a node speaking Sprint 6.2 (broadcast)", dialect: "sprint62" as const },
+]) {
+  test(`${who}, every Sprint 6.2 META goes before the first chunk, never between chunks`, async (t) => {
+    const out: string[] = [];
+    const record: FaultFn = (c) => {
+      if (c.dir === "out" && c.packet?.framing === "sprint62" && c.packet.type === "MODEL_META") out.push("META");
+      if (c.dir === "out" && c.packet?.framing === "sprint62" && c.packet.type === "MODEL_CHUNK") out.push(`C${c.packet.idx}`);
+      return "pass";
+    };
+    const [port] = await freePorts(1);
+    const n = await start(t, { nodeId: "ours", port: port!, dialect, broadcastAddress: dialect === "sprint62" ? "127.255.255.255" : undefined }, record);
+    if (dialect === "v1") {
+      const s62 = await coursePeer(t);
+      await s62.send("sprint62", { type: "PEER_SYNC", ip: LO, port: s62.port, ours: false }, port!, "Pi-62");
+      await until("the Sprint 6.2 peer in the table", () => n.ov.peers().some((p) => p.id === "Pi-62"));
+    }
+    const sent = await n.ov.sendDelta(DELTA);
+    assert.ok(sent.chunks > 100, `${sent.chunks} chunks`);
+    const first = out.indexOf("C0");
+    assert.deepEqual(out.slice(0, first), Array(COURSE_META_COPIES).fill("META"));
+    assert.equal(out.filter((x) => x.startsWith("C")).length, sent.chunks, "every chunk once");
+    assert.equal(out.lastIndexOf("META"), first - 1, `a META after chunk ${out.slice(0, out.lastIndexOf("META")).filter((x) => x.startsWith("C")).length} would empty a Sprint 6.2 receiver's buffer`);
+  });
+}
+
 test("an overlay speaking Sprint 6.2 delivers to one speaking V=1 (both dialects heard)", async (t) => {
   const [p1, p2] = await freePorts(2);
   const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], dialect: "sprint62" });

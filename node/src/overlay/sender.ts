@@ -1,6 +1,6 @@
 // Outgoing deltas: version ids, chunking, META first (repeated for course peers, and once more
-// before the last chunk), the chunk cache for repair, and NAK answers coalesced so a chunk several
-// peers miss goes out once.
+// halfway through, except to Sprint 6.2), the chunk cache for repair, and NAK answers coalesced so a
+// chunk several peers miss goes out once.
 
 import { randomBytes } from "node:crypto";
 import { deflateRawSync } from "node:zlib";
@@ -11,6 +11,12 @@ import { sha256Hex } from "../util/sha256.js";
 
 /** METAs a course-format destination gets before the first chunk (see send()). */
 export const COURSE_META_COPIES = 3;
+
+/**
+ * A Sprint 6.2 receiver rebuilds its buffer with empty parts on every META and has no NAK: a META
+ * after its first chunk throws away what it holds for good. It gets META only before the chunks.
+ */
+const metaOnlyUpFront = (d: Dest): boolean => d.framing === "sprint62";
 
 /** Where a datagram goes and in which framing. */
 export interface Dest {
@@ -162,9 +168,10 @@ export class Sender {
     const half = Math.floor(chunks.length / 2);
     let progressAt = this.now() + this.timings.progressLogMs;
     for (let i = 0; i < chunks.length; i++) {
-      // META again before the last chunk: a receiver that missed the first still verifies, and none
-      // can have completed yet (a META after completion would restart a course receiver's buffer).
-      if (i === half && chunks.length > 1) for (const d of plan.dests) await this.wire.sendMeta(d, t);
+      // META again halfway: one of ours that missed the first does not have to ask for it, and none
+      // can have completed yet (a V=1 course receiver takes a META after completion as a new buffer;
+      // before it, first wins). Never to Sprint 6.2 (metaOnlyUpFront).
+      if (i === half && chunks.length > 1) for (const d of plan.dests) if (!metaOnlyUpFront(d)) await this.wire.sendMeta(d, t);
       for (const d of plan.dests) this.sentCopy(t, i, d, await this.wire.sendChunk(d, t, i, "first"));
       t.firstPassDone = i + 1;
       t.lastActivity = this.now();
@@ -229,7 +236,7 @@ export class Sender {
     t.pendingSince = new Map();
     t.wantMeta = new Map();
     t.repairing++;
-    for (const d of metas.values()) await this.wire.sendMeta(d, t);
+    for (const d of metas.values()) if (!metaOnlyUpFront(d)) await this.wire.sendMeta(d, t);
     let sent = 0, broadcasts = 0;
     const peers = new Set<string>();
     const binaryBroadcast = this.wire.canBroadcast("binary");
