@@ -324,6 +324,23 @@ test("version ids never collide, even for the same bytes in the same millisecond
   await until("both of a's at b", () => b.got.length === 2);
 });
 
+test("bound to a unicast address, a node still hears its broadcast address; one it cannot listen on is reported, unicast still works", async (t) => {
+  const [p1, p2] = await freePorts(2);
+  // Linux gives a socket bound to 127.0.0.1 no 127.255.255.255 broadcasts: a second socket hears them.
+  const a = await start(t, { nodeId: "a", port: p1! });
+  assert.ok(a.events.some(([ev, f]) => ev === "ready" && f.broadcast === "127.255.255.255" && f.hearsBroadcast === true));
+  const course = await coursePeer(t);
+  course.sock.setBroadcast(true);
+  await new Promise<void>((r) => course.sock.send(encodeText("v1", { src: "Pi-1", seq: 1 }, { type: "PEER_SYNC", ours: false }, { ownIp: LO, ownPort: course.port }),
+    p1!, "127.255.255.255", () => r()));
+  await until("the broadcast PEER_SYNC heard", () => a.ov.peers().some((p) => p.id === "Pi-1"));
+  // Not a broadcast address of this host: the node starts, says it is deaf to broadcasts, and works by unicast.
+  const b = await start(t, { nodeId: "b", port: p2!, broadcastAddress: "203.0.113.255", peers: [`${LO}:${p1}`] });
+  assert.ok(b.events.some(([ev, f]) => ev === "broadcast-unheard" && f.address === "203.0.113.255" && typeof f.error === "string"));
+  assert.ok(b.events.some(([ev, f]) => ev === "ready" && f.hearsBroadcast === false));
+  await until("unicast discovery", () => b.ov.peers().some((p) => p.id === "a"));
+});
+
 test("liveness: a silent peer is PINGed, its PONG gives an RTT; a peer gone quiet is pruned", async (t) => {
   const [p1, p2] = await freePorts(2);
   const timings = { syncIntervalMs: 60_000, pingAfterMs: 150, pruneAfterMs: 800 };

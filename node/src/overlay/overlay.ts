@@ -207,15 +207,22 @@ export class Overlay {
       throw new Error(`overlay: node id ${JSON.stringify(o.nodeId)} must be 1-64 of [A-Za-z0-9._-] (course parsers split on | ; =)`);
     }
     const addr = resolveAddresses(o.bindAddress ?? "0.0.0.0", o.broadcastAddress, !(o.peers?.length));
+    // Bound to a unicast address (an interface's, or --bind <address>) a socket hears no broadcasts:
+    // a second one listens on the broadcast address, or the node would never hear a course node.
+    const unicastBind = addr.bindAddress !== "0.0.0.0" && addr.bindAddress !== addr.broadcastAddress;
     const topts: UdpTransportOptions = { port: o.port ?? DEFAULT_PORT, bindAddress: addr.bindAddress,
-      recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES };
+      recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES,
+      broadcastAddress: unicastBind ? addr.broadcastAddress : undefined };
     const transport = await (o.transport ?? UdpTransport.open)(topts);
     const ov = new Overlay(transport, o, addr);
     transport.onMessage((buf, rinfo) => ov.onDatagram(buf, rinfo));
     const every = (ms: number, fn: () => void): void => { const t = setInterval(fn, ms); t.unref(); ov.timers.push(t); };
     every(ov.timings.syncIntervalMs, () => ov.peerSync());
     every(ov.timings.tickMs, () => ov.tick());
+    const listener = transport.broadcastListener?.();
+    if (listener?.error) ov.event("broadcast-unheard", { address: listener.address, port: ov.port, error: listener.error });
     ov.event("ready", { id: ov.nodeId, address: addr.bindAddress, port: ov.port, broadcast: ov.broadcastAddress ?? null,
+      hearsBroadcast: !unicastBind || (listener !== undefined && !listener.error),
       peers: o.peers ?? [], dialect: ov.dialect, ownIp: ov.ownIp, ...transport.bufferSizes?.() });
     ov.peerSync();
     return ov;
@@ -513,7 +520,7 @@ export class Overlay {
   private event(ev: string, fields: Record<string, unknown>): void {
     // A receiver NAKs tens of times per delta at high loss: per-NAK lines are debug, the sender's
     // "repaired" (one per batch) says what the repairs did.
-    const level = ev === "gave-up" || ev === "delta-rejected" ? "warn" : ev === "nak" ? "debug" : "info";
+    const level = ev === "gave-up" || ev === "delta-rejected" || ev === "broadcast-unheard" ? "warn" : ev === "nak" ? "debug" : "info";
     this.log(level, ev, fields);
     try { this.o.onEvent?.(ev, fields); } catch { /* a listener's bug is not the overlay's */ }
   }
