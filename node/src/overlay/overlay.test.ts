@@ -341,6 +341,24 @@ test("bound to a unicast address, a node still hears its broadcast address; one 
   await until("unicast discovery", () => b.ov.peers().some((p) => p.id === "a"));
 });
 
+test("a peer found by discovery on another port (--port 5001 --peer <us>) gets our deltas by unicast beside the broadcast, also repairs", async (t) => {
+  const [p1, p2] = await freePorts(2);
+  let lost = 0;
+  const lose: FaultFn = (c) => (c.dir === "in" && c.packet?.type === "MODEL_CHUNK" && c.packet.idx % 40 === 7 && lost < 5 ? (lost++, "drop") : "pass");
+  const a = await start(t, { nodeId: "a", port: p1! });   // broadcasts to 127.255.255.255:p1
+  const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`] }, lose);
+  await until("discovery", () => a.ov.peers().some((p) => p.id === "b") && b.ov.peers().some((p) => p.id === "a"));
+  const sent = await a.ov.sendDelta(DELTA);
+  await until("delivery at the other port", () => b.got.length === 1);
+  assertExact(b);
+  assert.ok(a.events.some(([ev, f]) => ev === "announced" && f.version === sent.version && (f.dests as string[]).includes(`binary:${LO}:${p2}`)));
+  assert.equal(lost, 5);
+  assert.ok(a.ov.stats.retransmits >= 5);
+  await b.ov.sendDelta(DELTA);
+  await until("delivery the other way", () => a.got.length === 1);
+  assertExact(a);
+});
+
 test("liveness: a silent peer is PINGed, its PONG gives an RTT; a peer gone quiet is pruned", async (t) => {
   const [p1, p2] = await freePorts(2);
   const timings = { syncIntervalMs: 60_000, pingAfterMs: 150, pruneAfterMs: 800 };

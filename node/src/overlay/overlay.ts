@@ -198,6 +198,7 @@ export class Overlay {
         this.stats.repairMarkers++;
       },
       canBroadcast: (f) => this.broadcastDest(f),
+      hearsBroadcast: (d) => this.hearsBroadcast(d),
       event: (ev, f) => this.event(ev, f),
     }, this.timings, this.stats);
   }
@@ -316,6 +317,14 @@ export class Overlay {
     return { address: this.broadcastAddress, port: this.port, framing: f, broadcast: true };
   }
 
+  /**
+   * Our broadcast goes to our port: a peer listening on another one (a second node on this host,
+   * `--port 5001 --peer 127.0.0.1:5000`) is reached by unicast only, however it was found.
+   */
+  private hearsBroadcast(p: { port: number }): boolean {
+    return this.broadcastAddress !== undefined && p.port === this.port;
+  }
+
   private staticsUnknown(): Array<{ address: string; port: number }> {
     const known = this.table.list();
     return this.statics.filter((s) => !known.some((p) => p.address === s.address && p.port === s.port));
@@ -332,11 +341,13 @@ export class Overlay {
     const v1 = peers.filter((p) => p.dialect === "v1");
     const s62 = peers.filter((p) => p.dialect === "sprint62");
     const dests: Dest[] = [];
-    const uni = (p: { address: string; port: number }, framing: Framing): Dest => ({ ...p, framing, broadcast: false });
+    const uni = (p: { address: string; port: number }, framing: Framing): Dest => ({ address: p.address, port: p.port, framing, broadcast: false });
+    /** The broadcast, if any, plus unicast to the peers it does not reach. */
+    const reach = (bc: Dest | undefined, to: PeerInfo[], framing: Framing): Dest[] =>
+      [...(bc ? [bc] : []), ...to.filter((p) => !bc || !this.hearsBroadcast(p)).map((p) => uni(p, framing))];
     const listened = Date.now() - this.startedAt >= this.timings.binaryAfterMs;
     if (this.binary && listened && this.dialect === "v1" && ours.length > 0 && ours.length === peers.length && unknown.length === 0) {
-      const bc = this.broadcastDest("binary");
-      dests.push(...(bc ? [bc] : ours.map((p) => uni(p, "binary"))));
+      dests.push(...reach(this.broadcastDest("binary"), ours, "binary"));
       return { sizing: ["binary"], dests };
     }
     const sizing = new Set<Framing>();
@@ -344,28 +355,31 @@ export class Overlay {
     if (v1Wanted) {
       sizing.add("v1");
       const bc = this.dialect === "v1" || v1.length > 0 ? this.broadcastDest("v1") : undefined;
-      dests.push(...(bc ? [bc] : v1.map((p) => uni(p, "v1"))));
+      dests.push(...reach(bc, v1, "v1"));
     }
     if (s62.length > 0 || (this.dialect === "sprint62" && peers.length === 0)) {
       sizing.add("sprint62");
       // Sprint 6.2 senders broadcast only META; we do the same for chunks when it is our dialect.
       const bc = this.dialect === "sprint62" ? this.broadcastDest("sprint62") : undefined;
-      dests.push(...(bc ? [bc] : s62.map((p) => uni(p, "sprint62"))));
+      dests.push(...reach(bc, s62, "sprint62"));
     }
     for (const s of unknown) { sizing.add(this.dialect); dests.push(uni(s, this.dialect)); }
     if (sizing.size === 0) sizing.add(this.dialect);
     return { sizing: [...sizing], dests };
   }
 
-  /** PEER_SYNC in our dialect to broadcast and static peers, and in theirs to peers of the other dialect. */
+  /**
+   * PEER_SYNC in our dialect to broadcast and static peers, in theirs to peers of the other dialect,
+   * and by unicast to peers our broadcast does not reach.
+   */
   private peerSync(): void {
     const body: Body = { type: "PEER_SYNC", ours: this.dialect === "v1" };
     if (this.broadcastAddress) void this.raw(this.text(this.dialect, body), this.broadcastAddress, this.port);
     for (const s of this.statics) void this.raw(this.text(this.dialect, body), s.address, s.port);
     for (const p of this.table.list()) {
-      if (p.dialect !== this.dialect && !this.statics.some((s) => s.address === p.address && s.port === p.port)) {
-        void this.raw(this.text(p.dialect, { ...body, ours: false }), p.address, p.port);
-      }
+      if (this.statics.some((s) => s.address === p.address && s.port === p.port)) continue;
+      if (p.dialect !== this.dialect) void this.raw(this.text(p.dialect, { ...body, ours: false }), p.address, p.port);
+      else if (!this.hearsBroadcast(p)) void this.raw(this.text(this.dialect, body), p.address, p.port);
     }
   }
 

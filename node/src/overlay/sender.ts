@@ -64,6 +64,8 @@ export interface SenderWire {
   sendRepaired(dest: Dest, t: OutgoingInfo, idx: number[]): Promise<void>;
   /** May this repair go out by broadcast in this framing now (no Sprint 6.2 listener for binary)? */
   canBroadcast(framing: Framing): Dest | undefined;
+  /** Does our broadcast reach this receiver (it listens on our port)? Else it gets unicast copies only. */
+  hearsBroadcast(d: Dest): boolean;
   event(ev: string, fields: Record<string, unknown>): void;
 }
 
@@ -198,11 +200,11 @@ export class Sender {
   }
 
   /** Did a NAK from `key` that heard up to SEQ `heard` cross a copy of idx still on its way to it? */
-  private crossed(t: Outgoing, idx: number, key: string, heard: number | undefined, now: number): boolean {
+  private crossed(t: Outgoing, idx: number, key: string, viaBroadcast: boolean, heard: number | undefined, now: number): boolean {
     const c = t.copies.get(idx);
     if (!c) return false;
     const hold = heard === undefined ? this.timings.repairHoldBlindMs : this.timings.repairHoldMs;
-    for (const copy of [c.get(BROADCAST_KEY), c.get(key)]) {
+    for (const copy of [viaBroadcast ? c.get(BROADCAST_KEY) : undefined, c.get(key)]) {
       if (copy && now - copy.at < hold && (heard === undefined || seqBefore(heard, copy.seq))) return true;
     }
     return false;
@@ -213,12 +215,13 @@ export class Sender {
     const t = this.out.get(ver);
     if (!t) { bump(this.stats.datagramsDropped, "nak_unknown_version"); return; }
     const key = `${from.address}:${from.port}`;
+    const viaBroadcast = this.wire.hearsBroadcast(from);
     const now = this.now();
     if (wantMeta) t.wantMeta.set(key, from);
     for (const i of missing) {
       // Not sent yet (a receiver NAKs after a stall of ours): the first pass will bring it.
       if (i < 0 || i >= t.firstPassDone) continue;
-      if (this.crossed(t, i, key, heard, now)) { this.stats.repairsSkipped++; continue; }
+      if (this.crossed(t, i, key, viaBroadcast, heard, now)) { this.stats.repairsSkipped++; continue; }
       let who = t.pending.get(i);
       if (!who) { t.pending.set(i, (who = new Map())); t.pendingSince.set(i, t.copies.get(i)?.get(BROADCAST_KEY)?.seq ?? -1); }
       who.set(key, from);
@@ -245,8 +248,10 @@ export class Sender {
       // Only binary repairs are broadcast: a course node that already completed this version would
       // take a text chunk as the start of a new, unverified buffer and NAK the whole file again.
       // A broadcast transfer broadcasts even a repair one peer asked for: a peer whose NAK for it is
-      // still on its way gets it too, and the copy counts against that NAK (see crossed()).
-      const bc = (who.size >= 2 || t.broadcast) && framings.size === 1 && framings.has("binary") ? binaryBroadcast : undefined;
+      // still on its way gets it too, and the copy counts against that NAK (see crossed()). Not when
+      // an asker listens on another port: the broadcast would not reach it.
+      const bc = (who.size >= 2 || t.broadcast) && framings.size === 1 && framings.has("binary") &&
+        [...who.values()].every((d) => this.wire.hearsBroadcast(d)) ? binaryBroadcast : undefined;
       // An overlapping repair loop broadcast it after these NAKs came: that copy answers them.
       const copy = bc && t.copies.get(idx)?.get(BROADCAST_KEY);
       if (copy && copy.seq !== since.get(idx)) { this.stats.repairsSkipped++; continue; }
