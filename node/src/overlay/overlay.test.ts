@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { decode, encodeText, type Body } from "./codec.js";
 import { Overlay, type DeltaArrival, type OverlayOptions, type OverlayTimings } from "./overlay.js";
 import { COURSE_META_COPIES } from "./sender.js";
+import { FakeClock } from "../../../test/support/fake-clock.js";
 import { FaultyTransport, seeded, type FaultFn } from "../../../test/support/faulty-transport.js";
 import { courseFixture } from "../../../test/support/paths.js";
 
@@ -357,6 +358,28 @@ test("a peer found by discovery on another port (--port 5001 --peer <us>) gets o
   await b.ov.sendDelta(DELTA);
   await until("delivery the other way", () => a.got.length === 1);
   assertExact(a);
+});
+
+test("an injected clock drives the overlay's timers: PEER_SYNC each syncIntervalMs, a PING after pingAfterMs of silence, the prune after pruneAfterMs", async (t) => {
+  const clock = new FakeClock();
+  const [port] = await freePorts(1);
+  const course = await coursePeer(t);
+  const timings = { syncIntervalMs: 5_000, pingAfterMs: 15_000, pruneAfterMs: 30_000, tickMs: 100 };
+  const n = await start(t, { nodeId: "ours", port: port!, peers: [`${LO}:${course.port}`], clock, timings });
+  const got = (type: string): number => course.got.filter((m) => { const d = decode(m); return d.ok && d.packet.type === type; }).length;
+  await course.send("v1", { type: "PEER_SYNC", ours: false }, port!, "Pi-1");
+  // One at start, one answering the newly heard peer; no time has passed on the clock.
+  await until("two PEER_SYNCs", () => got("PEER_SYNC") === 2);
+  clock.advance(timings.pingAfterMs - 100);
+  await until("two more PEER_SYNCs", () => got("PEER_SYNC") === 4);
+  assert.equal(got("PING"), 0);
+  clock.advance(200);
+  await until("a PING", () => got("PING") === 1);
+  assert.equal(got("PEER_SYNC"), 5);
+  assert.equal(n.ov.peers().length, 1);
+  clock.advance(timings.pruneAfterMs - timings.pingAfterMs);
+  assert.deepEqual(n.ov.peers(), []);
+  assert.ok(n.events.some(([ev, f]) => ev === "peer-pruned" && f.id === "Pi-1"));
 });
 
 test("liveness: a silent peer is PINGed, its PONG gives an RTT; a peer gone quiet is pruned", async (t) => {

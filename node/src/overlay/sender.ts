@@ -286,10 +286,6 @@ export class Sender {
     }
   }
 
-  cached(): number {
-    return this.out.size;
-  }
-
   close(): void {
     for (const t of this.out.values()) t.timer?.cancel();
     this.out.clear();
