@@ -401,7 +401,7 @@ for (const { framing, binaryAfterMs, upFront } of [
   // A course receiver that misses META merges unverified: it gets several before any chunk.
   { framing: "course text", binaryAfterMs: 60_000, upFront: COURSE_META_COPIES },
 ]) {
-  test(`in ${framing}, META goes out ${upFront === 1 ? "once" : `${upFront} times`} before any chunk and once more before the last, never after it (not even with repairs)`, async (t) => {
+  test(`in ${framing}, META goes out ${upFront === 1 ? "once" : `${upFront} times`} before any chunk and once more halfway, never after the last chunk (not even with repairs)`, async (t) => {
     const out: string[] = [];
     const [p1, p2] = await freePorts(2);
     let dropped = 0;
