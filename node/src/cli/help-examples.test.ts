@@ -1,7 +1,8 @@
 // Every example `fleet-node --help` prints is run, all of them together as one fleet of real
 // processes on this machine, as printed: only the ports (free ones instead of 5000, 5001, 8477, ...,
-// the same mapping in every flag) and the state folders (a scratch dir) differ. Each node must see
-// every other one and a teach on each must be merged by all the others, both ways.
+// the same mapping in every flag), the state folders (a scratch dir) and the broadcast address
+// (loopback's, not the LAN's) differ. Each node must see every other one and a teach on each must be
+// merged by all the others, both ways.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,6 +13,8 @@ import { join } from "node:path";
 import { DEFAULT_HTTP, DEFAULT_UDP_PORT, ENV } from "../node/options.js";
 import { freeTcpPorts, nodeEntry, NodeProc, until, type NodeSpec } from "../../../test/support/e2e-harness.js";
 import { freeUdpPorts } from "../../../test/support/procs.js";
+
+const LOOPBACK_BROADCAST = "127.255.255.255";
 
 /** The command lines under "Examples:" in --help, without the leading `fleet-node`. */
 function helpExamples(): string[][] {
@@ -60,6 +63,8 @@ function asRun(argv: string[], udp: PortMap, tcp: PortMap, root: string): NodeSp
     else out.push(flag, value);
   }
   if (!argv.includes("--port")) env[ENV.port] = String(udp.get(DEFAULT_UDP_PORT));
+  // A node without --peer broadcasts, by default to its LAN's address: keep the test on loopback.
+  if (!argv.includes("--peer") && !argv.includes("--broadcast")) env[ENV.broadcast] = LOOPBACK_BROADCAST;
   if (!http) env[ENV.http] = http = tcp.hostPort(DEFAULT_HTTP);
   // The default state folder is ./state/<id>: run where it lands in root.
   return { id, udp: 0, http: Number(http.split(":")[1]), stateDir, peers: [], argv: out, env, cwd: root };
