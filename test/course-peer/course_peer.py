@@ -290,10 +290,16 @@ class Node:
 
     def on_model_meta(self, src, body, addr):
         ver, total, sha = body["ver"], int(body["chunks"]), body.get("sha256", "")
-        if ver in self.buffers:
+        old = self.buffers.get(ver)
+        if old is not None and self.d is V1:
             return  # first wins: a repeated META changes nothing, not even an empty sha256
+        # Sprint 6.2 rebuilds the buffer with empty parts on every META: chunks held are thrown away
+        # (and with no NAK they never come back). After a merge the buffer is gone in both dialects,
+        # so a late META starts a new one.
         self.buffers[ver] = Buffer(ver, total, sha, src, addr)
-        emit("meta", ver=ver, src=src, chunks=total, size=int(body.get("size", -1)), sha256=sha)
+        emit("meta", ver=ver, src=src, chunks=total, size=int(body.get("size", -1)), sha256=sha,
+             discarded=len(old.parts) if old is not None else 0,
+             after_complete=ver in self.completed)
 
     def on_model_chunk(self, src, body, addr):
         ver, idx, total = body["ver"], int(body["idx"]), int(body["total"])

@@ -10,14 +10,19 @@ import { fleetNodeEntry, freePorts } from "../../node/src/node/local-fleet.js";
 export const nodeEntry = fleetNodeEntry;
 export const freeTcpPorts = (n: number): Promise<number[]> => freePorts("tcp", n);
 
-export interface NodeSpec { id: string; udp: number; http: number; stateDir: string; peers: number[]; extra?: string[]; env?: Record<string, string> }
+export interface NodeSpec {
+  id: string; udp: number; http: number; stateDir: string; peers: number[]; extra?: string[]; env?: Record<string, string>;
+  /** The whole command line after the entry, instead of the one built from the fields (the --help examples as printed). */
+  argv?: string[];
+  cwd?: string;
+}
 
 export class NodeProc extends JsonProcess {
   constructor(readonly spec: NodeSpec, entry = nodeEntry()) {
-    super(spec.id, spawn(process.execPath, [entry, spec.id, "--port", String(spec.udp), "--bind", "127.0.0.1",
+    super(spec.id, spawn(process.execPath, [entry, ...(spec.argv ?? [spec.id, "--port", String(spec.udp), "--bind", "127.0.0.1",
       ...spec.peers.flatMap((p) => ["--peer", `127.0.0.1:${p}`]), "--http", `127.0.0.1:${spec.http}`,
-      "--state-dir", spec.stateDir, "--log-format", "json", ...(spec.extra ?? [])],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...spec.env } }));
+      "--state-dir", spec.stateDir, "--log-format", "json", ...(spec.extra ?? [])])],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...spec.env }, cwd: spec.cwd }));
   }
   get url(): string { return `http://127.0.0.1:${this.spec.http}`; }
 

@@ -4,7 +4,7 @@
 
 import type { RemoteInfo } from "node:dgram";
 import { decode, type Packet } from "../../node/src/overlay/codec.js";
-import { UdpTransport, type Transport, type UdpTransportOptions } from "../../node/src/overlay/transport.js";
+import { UdpTransport, type BroadcastListener, type Transport, type UdpTransportOptions } from "../../node/src/overlay/transport.js";
 
 export type Fate = "pass" | "drop" | "dup" | { delayMs: number };
 export type Direction = "in" | "out";
@@ -64,6 +64,10 @@ export class FaultyTransport implements Transport {
 
   bufferSizes(): { recvBufferBytes: number; sendBufferBytes: number } | undefined {
     return this.inner.bufferSizes?.();
+  }
+
+  broadcastListener(): BroadcastListener | undefined {
+    return this.inner.broadcastListener?.();
   }
 
   close(): Promise<void> {

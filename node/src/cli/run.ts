@@ -23,7 +23,7 @@ export function configureRun(program: Command, deps: () => Promise<NodeDeps>): C
   return program
     .argument("[node-id]", `this node's id on the overlay, e.g. Pi-1 (env ${ENV.nodeId})`)
     .addOption(opt("--port <port>", "UDP port of the overlay", DEFAULT_UDP_PORT, ENV.port))
-    .addOption(opt("--bind <addr|iface>", "IPv4 address or interface (wlan0, eth0) the overlay binds", DEFAULT_BIND, ENV.bind))
+    .addOption(opt("--bind <addr|iface>", "IPv4 address or interface (wlan0, eth0) the overlay binds; it still hears that network's broadcasts", DEFAULT_BIND, ENV.bind))
     .addOption(opt("--broadcast <addr>", "broadcast address for discovery and deltas, or none", "derived from the interface; off with --peer", ENV.broadcast))
     .addOption(opt("--peer <host:port>", "a peer reached by unicast; repeatable", "none", `${ENV.peer}, comma-separated`)
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))

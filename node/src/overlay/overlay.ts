@@ -1,28 +1,26 @@
-// The UDP overlay: one socket, discovery and liveness as the course does it, delta send/receive
-// with repair. Deltas are opaque bytes; the node program decodes and merges them in onDelta.
+// The UDP overlay: one socket, delta send/receive with repair, wired to discovery (discovery.ts) and
+// to the one place that decides who gets what in which framing (router.ts). Deltas are opaque bytes;
+// the node program decodes and merges them in onDelta.
 
 import type { RemoteInfo } from "node:dgram";
 import type { Logger } from "pino";
 import { BIN_SEQ_MODULUS, COURSE_NAK_MAX_IDX, decode, encodeBinaryChunk, isBinaryFrom, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT,
-  type Body, type Dialect, type Framing, type Packet } from "./codec.js";
+  type Body, type Dialect, type Packet } from "./codec.js";
+import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
+import { Discovery, type DiscoveryTimings } from "./discovery.js";
 import { resolveAddresses } from "./netif.js";
 import { PeerTable, type PeerInfo } from "./peers.js";
 import { RateLimiter, type SendClass } from "./rate-limiter.js";
 import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings, type TransferInfo } from "./receiver.js";
-import { Sender, type Dest, type OutgoingInfo, type SendPlan, type SentDelta, type SenderTimings } from "./sender.js";
-import { bump, newStats, rejectReason, type OverlayStats, type RejectReason } from "./stats.js";
+import { Router, textDialect } from "./router.js";
+import { Sender, type Dest, type OutgoingInfo, type SentDelta, type SenderTimings } from "./sender.js";
+import { bump, newStats, rejectReason, type OverlayStats } from "./stats.js";
 import { UdpTransport, type Transport, type UdpTransportOptions } from "./transport.js";
 import { isNodeId, NODE_ID_RULE } from "../util/ids.js";
 
 export const DEFAULT_PORT = 5000;
 
-export interface OverlayTimings extends ReceiverTimings, SenderTimings {
-  /** PEER_SYNC period (course: 5 s); also sent at once to a newly heard peer. */
-  syncIntervalMs: number;
-  /** PING a peer silent this long (course: 15 s). */
-  pingAfterMs: number;
-  /** Forget a peer silent this long (course: 30 s). */
-  pruneAfterMs: number;
+export interface OverlayTimings extends ReceiverTimings, SenderTimings, DiscoveryTimings {
   /** Housekeeping period: course-schedule NAK checks, give-ups, expiry, liveness (fleet repair has its own timers). */
   tickMs: number;
   /**
@@ -142,9 +140,9 @@ export interface OverlayOptions {
   limits?: Partial<ReceiverLimits>;
   /** Tests wrap the real socket with faults. */
   transport?: (o: UdpTransportOptions) => Promise<Transport>;
+  /** Time for every timer and timestamp (tests: test/support/fake-clock.ts); pacing keeps real time. */
+  clock?: Clock;
 }
-
-export interface Outcome { version: string; from: string; outcome: "applied" | "rejected"; reason?: RejectReason; at: number }
 
 export class Overlay {
   readonly stats: OverlayStats = newStats();
@@ -155,20 +153,20 @@ export class Overlay {
   readonly ownIp: string;
   readonly broadcastAddress: string | undefined;
   readonly timings: OverlayTimings;
-  readonly outcomes: Outcome[] = [];
+  private readonly clock: Clock;
   private readonly table = new PeerTable();
-  private readonly statics: Array<{ address: string; port: number }>;
+  private readonly router: Router;
+  private readonly discovery: Discovery;
   private readonly limiter: RateLimiter;
   /** Text chunks also pass this one (COURSE_RATE_BYTES_PER_SEC, or the overall rate if lower). */
   private readonly courseLimiter: RateLimiter;
   private readonly receiver: Receiver;
   private readonly sender: Sender;
   private readonly maxDatagramBytes: number;
-  private readonly binary: boolean;
   private seq = 0;
-  private readonly startedAt = Date.now();
   private closed = false;
-  private readonly timers: NodeJS.Timeout[] = [];
+  /** The next run of each periodic job (close() cancels them). */
+  private readonly loops: Array<{ timer: Timer | undefined }> = [];
   private readonly logger: Logger | undefined;
 
   private constructor(private readonly transport: Transport, private readonly o: OverlayOptions, addr: { ownIp: string; broadcastAddress: string | undefined }) {
@@ -180,19 +178,22 @@ export class Overlay {
     this.ownIp = addr.ownIp;
     this.broadcastAddress = addr.broadcastAddress;
     this.timings = { ...DEFAULT_TIMINGS, ...o.timings };
-    this.statics = (o.peers ?? []).map(parseHostPort);
+    this.clock = o.clock ?? REAL_CLOCK;
     const rate = o.rateBytesPerSec ?? DEFAULT_RATE_BYTES_PER_SEC;
     this.limiter = new RateLimiter({ bytesPerSec: rate, burstBytes: o.burstBytes ?? DEFAULT_BURST_BYTES });
     this.courseLimiter = new RateLimiter({ bytesPerSec: rate > 0 && Number.isFinite(rate) ? Math.min(rate, COURSE_RATE_BYTES_PER_SEC) : rate, burstBytes: o.burstBytes ?? DEFAULT_BURST_BYTES });
     this.maxDatagramBytes = o.maxDatagramBytes ?? ETHERNET_UDP_PAYLOAD_BYTES;
-    this.binary = o.binary ?? true;
+    this.router = new Router({ table: this.table, port: this.port, ownIp: this.ownIp, broadcastAddress: this.broadcastAddress,
+      statics: (o.peers ?? []).map(parseHostPort), dialect: this.dialect, binary: o.binary ?? true, binaryAfterMs: this.timings.binaryAfterMs, clock: this.clock });
+    this.discovery = new Discovery({ table: this.table, router: this.router, dialect: this.dialect, timings: this.timings, stats: this.stats, clock: this.clock,
+      wire: { send: (d, body, address, port) => void this.raw(this.text(d, body), address, port), event: (ev, f) => this.event(ev, f) } });
     this.receiver = new Receiver({ ...DEFAULT_LIMITS, ...o.limits }, this.timings, this.stats, {
       deliver: (c) => void this.deliver(c),
       nak: (r) => void this.sendNak(r),
       isApplied: (v) => o.isApplied?.(v) ?? false,
       isFleet: (src) => this.table.get(src)?.ours ?? false,
       event: (ev, f) => this.event(ev, f),
-    });
+    }, this.clock);
     this.sender = new Sender({
       nodeId: this.nodeId,
       maxDatagramBytes: this.maxDatagramBytes,
@@ -202,9 +203,10 @@ export class Overlay {
         await this.raw(this.text("v1", { type: "REPAIRED", ver: t.version, idx }), d.address, d.port);
         this.stats.repairMarkers++;
       },
-      canBroadcast: (f) => this.broadcastDest(f),
+      canBroadcast: (f) => this.router.broadcastDest(f),
+      hearsBroadcast: (d) => this.router.hearsBroadcast(d),
       event: (ev, f) => this.event(ev, f),
-    }, this.timings, this.stats);
+    }, this.timings, this.stats, this.clock);
   }
 
   static async start(o: OverlayOptions): Promise<Overlay> {
@@ -212,17 +214,23 @@ export class Overlay {
       throw new Error(`overlay: node id ${JSON.stringify(o.nodeId)} must be ${NODE_ID_RULE}`);
     }
     const addr = resolveAddresses(o.bindAddress ?? "0.0.0.0", o.broadcastAddress, !(o.peers?.length));
+    // Bound to a unicast address (an interface's, or --bind <address>) a socket hears no broadcasts:
+    // a second one listens on the broadcast address, or the node would never hear a course node.
+    const unicastBind = addr.bindAddress !== "0.0.0.0" && addr.bindAddress !== addr.broadcastAddress;
     const topts: UdpTransportOptions = { port: o.port ?? DEFAULT_PORT, bindAddress: addr.bindAddress,
-      recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES };
+      recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES,
+      broadcastAddress: unicastBind ? addr.broadcastAddress : undefined };
     const transport = await (o.transport ?? UdpTransport.open)(topts);
     const ov = new Overlay(transport, o, addr);
     transport.onMessage((buf, rinfo) => ov.onDatagram(buf, rinfo));
-    const every = (ms: number, fn: () => void): void => { const t = setInterval(fn, ms); t.unref(); ov.timers.push(t); };
-    every(ov.timings.syncIntervalMs, () => ov.peerSync());
-    every(ov.timings.tickMs, () => ov.tick());
+    ov.repeat(ov.timings.syncIntervalMs, () => ov.discovery.sync());
+    ov.repeat(ov.timings.tickMs, () => ov.tick());
+    const listener = transport.broadcastListener?.();
+    if (listener?.error) ov.event("broadcast-unheard", { address: listener.address, port: ov.port, error: listener.error });
     ov.event("ready", { id: ov.nodeId, address: addr.bindAddress, port: ov.port, broadcast: ov.broadcastAddress ?? null,
+      hearsBroadcast: !unicastBind || (listener !== undefined && !listener.error),
       peers: o.peers ?? [], dialect: ov.dialect, ownIp: ov.ownIp, ...transport.bufferSizes?.() });
-    ov.peerSync();
+    ov.discovery.sync();
     return ov;
   }
 
@@ -231,7 +239,7 @@ export class Overlay {
   /** Broadcasts (or unicasts, see the plan) a delta; resolves once every chunk went out once. */
   sendDelta(bytes: Uint8Array): Promise<SentDelta> {
     if (this.closed) return Promise.reject(new Error("overlay: sendDelta after close()"));
-    return this.sender.send(bytes, this.plan());
+    return this.sender.send(bytes, this.router.plan());
   }
 
   peers(): PeerInfo[] {
@@ -250,7 +258,7 @@ export class Overlay {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const l of this.loops) l.timer?.cancel();
     this.sender.close();
     await this.transport.close();
   }
@@ -265,11 +273,7 @@ export class Overlay {
   /** Paced send; a first pass is "bulk", everything else (repairs, NAKs, control) goes before it. */
   private async raw(buf: Uint8Array, address: string, port: number, cls: SendClass = "urgent"): Promise<void> {
     if (this.closed) return;
-    // Several nodes sharing one port on one host (SO_REUSEADDR): Linux hands a unicast datagram to
-    // only the last socket bound, so a NAK or PONG for a neighbour goes by broadcast instead.
-    if (port === this.port && this.broadcastAddress && (address === this.ownIp || address.startsWith("127."))) {
-      address = this.broadcastAddress;
-    }
+    address = this.router.wireAddress(address, port);
     await this.limiter.take(buf.length, cls);
     if (this.closed) return;
     try {
@@ -287,8 +291,8 @@ export class Overlay {
   }
 
   private sendMeta(d: Dest, t: OutgoingInfo): Promise<void> {
-    const f: Dialect = d.framing === "binary" ? "v1" : d.framing;
-    return this.raw(this.text(f, { type: "MODEL_META", ver: t.version, size: t.size, chunks: t.chunks.length, sha256: t.sha256, enc: t.enc, rawSha256: t.rawSha256 }), d.address, d.port, "bulk");
+    return this.raw(this.text(textDialect(d.framing), { type: "MODEL_META", ver: t.version, size: t.size, chunks: t.chunks.length, sha256: t.sha256, enc: t.enc, rawSha256: t.rawSha256 }),
+      d.address, d.port, "bulk");
   }
 
   private async sendChunk(d: Dest, t: OutgoingInfo, idx: number, kind: "first" | "repeat" | "repair"): Promise<number> {
@@ -306,75 +310,11 @@ export class Overlay {
     return h.seq % BIN_SEQ_MODULUS;
   }
 
-  /** Broadcast destination for a framing, unless that framing must not be broadcast now. */
-  private broadcastDest(f: Framing): Dest | undefined {
-    if (!this.broadcastAddress) return undefined;
-    // Binary kills a Sprint 6.2 listener: never broadcast it while one may hear.
-    if (f === "binary" && this.table.list().some((p) => p.dialect === "sprint62")) return undefined;
-    return { address: this.broadcastAddress, port: this.port, framing: f, broadcast: true };
-  }
-
-  private staticsUnknown(): Array<{ address: string; port: number }> {
-    const known = this.table.list();
-    return this.statics.filter((s) => !known.some((p) => p.address === s.address && p.port === s.port));
-  }
-
-  /**
-   * Who gets a delta and how: binary only when every peer we know (and every static peer) is a
-   * DeltaFleet node; otherwise the course's text, V=1 to V=1 peers and Sprint 6.2 to Sprint 6.2 peers.
-   */
-  plan(): SendPlan {
-    const peers = this.table.list();
-    const unknown = this.staticsUnknown();
-    const ours = peers.filter((p) => p.dialect === "v1" && p.ours);
-    const v1 = peers.filter((p) => p.dialect === "v1");
-    const s62 = peers.filter((p) => p.dialect === "sprint62");
-    const dests: Dest[] = [];
-    const uni = (p: { address: string; port: number }, framing: Framing): Dest => ({ ...p, framing, broadcast: false });
-    const listened = Date.now() - this.startedAt >= this.timings.binaryAfterMs;
-    if (this.binary && listened && this.dialect === "v1" && ours.length > 0 && ours.length === peers.length && unknown.length === 0) {
-      const bc = this.broadcastDest("binary");
-      dests.push(...(bc ? [bc] : ours.map((p) => uni(p, "binary"))));
-      return { sizing: ["binary"], dests };
-    }
-    const sizing = new Set<Framing>();
-    const v1Wanted = v1.length > 0 || (this.dialect === "v1" && peers.length === 0);
-    if (v1Wanted) {
-      sizing.add("v1");
-      const bc = this.dialect === "v1" || v1.length > 0 ? this.broadcastDest("v1") : undefined;
-      dests.push(...(bc ? [bc] : v1.map((p) => uni(p, "v1"))));
-    }
-    if (s62.length > 0 || (this.dialect === "sprint62" && peers.length === 0)) {
-      sizing.add("sprint62");
-      // Sprint 6.2 senders broadcast only META; we do the same for chunks when it is our dialect.
-      const bc = this.dialect === "sprint62" ? this.broadcastDest("sprint62") : undefined;
-      dests.push(...(bc ? [bc] : s62.map((p) => uni(p, "sprint62"))));
-    }
-    for (const s of unknown) { sizing.add(this.dialect); dests.push(uni(s, this.dialect)); }
-    if (sizing.size === 0) sizing.add(this.dialect);
-    return { sizing: [...sizing], dests };
-  }
-
-  /** PEER_SYNC in our dialect to broadcast and static peers, and in theirs to peers of the other dialect. */
-  private peerSync(): void {
-    const body: Body = { type: "PEER_SYNC", ours: this.dialect === "v1" };
-    if (this.broadcastAddress) void this.raw(this.text(this.dialect, body), this.broadcastAddress, this.port);
-    for (const s of this.statics) void this.raw(this.text(this.dialect, body), s.address, s.port);
-    for (const p of this.table.list()) {
-      if (p.dialect !== this.dialect && !this.statics.some((s) => s.address === p.address && s.port === p.port)) {
-        void this.raw(this.text(p.dialect, { ...body, ours: false }), p.address, p.port);
-      }
-    }
-  }
-
   private async sendNak(r: NakRequest): Promise<void> {
-    const peer = this.table.get(r.from);
-    const address = peer?.address ?? r.address;
-    const port = peer?.port ?? r.port;
-    const dialect: Dialect = peer?.dialect ?? (r.framing === "sprint62" ? "sprint62" : "v1");
+    const to = this.router.nakTo(r.from, r);
     const body = (missing: number[], wantMeta: boolean): Body => ({ type: "CHUNK_NAK", ver: r.version, missing, wantMeta, heard: r.heard });
     const datagrams: Buffer[] = [];
-    if (peer?.ours && dialect === "v1") {
+    if (to.ranges) {
       // One datagram of ranges; what does not fit is asked for next round.
       let list = r.missing;
       let buf = this.text("v1", body([], r.wantMeta), nakRanges(list));
@@ -384,16 +324,16 @@ export class Overlay {
       }
       datagrams.push(buf);
     } else if (r.missing.length === 0) {
-      if (dialect === "sprint62") return;   // no META request in the course's Sprint 6.2
-      datagrams.push(this.text(dialect, body([], r.wantMeta)));
+      if (to.dialect === "sprint62") return;   // no META request in the course's Sprint 6.2
+      datagrams.push(this.text(to.dialect, body([], r.wantMeta)));
     } else {
       for (let i = 0; i < r.missing.length && datagrams.length < COURSE_NAK_DATAGRAMS_PER_ROUND; i += COURSE_NAK_MAX_IDX) {
-        datagrams.push(this.text(dialect, body(r.missing.slice(i, i + COURSE_NAK_MAX_IDX), false)));
+        datagrams.push(this.text(to.dialect, body(r.missing.slice(i, i + COURSE_NAK_MAX_IDX), false)));
       }
     }
     this.event("nak", { version: r.version, to: r.from, missing: r.missing.length, datagrams: datagrams.length, wantMeta: r.wantMeta });
     for (const d of datagrams) {
-      await this.raw(d, address, port);
+      await this.raw(d, to.address, to.port);
       this.stats.naksSent++;
     }
   }
@@ -410,7 +350,7 @@ export class Overlay {
       if (!d.ok) { bump(this.stats.datagramsDropped, d.reason); return; }
       const p = d.packet;
       if (p.src === this.nodeId) { bump(this.stats.datagramsDropped, "own"); return; }
-      this.handle(p, rinfo);
+      if (!this.discovery.heard(p, rinfo)) this.handle(p, rinfo);
     } catch (e) {
       // The receive path never throws: a bug here costs one datagram, counted, not the node.
       bump(this.stats.datagramsDropped, "internal_error");
@@ -418,40 +358,10 @@ export class Overlay {
     }
   }
 
+  /** What discovery left: the transfers. */
   private handle(p: Packet, rinfo: RemoteInfo): void {
-    const now = Date.now();
-    const dialect: Dialect = p.framing === "sprint62" ? "sprint62" : "v1";
-    let address = rinfo.address;
-    let port = rinfo.port;
-    const known = this.table.get(p.src);
-    if (p.framing === "sprint62") {
-      // Sprint 6.2 names its address in PEER_SYNC; its other packets keep what we know.
-      if (p.type === "PEER_SYNC" && p.ip && p.port) { address = p.ip; port = p.port; }
-      else if (known) { address = known.address; port = known.port; }
-    }
-    const ours = p.type === "PEER_SYNC" && p.framing === "v1" ? p.ours : p.framing === "binary" ? true : undefined;
-    const seen = this.table.touch(p.src, address, port, dialect, now, ours);
-    if (seen === "full") this.stats.peersRefused++;   // the packet itself is still handled
-    if (seen === "new") {
-      this.event("peer", { id: p.src, address: `${address}:${port}`, dialect, ours: ours ?? false });
-      // Answer at once so discovery takes one round trip, not one sync period.
-      void this.raw(this.text(dialect, { type: "PEER_SYNC", ours: dialect === "v1" }), address, port);
-    }
     switch (p.type) {
-      case "PEER_SYNC":
-        return;
-      case "PING":
-        // Echo t0: the asker's RTT is then exact (the course sends its own clock; both parse).
-        void this.raw(this.text(dialect, { type: "PONG", t0: p.t0 }), address, port);
-        return;
-      case "PONG": {
-        const rtt = now - p.t0;
-        const peer = this.table.get(p.src);
-        if (peer && rtt >= 0 && rtt < this.timings.pingAfterMs) peer.rttMs = rtt;
-        return;
-      }
       case "MODEL_META":
-        this.table.announced(p.src, p.ver);
         this.receiver.onMeta({ src: p.src, ver: p.ver, chunks: p.chunks, size: p.size, sha256: p.sha256, enc: p.enc, rawSha256: p.rawSha256 }, rinfo.address, rinfo.port, p.framing);
         return;
       case "REPAIRED":
@@ -461,57 +371,47 @@ export class Overlay {
         this.stats.fragmentsReceived++;
         this.receiver.onChunk({ src: p.src, ver: p.ver, idx: p.idx, total: p.total, data: p.data, seq: p.seq }, rinfo.address, rinfo.port, p.framing);
         return;
-      case "CHUNK_NAK": {
+      case "CHUNK_NAK":
         this.stats.naksReceived++;
-        const peer = this.table.get(p.src);
-        // Resends go where the NAK came from (course behaviour), in the framing that peer reads.
-        const framing: Framing = peer?.ours && dialect === "v1" && this.binary && !this.table.list().some((q) => q.dialect === "sprint62")
-          ? "binary" : dialect;
-        this.sender.onNak(p.ver, p.missing, p.wantMeta, { address: rinfo.address, port: rinfo.port, framing, broadcast: false }, p.heard);
+        this.sender.onNak(p.ver, p.missing, p.wantMeta, this.router.resendTo(p.src, rinfo, textDialect(p.framing)), p.heard);
         return;
-      }
     }
   }
 
   private async deliver(c: Completed): Promise<void> {
-    const ms = Date.now() - c.metaAt;
+    const ms = this.clock.now() - c.metaAt;
     this.event("delta-received", { version: c.version, from: c.from, sha256: c.sha256, bytes: c.bytes.length, ms });
     try {
       if ((await this.o.onDelta?.(c)) === "duplicate") {
         bump(this.stats.deltasRejected, "duplicate");
-        this.record({ version: c.version, from: c.from, outcome: "rejected", reason: "duplicate", at: Date.now() });
         return;
       }
       this.stats.deltasApplied++;
-      this.record({ version: c.version, from: c.from, outcome: "applied", at: Date.now() });
     } catch (e) {
       const reason = rejectReason((e as { reason?: unknown } | undefined)?.reason);
       bump(this.stats.deltasRejected, reason);
-      this.record({ version: c.version, from: c.from, outcome: "rejected", reason, at: Date.now() });
       this.event("delta-rejected", { version: c.version, from: c.from, reason, detail: (e as Error).message });
     }
   }
 
-  private record(o: Outcome): void {
-    this.outcomes.push(o);
-    if (this.outcomes.length > 256) this.outcomes.shift();
-  }
-
   // ---- housekeeping ----------------------------------------------------------------------------
+
+  /** Runs fn every ms on the clock until close(); a throw in fn does not stop it. */
+  private repeat(ms: number, fn: () => void): void {
+    const loop: { timer: Timer | undefined } = { timer: undefined };
+    const run = (): void => {
+      if (this.closed) return;
+      try { fn(); } finally { if (!this.closed) loop.timer = this.clock.after(ms, run); }
+    };
+    loop.timer = this.clock.after(ms, run);
+    this.loops.push(loop);
+  }
 
   private tick(): void {
     try {
-      const now = Date.now();
       this.receiver.tick();
       this.sender.tick();
-      for (const p of this.table.prune(now, this.timings.pruneAfterMs)) this.event("peer-pruned", { id: p.id });
-      for (const p of this.table.list()) {
-        if (!p.pinged && now - p.lastSeenMs >= this.timings.pingAfterMs) {
-          const live = this.table.get(p.id)!;
-          live.pinged = true;
-          void this.raw(this.text(p.dialect, { type: "PING", t0: now }), p.address, p.port);
-        }
-      }
+      this.discovery.tick();
     } catch (e) {
       this.log("error", "tick-error", { error: (e as Error).stack });
     }
@@ -522,7 +422,7 @@ export class Overlay {
   private event(ev: string, fields: Record<string, unknown>): void {
     // A receiver NAKs tens of times per delta at high loss: per-NAK lines are debug, the sender's
     // "repaired" (one per batch) says what the repairs did.
-    const level = ev === "gave-up" || ev === "delta-rejected" ? "warn" : ev === "nak" ? "debug" : "info";
+    const level = ev === "gave-up" || ev === "delta-rejected" || ev === "broadcast-unheard" ? "warn" : ev === "nak" ? "debug" : "info";
     this.log(level, ev, fields);
     try { this.o.onEvent?.(ev, fields); } catch { /* a listener's bug is not the overlay's */ }
   }

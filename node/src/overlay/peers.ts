@@ -60,6 +60,12 @@ export class PeerTable {
     return gone;
   }
 
+  /** Does any peer match (without copying the table, as list() does)? */
+  some(pred: (p: Readonly<PeerInfo>) => boolean): boolean {
+    for (const p of this.byId.values()) if (pred(p)) return true;
+    return false;
+  }
+
   list(): PeerInfo[] {
     return [...this.byId.values()].map((p) => ({ ...p, announced: [...p.announced] }));
   }

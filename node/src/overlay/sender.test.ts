@@ -38,6 +38,7 @@ function rig() {
     },
     sendRepaired: async (d, _t, idx) => { sent.push({ kind: `repaired ${idx.join(",")}`, idx: -1, to: d.broadcast ? "*" : d.address, seq: ++seq }); },
     canBroadcast: (f) => (f === "binary" ? BROADCAST : undefined),
+    hearsBroadcast: (d) => d.port === BROADCAST.port,
     event: (ev, f) => { if (ev === "announced") announced.push(f.version as string); },
   }, TIMINGS, stats, clock);
   const seqOf = (kind: string, idx: number): number => sent.find((x) => x.kind === kind && x.idx === idx)!.seq;
@@ -58,6 +59,24 @@ test("NAKs from several receivers for one chunk inside the window give one broad
   await g.window();
   assert.deepEqual(g.sent.filter((x) => x.kind === "repair"), [{ kind: "repair", idx: 3, to: "*", seq: g.seqOf("repair", 3) }]);
   assert.equal(g.stats.retransmits, 1);
+});
+
+test("a receiver on another port, which our broadcast does not reach, gets its repairs unicast; a broadcast resend never counts against its NAK", async () => {
+  const g = rig();
+  const off: Dest = { address: "127.0.0.1", port: 5001, framing: "binary", broadcast: false };
+  const d = await g.s.send(delta, { sizing: ["binary"], dests: [BROADCAST, off] });
+  const offSeq = (idx: number): number => g.sent.find((x) => x.kind === "first" && x.idx === idx && x.to === off.address)!.seq;
+  g.s.onNak(d.version, [3], false, off, offSeq(4));
+  await g.window();
+  assert.deepEqual(g.sent.filter((x) => x.kind === "repair").map((x) => [x.idx, x.to]), [[3, off.address]]);
+  // Chunk 5 resent by broadcast for a receiver on our port; the one on 5001 asks for it, having
+  // heard only up to its own copy of 6 (older than that resend): the resend did not reach it.
+  g.s.onNak(d.version, [5], false, rx(1), g.seqOf("first", 6));
+  await g.window();
+  g.s.onNak(d.version, [5], false, off, offSeq(6));
+  await g.window();
+  assert.deepEqual(g.sent.filter((x) => x.kind === "repair").map((x) => [x.idx, x.to]), [[3, off.address], [5, "*"], [5, off.address]]);
+  assert.equal(g.stats.repairsSkipped, 0);
 });
 
 test("a NAK that crossed the resend (heard older than its SEQ) is not answered; one that heard past it is", async () => {

@@ -1,6 +1,6 @@
 // Outgoing deltas: version ids, chunking, META first (repeated for course peers, and once more
-// before the last chunk), the chunk cache for repair, and NAK answers coalesced so a chunk several
-// peers miss goes out once.
+// halfway through, except to Sprint 6.2), the chunk cache for repair, and NAK answers coalesced so a
+// chunk several peers miss goes out once.
 
 import { randomBytes } from "node:crypto";
 import { deflateRawSync } from "node:zlib";
@@ -12,6 +12,12 @@ import { toToken } from "../util/ids.js";
 
 /** METAs a course-format destination gets before the first chunk (see send()). */
 export const COURSE_META_COPIES = 3;
+
+/**
+ * A Sprint 6.2 receiver rebuilds its buffer with empty parts on every META and has no NAK: a META
+ * after its first chunk throws away what it holds for good. It gets META only before the chunks.
+ */
+const metaOnlyUpFront = (d: Dest): boolean => d.framing === "sprint62";
 
 /** Where a datagram goes and in which framing. */
 export interface Dest {
@@ -59,6 +65,8 @@ export interface SenderWire {
   sendRepaired(dest: Dest, t: OutgoingInfo, idx: number[]): Promise<void>;
   /** May this repair go out by broadcast in this framing now (no Sprint 6.2 listener for binary)? */
   canBroadcast(framing: Framing): Dest | undefined;
+  /** Does our broadcast reach this receiver (it listens on our port)? Else it gets unicast copies only. */
+  hearsBroadcast(d: Dest): boolean;
   event(ev: string, fields: Record<string, unknown>): void;
 }
 
@@ -163,9 +171,10 @@ export class Sender {
     const half = Math.floor(chunks.length / 2);
     let progressAt = this.now() + this.timings.progressLogMs;
     for (let i = 0; i < chunks.length; i++) {
-      // META again before the last chunk: a receiver that missed the first still verifies, and none
-      // can have completed yet (a META after completion would restart a course receiver's buffer).
-      if (i === half && chunks.length > 1) for (const d of plan.dests) await this.wire.sendMeta(d, t);
+      // META again halfway: one of ours that missed the first does not have to ask for it, and none
+      // can have completed yet (a V=1 course receiver takes a META after completion as a new buffer;
+      // before it, first wins). Never to Sprint 6.2 (metaOnlyUpFront).
+      if (i === half && chunks.length > 1) for (const d of plan.dests) if (!metaOnlyUpFront(d)) await this.wire.sendMeta(d, t);
       for (const d of plan.dests) this.sentCopy(t, i, d, await this.wire.sendChunk(d, t, i, "first"));
       t.firstPassDone = i + 1;
       t.lastActivity = this.now();
@@ -192,11 +201,11 @@ export class Sender {
   }
 
   /** Did a NAK from `key` that heard up to SEQ `heard` cross a copy of idx still on its way to it? */
-  private crossed(t: Outgoing, idx: number, key: string, heard: number | undefined, now: number): boolean {
+  private crossed(t: Outgoing, idx: number, key: string, viaBroadcast: boolean, heard: number | undefined, now: number): boolean {
     const c = t.copies.get(idx);
     if (!c) return false;
     const hold = heard === undefined ? this.timings.repairHoldBlindMs : this.timings.repairHoldMs;
-    for (const copy of [c.get(BROADCAST_KEY), c.get(key)]) {
+    for (const copy of [viaBroadcast ? c.get(BROADCAST_KEY) : undefined, c.get(key)]) {
       if (copy && now - copy.at < hold && (heard === undefined || seqBefore(heard, copy.seq))) return true;
     }
     return false;
@@ -207,12 +216,13 @@ export class Sender {
     const t = this.out.get(ver);
     if (!t) { bump(this.stats.datagramsDropped, "nak_unknown_version"); return; }
     const key = `${from.address}:${from.port}`;
+    const viaBroadcast = this.wire.hearsBroadcast(from);
     const now = this.now();
     if (wantMeta) t.wantMeta.set(key, from);
     for (const i of missing) {
       // Not sent yet (a receiver NAKs after a stall of ours): the first pass will bring it.
       if (i < 0 || i >= t.firstPassDone) continue;
-      if (this.crossed(t, i, key, heard, now)) { this.stats.repairsSkipped++; continue; }
+      if (this.crossed(t, i, key, viaBroadcast, heard, now)) { this.stats.repairsSkipped++; continue; }
       let who = t.pending.get(i);
       if (!who) { t.pending.set(i, (who = new Map())); t.pendingSince.set(i, t.copies.get(i)?.get(BROADCAST_KEY)?.seq ?? -1); }
       who.set(key, from);
@@ -230,7 +240,7 @@ export class Sender {
     t.pendingSince = new Map();
     t.wantMeta = new Map();
     t.repairing++;
-    for (const d of metas.values()) await this.wire.sendMeta(d, t);
+    for (const d of metas.values()) if (!metaOnlyUpFront(d)) await this.wire.sendMeta(d, t);
     let sent = 0, broadcasts = 0;
     const peers = new Set<string>();
     const binaryBroadcast = this.wire.canBroadcast("binary");
@@ -239,8 +249,10 @@ export class Sender {
       // Only binary repairs are broadcast: a course node that already completed this version would
       // take a text chunk as the start of a new, unverified buffer and NAK the whole file again.
       // A broadcast transfer broadcasts even a repair one peer asked for: a peer whose NAK for it is
-      // still on its way gets it too, and the copy counts against that NAK (see crossed()).
-      const bc = (who.size >= 2 || t.broadcast) && framings.size === 1 && framings.has("binary") ? binaryBroadcast : undefined;
+      // still on its way gets it too, and the copy counts against that NAK (see crossed()). Not when
+      // an asker listens on another port: the broadcast would not reach it.
+      const bc = (who.size >= 2 || t.broadcast) && framings.size === 1 && framings.has("binary") &&
+        [...who.values()].every((d) => this.wire.hearsBroadcast(d)) ? binaryBroadcast : undefined;
       // An overlapping repair loop broadcast it after these NAKs came: that copy answers them.
       const copy = bc && t.copies.get(idx)?.get(BROADCAST_KEY);
       if (copy && copy.seq !== since.get(idx)) { this.stats.repairsSkipped++; continue; }
@@ -273,10 +285,6 @@ export class Sender {
     for (const [v, t] of this.out) {
       if (now - t.lastActivity > this.timings.retentionMs && !t.timer) this.out.delete(v);
     }
-  }
-
-  cached(): number {
-    return this.out.size;
   }
 
   close(): void {

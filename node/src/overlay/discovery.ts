@@ -1,0 +1,112 @@
+// Discovery and liveness as the course does them: PEER_SYNC every syncIntervalMs (and at once to a
+// peer heard for the first time), PING a peer silent pingAfterMs, forget it after pruneAfterMs; the
+// peer table kept from every packet heard.
+
+import type { RemoteInfo } from "node:dgram";
+import type { Body, Dialect, Packet } from "./codec.js";
+import type { Clock } from "./clock.js";
+import type { PeerTable } from "./peers.js";
+import { textDialect, type Router } from "./router.js";
+import type { OverlayStats } from "./stats.js";
+
+export interface DiscoveryTimings {
+  /** PEER_SYNC period (course: 5 s); also sent at once to a newly heard peer. */
+  syncIntervalMs: number;
+  /** PING a peer silent this long (course: 15 s). */
+  pingAfterMs: number;
+  /** Forget a peer silent this long (course: 30 s). */
+  pruneAfterMs: number;
+}
+
+export interface DiscoveryWire {
+  /** Paced, counted send of one control packet (never throws: failures are counted). */
+  send(dialect: Dialect, body: Body, address: string, port: number): void;
+  event(ev: string, fields: Record<string, unknown>): void;
+}
+
+export interface DiscoveryOptions {
+  table: PeerTable;
+  router: Router;
+  /** The dialect we speak. */
+  dialect: Dialect;
+  timings: DiscoveryTimings;
+  stats: OverlayStats;
+  wire: DiscoveryWire;
+  clock: Clock;
+}
+
+export class Discovery {
+  constructor(private readonly o: DiscoveryOptions) {}
+
+  /**
+   * PEER_SYNC in our dialect to broadcast and static peers, in theirs to peers of the other dialect,
+   * and by unicast to peers our broadcast does not reach.
+   */
+  sync(): void {
+    const { router, dialect, wire } = this.o;
+    const body: Body = { type: "PEER_SYNC", ours: dialect === "v1" };
+    const bc = router.broadcastDest(dialect);
+    if (bc) wire.send(dialect, body, bc.address, bc.port);
+    for (const s of router.statics) wire.send(dialect, body, s.address, s.port);
+    for (const p of this.o.table.list()) {
+      if (router.isStatic(p)) continue;
+      if (p.dialect !== dialect) wire.send(p.dialect, { ...body, ours: false }, p.address, p.port);
+      else if (!router.hearsBroadcast(p)) wire.send(dialect, body, p.address, p.port);
+    }
+  }
+
+  /** Every packet refreshes its sender's entry; PEER_SYNC, PING and PONG end here (true), the rest goes on to the transfers. */
+  heard(p: Packet, rinfo: RemoteInfo): boolean {
+    const { table, wire } = this.o;
+    const now = this.o.clock.now();
+    const dialect = textDialect(p.framing);
+    let address = rinfo.address;
+    let port = rinfo.port;
+    const known = table.get(p.src);
+    if (p.framing === "sprint62") {
+      // Sprint 6.2 names its address in PEER_SYNC; its other packets keep what we know.
+      if (p.type === "PEER_SYNC" && p.ip && p.port) { address = p.ip; port = p.port; }
+      else if (known) { address = known.address; port = known.port; }
+    }
+    const ours = p.type === "PEER_SYNC" && p.framing === "v1" ? p.ours : p.framing === "binary" ? true : undefined;
+    const seen = table.touch(p.src, address, port, dialect, now, ours);
+    if (seen === "full") this.o.stats.peersRefused++;   // the packet itself is still handled
+    if (seen === "new") {
+      wire.event("peer", { id: p.src, address: `${address}:${port}`, dialect, ours: ours ?? false });
+      // Answer at once so discovery takes one round trip, not one sync period.
+      wire.send(dialect, { type: "PEER_SYNC", ours: dialect === "v1" }, address, port);
+    }
+    switch (p.type) {
+      case "PEER_SYNC":
+        return true;
+      case "PING":
+        // Echo t0: the asker's RTT is then exact (the course sends its own clock; both parse).
+        wire.send(dialect, { type: "PONG", t0: p.t0 }, address, port);
+        return true;
+      case "PONG": {
+        const rtt = now - p.t0;
+        const peer = table.get(p.src);
+        if (peer && rtt >= 0 && rtt < this.o.timings.pingAfterMs) peer.rttMs = rtt;
+        return true;
+      }
+      case "MODEL_META":
+        table.announced(p.src, p.ver);
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  /** Forgets peers silent pruneAfterMs, PINGs those silent pingAfterMs (once until heard again). */
+  tick(): void {
+    const { table, timings, wire } = this.o;
+    const now = this.o.clock.now();
+    for (const p of table.prune(now, timings.pruneAfterMs)) wire.event("peer-pruned", { id: p.id });
+    for (const p of table.list()) {
+      if (!p.pinged && now - p.lastSeenMs >= timings.pingAfterMs) {
+        table.get(p.id)!.pinged = true;
+        wire.send(p.dialect, { type: "PING", t0: now }, p.address, p.port);
+      }
+    }
+  }
+}
