@@ -69,6 +69,13 @@ async function startGrafana(image: string, port: number, prometheusUrl: string):
   return { url: `http://127.0.0.1:${port}/d/deltafleet-overview`, image };
 }
 
+/** Removes the Grafana container `monitor up` started; false when there was none (or no Docker). */
+async function removeGrafana(): Promise<boolean> {
+  const found = await run("docker", ["container", "inspect", "--format", "{{.Id}}", GRAFANA_CONTAINER], { timeoutMs: 30_000 }).catch(() => undefined);
+  if (found?.exitCode !== 0) return false;
+  return (await run("docker", ["rm", "-f", GRAFANA_CONTAINER], { timeoutMs: 30_000 })).exitCode === 0;
+}
+
 export function monitorCommand(io: Io = processIo): Command {
   const monitor = new Command("monitor").description("Prometheus and Grafana for the fleet, on this machine");
 
@@ -93,9 +100,7 @@ export function monitorCommand(io: Io = processIo): Command {
       let pid = runningPid(o.dir);
       const reused = pid !== undefined;
       if (pid === undefined) {
-        const prom = await startPrometheus({ configFile, dataDir: join(o.dir, "data"), listen: o.listen, logFile: join(o.dir, "prometheus.log"), detach: true }).catch((e: Error) => {
-          throw new FleetError(/install/.test(e.message) ? "TOOL_MISSING" : "COMMAND_FAILED", e.message, { suggestion: "apt-get install prometheus; is the port free? (--listen)" });
-        });
+        const prom = await startPrometheus({ configFile, dataDir: join(o.dir, "data"), listen: o.listen, logFile: join(o.dir, "prometheus.log"), detach: true });
         pid = prom.process.pid!;
         writeFileAtomic(join(o.dir, "prometheus.pid"), String(pid));
       } else {
@@ -121,8 +126,7 @@ export function monitorCommand(io: Io = processIo): Command {
       const pid = runningPid(o.dir);
       if (pid !== undefined) process.kill(pid, "SIGTERM");
       rmSync(join(o.dir, "prometheus.pid"), { force: true });
-      const g = await run("docker", ["rm", "-f", GRAFANA_CONTAINER], { timeoutMs: 30_000 }).catch(() => undefined);
-      const report = { prometheusStopped: pid ?? null, grafanaRemoved: g?.exitCode === 0 && !/No such container/.test(g.stderr) };
+      const report = { prometheusStopped: pid ?? null, grafanaRemoved: await removeGrafana() };
       emit(io, Boolean(o.json), report, (r) => `Prometheus ${r.prometheusStopped ? `stopped (pid ${r.prometheusStopped})` : "was not running"}; Grafana ${r.grafanaRemoved ? "removed" : "was not running"}\n`);
     });
   return monitor;
