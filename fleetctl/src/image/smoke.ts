@@ -13,6 +13,9 @@ import { docker, dockerOk, imageArch, requireEngine } from "../docker.js";
 import { raspberryPiCpuinfo } from "./emulated-cpuinfo.js";
 import { waitUntil } from "../wait.js";
 
+/** How long a smoke run may take when nobody says otherwise: enough for a start under qemu. */
+export const SMOKE_TIMEOUT_S = 300;
+
 export interface SmokeOptions {
   image: string;
   arch: Arch;
