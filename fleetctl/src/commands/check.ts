@@ -46,7 +46,7 @@ export function checkCommand(io: Io = processIo): Command {
 }
 
 /** The error a failed check ends with: every failure, one per line. */
-export function checkFailed(r: CheckReport, reported: boolean): FleetError {
+function checkFailed(r: CheckReport, reported: boolean): FleetError {
   return new FleetError("CHECK_FAILED", `check failed:\n  ${r.failures.join("\n  ")}`, {
     suggestion: "`fleetctl status` shows each node; `fleetctl logs` shows why a delta was rejected",
     reported,
