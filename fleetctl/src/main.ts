@@ -18,6 +18,7 @@ import { simCommand } from "./commands/sim.js";
 import { statusCommand } from "./commands/status.js";
 import { upCommand } from "./commands/up.js";
 import { errorJson, FleetError } from "./errors.js";
+import { EXAMPLES, examplesHelp } from "./examples.js";
 import { processIo, type Io } from "./io.js";
 
 export function buildProgram(io: Io = processIo): Command {
@@ -42,12 +43,23 @@ export function buildProgram(io: Io = processIo): Command {
     program.addCommand(cmd);
   }
   // Every subcommand reports usage mistakes through the same edge as everything else.
-  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
-  for (const c of all(program)) {
+  for (const c of allCommands(program)) {
     c.exitOverride();
     c.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+    const examples = EXAMPLES[commandPath(c)];
+    if (examples) c.addHelpText("after", examplesHelp(examples));
   }
   return program;
+}
+
+/** A command and every command below it. */
+export function allCommands(c: Command): Command[] {
+  return [c, ...c.commands.flatMap(allCommands)];
+}
+
+/** "sim up" for `fleetctl sim up`; "" for fleetctl itself. */
+export function commandPath(c: Command): string {
+  return c.parent ? [commandPath(c.parent), c.name()].filter(Boolean).join(" ") : "";
 }
 
 /** Parses argv and runs the command; resolves with the exit code instead of exiting. */

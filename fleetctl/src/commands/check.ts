@@ -1,52 +1,56 @@
 import { Command } from "commander";
-import { FleetError, usageError } from "../errors.js";
+import { z } from "zod";
+import { FleetError } from "../errors.js";
 import { emit, processIo, progressTo, table, type Io } from "../io.js";
-import { runCheck, type CheckReport } from "../nodes/check.js";
-import { inventoryFrom, withInventory } from "./playbook-options.js";
+import { MERGE_TIMEOUT_S, runCheck, type CheckReport } from "../nodes/check.js";
+import { actionWith, flag, LONG_WAIT_MAX_S, seconds, text, timeoutOption } from "./options.js";
+import { inventoryFrom, inventoryOption, withInventory } from "./playbook-options.js";
 
-interface CheckCliOptions {
-  inventory?: string;
-  teacher?: string;
-  asker?: string;
-  question?: string;
-  answer?: string;
-  timeout: string;
-  json?: boolean;
-}
+const checkOptions = z
+  .object({
+    ...inventoryOption,
+    teacher: z.string().optional(),
+    asker: z.string().optional(),
+    question: text.optional(),
+    answer: text.optional(),
+    timeout: seconds(LONG_WAIT_MAX_S),
+    json: flag,
+  })
+  .refine((o) => (o.question === undefined) === (o.answer === undefined), "--question and --answer go together");
 
 /** `fleetctl check`: the end-to-end test on the running fleet. Exit 0 only if every node merged
  * the taught version, all digests agree and another node answers as the teacher does. */
 export function checkCommand(io: Io = processIo): Command {
-  return withInventory(new Command("check"))
+  const cmd = withInventory(new Command("check"))
     .description("teach one node a fresh QA pair, wait for every node to merge it, compare models, ask another node")
     .option("--teacher <node>", "the node to teach (default: the first in the inventory)")
     .option("--asker <node>", "the node to ask afterwards (default: the first other node)")
     .option("--question <text>", "the question to teach (default: a fresh one)")
     .option("--answer <text>", "its answer (with --question)")
-    .option("--timeout <seconds>", "how long every node gets to merge", "120")
-    .option("--json", "print the report as JSON")
-    .action(async (opts: CheckCliOptions) => {
-      const timeoutS = Number(opts.timeout);
-      if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw usageError(`--timeout ${opts.timeout} is not a positive number of seconds`);
-      if ((opts.question === undefined) !== (opts.answer === undefined)) throw usageError("--question and --answer go together");
-      const inv = await inventoryFrom(opts);
-      const report = await runCheck({
-        nodes: inv.hosts.map((h) => ({ host: h.name, nodeId: h.nodeId, address: h.address, httpPort: h.httpPort })),
-        teacher: opts.teacher,
-        asker: opts.asker,
-        question: opts.question,
-        answer: opts.answer,
-        mergeTimeoutMs: timeoutS * 1000,
-        onStep: progressTo(io, Boolean(opts.json)),
-      });
-      emit(io, Boolean(opts.json), report, formatCheck);
-      if (!report.ok) {
-        throw new FleetError("CHECK_FAILED", `check failed:\n  ${report.failures.join("\n  ")}`, {
-          suggestion: "`fleetctl status` shows each node; `fleetctl logs` shows why a delta was rejected",
-          reported: Boolean(opts.json),
-        });
-      }
+    .addOption(timeoutOption("how long every node gets to merge", MERGE_TIMEOUT_S))
+    .option("--json", "print the report as JSON");
+  return actionWith(cmd, checkOptions, async (o) => {
+    const inv = await inventoryFrom(o);
+    const report = await runCheck({
+      nodes: inv.hosts.map((h) => ({ host: h.name, nodeId: h.nodeId, address: h.address, httpPort: h.httpPort })),
+      teacher: o.teacher,
+      asker: o.asker,
+      question: o.question,
+      answer: o.answer,
+      mergeTimeoutMs: o.timeout * 1000,
+      onStep: progressTo(io, o.json),
     });
+    emit(io, o.json, report, formatCheck);
+    if (!report.ok) throw checkFailed(report, o.json);
+  });
+}
+
+/** The error a failed check ends with: every failure, one per line. */
+function checkFailed(r: CheckReport, reported: boolean): FleetError {
+  return new FleetError("CHECK_FAILED", `check failed:\n  ${r.failures.join("\n  ")}`, {
+    suggestion: "`fleetctl status` shows each node; `fleetctl logs` shows why a delta was rejected",
+    reported,
+  });
 }
 
 export function formatCheck(r: CheckReport): string {

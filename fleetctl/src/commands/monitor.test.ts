@@ -3,13 +3,16 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { needs } from "../../../test/support/needs.js";
 import { freePorts } from "../../../node/src/node/local-fleet.js";
 import { runCli } from "../main.js";
 import { memoryIo } from "../io.js";
 import { tempDirs } from "../../../test/support/temp-dirs.js";
+import { createServer } from "node:net";
+import { FleetError } from "../errors.js";
+import { startPrometheus } from "../monitor/prometheus-process.js";
 
 const scratch = tempDirs("monitor-");
 
@@ -54,4 +57,27 @@ test("monitor up scrapes every inventory node under its id; up again refreshes; 
   }
   await new Promise((r) => setTimeout(r, 1000));
   await assert.rejects(fetch(`${url}/-/ready`));
+});
+
+test("a Prometheus that will not run is a failure to start, not a missing install, wherever its folder is", { skip: needs("promtool", "ansible"), timeout: 60_000 }, async (t) => {
+  // The folder's name once decided the error code: its path was in the message, the code a regex on it.
+  const dir = join(scratch(), "install");
+  mkdirSync(dir);
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+  t.after(() => busy.close());
+  const port = (busy.address() as { port: number }).port;
+  const io = memoryIo();
+  const code = await runCli(["monitor", "up", "-i", inventory(dir, [["pi-a", "Pi-1"]]), "--dir", join(dir, "state"), "--listen", `127.0.0.1:${port}`, "--json"], io);
+  assert.equal(code, 1);
+  assert.equal(JSON.parse(io.stdout()).error.code, "COMMAND_FAILED", io.stderr());
+  assert.match(io.stderr(), /prometheus exited/);
+});
+
+test("no prometheus binary is a missing tool, said with what to install", async () => {
+  const dir = scratch();
+  await assert.rejects(
+    startPrometheus({ configFile: join(dir, "prometheus.yml"), dataDir: join(dir, "data"), listen: "127.0.0.1:1", logFile: join(dir, "log"), binary: "fleetctl-no-such-prometheus" }),
+    (e: unknown) => e instanceof FleetError && e.code === "TOOL_MISSING" && e.suggestion === "apt-get install prometheus",
+  );
 });

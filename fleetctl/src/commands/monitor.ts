@@ -5,18 +5,23 @@ import { Command, Option } from "commander";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { FleetError, usageError } from "../errors.js";
+import { z } from "zod";
+import { FleetError } from "../errors.js";
 import { run } from "../exec.js";
 import { emit, processIo, type Io } from "../io.js";
 import { fleetRepoRoot } from "../paths.js";
 import { writePrometheusSetup } from "../monitor/prometheus-setup.js";
 import { startPrometheus } from "../monitor/prometheus-process.js";
 import { writeFileAtomic } from "../../../node/src/util/atomic-write.js";
-import { inventoryFrom, withInventory } from "./playbook-options.js";
+import { actionWith, flag, hostPort, port } from "./options.js";
+import { inventoryFrom, inventoryOption, withInventory } from "./playbook-options.js";
 
 const GRAFANA_CONTAINER = "deltafleet-grafana";
 /** Grafana 10 provisions the dashboard JSON as committed (schemaVersion 38). */
 const DEFAULT_GRAFANA_IMAGE = "grafana/grafana:10.4.2";
+
+const monitorUpOptions = z.object({ ...inventoryOption, listen: hostPort, grafanaPort: port, grafanaImage: z.string(), dir: z.string(), json: flag });
+const monitorDownOptions = z.object({ dir: z.string(), json: flag });
 
 function defaultDir(): string {
   return join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "deltafleet", "monitor");
@@ -69,61 +74,62 @@ async function startGrafana(image: string, port: number, prometheusUrl: string):
   return { url: `http://127.0.0.1:${port}/d/deltafleet-overview`, image };
 }
 
+/** Removes the Grafana container `monitor up` started; false when there was none (or no Docker). */
+async function removeGrafana(): Promise<boolean> {
+  const found = await run("docker", ["container", "inspect", "--format", "{{.Id}}", GRAFANA_CONTAINER], { timeoutMs: 30_000 }).catch(() => undefined);
+  if (found?.exitCode !== 0) return false;
+  return (await run("docker", ["rm", "-f", GRAFANA_CONTAINER], { timeoutMs: 30_000 })).exitCode === 0;
+}
+
 export function monitorCommand(io: Io = processIo): Command {
   const monitor = new Command("monitor").description("Prometheus and Grafana for the fleet, on this machine");
 
-  withInventory(monitor.command("up"))
+  const up = withInventory(monitor.command("up"))
     .description("scrape every node in the inventory with Prometheus (and start Grafana where its image is present); prints the URLs")
     .addOption(new Option("--listen <host:port>", "Prometheus web address").default("0.0.0.0:9090"))
-    .addOption(new Option("--grafana-port <port>", "Grafana web port").default("3000"))
+    .addOption(new Option("--grafana-port <port>", "Grafana web port").default(3000))
     .addOption(new Option("--grafana-image <image>", "Grafana image to run").default(DEFAULT_GRAFANA_IMAGE))
     .addOption(new Option("--dir <folder>", "where the configuration and data live").default(defaultDir()))
-    .option("--json", "print the result as JSON")
-    .action(async (o: { inventory?: string; listen: string; grafanaPort: string; grafanaImage: string; dir: string; json?: boolean }) => {
-      if (!/^[^:]+:\d+$/.test(o.listen)) throw usageError(`--listen ${o.listen} is not host:port`);
-      const grafanaPort = Number(o.grafanaPort);
-      if (!Number.isInteger(grafanaPort) || grafanaPort < 1 || grafanaPort > 65535) throw usageError(`--grafana-port ${o.grafanaPort} is not a port`);
-      const inv = await inventoryFrom(o);
-      mkdirSync(o.dir, { recursive: true });
-      const targets = inv.hosts.map((h) => ({ address: `${h.address}:${h.httpPort}`, node: h.nodeId }));
-      // Prometheus re-reads the targets file by itself: a running one only needs it rewritten.
-      const configFile = writePrometheusSetup({ dir: o.dir, sourceDir: join(fleetRepoRoot(), "prometheus"), targets });
-      const [host, port] = o.listen.split(":") as [string, string];
-      const localUrl = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
-      let pid = runningPid(o.dir);
-      const reused = pid !== undefined;
-      if (pid === undefined) {
-        const prom = await startPrometheus({ configFile, dataDir: join(o.dir, "data"), listen: o.listen, logFile: join(o.dir, "prometheus.log"), detach: true }).catch((e: Error) => {
-          throw new FleetError(/install/.test(e.message) ? "TOOL_MISSING" : "COMMAND_FAILED", e.message, { suggestion: "apt-get install prometheus; is the port free? (--listen)" });
-        });
-        pid = prom.process.pid!;
-        writeFileAtomic(join(o.dir, "prometheus.pid"), String(pid));
-      } else {
-        await fetch(`${localUrl}/-/reload`, { method: "POST" }).catch(() => undefined);
-      }
-      const grafana = await startGrafana(o.grafanaImage, grafanaPort, localUrl);
-      const report: MonitorReport = { prometheus: { url: localUrl, pid, targets: targets.length, dir: o.dir, reused }, grafana };
-      emit(io, Boolean(o.json), report, (r) =>
-        [
-          `Prometheus ${r.prometheus.url} (pid ${r.prometheus.pid}${r.prometheus.reused ? ", already running: targets refreshed" : ""}) scraping ${r.prometheus.targets} nodes`,
-          "url" in r.grafana ? `Grafana    ${r.grafana.url}` : `Grafana    not started: ${r.grafana.hint}`,
-          "",
-        ].join("\n"),
-      );
-    });
+    .option("--json", "print the result as JSON");
+  actionWith(up, monitorUpOptions, async (o) => {
+    const inv = await inventoryFrom(o);
+    mkdirSync(o.dir, { recursive: true });
+    const targets = inv.hosts.map((h) => ({ address: `${h.address}:${h.httpPort}`, node: h.nodeId }));
+    // Prometheus re-reads the targets file by itself: a running one only needs it rewritten.
+    const configFile = writePrometheusSetup({ dir: o.dir, sourceDir: join(fleetRepoRoot(), "prometheus"), targets });
+    const [host, listenPort] = o.listen.split(":") as [string, string];
+    const localUrl = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${listenPort}`;
+    let pid = runningPid(o.dir);
+    const reused = pid !== undefined;
+    if (pid === undefined) {
+      const prom = await startPrometheus({ configFile, dataDir: join(o.dir, "data"), listen: o.listen, logFile: join(o.dir, "prometheus.log"), detach: true });
+      pid = prom.process.pid!;
+      writeFileAtomic(join(o.dir, "prometheus.pid"), String(pid));
+    } else {
+      await fetch(`${localUrl}/-/reload`, { method: "POST" }).catch(() => undefined);
+    }
+    const grafana = await startGrafana(o.grafanaImage, o.grafanaPort, localUrl);
+    const report: MonitorReport = { prometheus: { url: localUrl, pid, targets: targets.length, dir: o.dir, reused }, grafana };
+    emit(io, o.json, report, (r) =>
+      [
+        `Prometheus ${r.prometheus.url} (pid ${r.prometheus.pid}${r.prometheus.reused ? ", already running: targets refreshed" : ""}) scraping ${r.prometheus.targets} nodes`,
+        "url" in r.grafana ? `Grafana    ${r.grafana.url}` : `Grafana    not started: ${r.grafana.hint}`,
+        "",
+      ].join("\n"),
+    );
+  });
 
-  monitor
+  const down = monitor
     .command("down")
     .description("stop the Prometheus and Grafana that `monitor up` started")
     .addOption(new Option("--dir <folder>", "where monitor up put its files").default(defaultDir()))
-    .option("--json", "print the result as JSON")
-    .action(async (o: { dir: string; json?: boolean }) => {
-      const pid = runningPid(o.dir);
-      if (pid !== undefined) process.kill(pid, "SIGTERM");
-      rmSync(join(o.dir, "prometheus.pid"), { force: true });
-      const g = await run("docker", ["rm", "-f", GRAFANA_CONTAINER], { timeoutMs: 30_000 }).catch(() => undefined);
-      const report = { prometheusStopped: pid ?? null, grafanaRemoved: g?.exitCode === 0 && !/No such container/.test(g.stderr) };
-      emit(io, Boolean(o.json), report, (r) => `Prometheus ${r.prometheusStopped ? `stopped (pid ${r.prometheusStopped})` : "was not running"}; Grafana ${r.grafanaRemoved ? "removed" : "was not running"}\n`);
-    });
+    .option("--json", "print the result as JSON");
+  actionWith(down, monitorDownOptions, async (o) => {
+    const pid = runningPid(o.dir);
+    if (pid !== undefined) process.kill(pid, "SIGTERM");
+    rmSync(join(o.dir, "prometheus.pid"), { force: true });
+    const report = { prometheusStopped: pid ?? null, grafanaRemoved: await removeGrafana() };
+    emit(io, o.json, report, (r) => `Prometheus ${r.prometheusStopped ? `stopped (pid ${r.prometheusStopped})` : "was not running"}; Grafana ${r.grafanaRemoved ? "removed" : "was not running"}\n`);
+  });
   return monitor;
 }

@@ -1,42 +1,39 @@
-import { Command, Option } from "commander";
+import { Command } from "commander";
+import { z } from "zod";
 import { FleetError } from "../errors.js";
 import { emit, processIo, table, type Io } from "../io.js";
-import { fleetStatus, type FleetStatus } from "../nodes/fleet-status.js";
-import { inventoryFrom, withInventory } from "./playbook-options.js";
+import { fleetStatus, STATUS_TIMEOUT_S, type FleetStatus } from "../nodes/fleet-status.js";
 import { selectHosts } from "../inventory.js";
+import { actionWith, flag, hostList, seconds, timeoutOption } from "./options.js";
+import { inventoryFrom, inventoryOption, withInventory, withLimit } from "./playbook-options.js";
 
-interface StatusOptions {
-  inventory?: string;
-  limit?: string;
-  timeout: string;
-  json?: boolean;
-}
+/** A node that has not answered its /status in a minute is down, whatever the flag says. */
+const STATUS_TIMEOUT_MAX_S = 60;
+
+const statusOptions = z.object({ ...inventoryOption, limit: hostList.optional(), timeout: seconds(STATUS_TIMEOUT_MAX_S), json: flag });
 
 /** `fleetctl status`: a row per node from its /status, and whether all hold the same model.
  * Exits 1 when a node is down or the digests differ, so scripts can wait on it. */
 export function statusCommand(io: Io = processIo): Command {
-  return withInventory(new Command("status"))
+  const cmd = withLimit(withInventory(new Command("status")))
     .description("show every node's state (up, version, model digest, peers, merges, fragments) and whether all models agree")
-    .option("-l, --limit <hosts>", "only these hosts (comma-separated host names or node ids)")
-    .addOption(new Option("--timeout <ms>", "how long to wait for each node").default("5000"))
-    .option("--json", "print the status as JSON")
-    .action(async (opts: StatusOptions) => {
-      const timeoutMs = Number(opts.timeout);
-      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new FleetError("USAGE", `--timeout ${opts.timeout} is not a positive number of milliseconds`);
-      const inv = await inventoryFrom(opts);
-      const hosts = selectHosts(inv, opts.limit?.split(",").map((s) => s.trim()).filter(Boolean));
-      const status = await fleetStatus(
-        hosts.map((h) => ({ host: h.name, nodeId: h.nodeId, address: h.address, httpPort: h.httpPort })),
-        timeoutMs,
-      );
-      emit(io, Boolean(opts.json), status, formatStatus);
-      if (!status.ok) {
-        throw new FleetError("CHECK_FAILED", status.up < status.total ? `${status.total - status.up} of ${status.total} nodes are down` : `the nodes hold ${status.digests.length} different models`, {
-          suggestion: status.up < status.total ? "`fleetctl up` starts them; `fleetctl logs` shows why they stopped" : "wait for merges to finish, or look at `fleetctl logs` for rejected deltas",
-          reported: true,
-        });
-      }
-    });
+    .addOption(timeoutOption("how long to wait for each node", STATUS_TIMEOUT_S))
+    .option("--json", "print the status as JSON");
+  return actionWith(cmd, statusOptions, async (o) => {
+    const inv = await inventoryFrom(o);
+    const hosts = selectHosts(inv, o.limit);
+    const status = await fleetStatus(
+      hosts.map((h) => ({ host: h.name, nodeId: h.nodeId, address: h.address, httpPort: h.httpPort })),
+      o.timeout * 1000,
+    );
+    emit(io, o.json, status, formatStatus);
+    if (!status.ok) {
+      throw new FleetError("CHECK_FAILED", status.up < status.total ? `${status.total - status.up} of ${status.total} nodes are down` : `the nodes hold ${status.digests.length} different models`, {
+        suggestion: status.up < status.total ? "`fleetctl up` starts them; `fleetctl logs` shows why they stopped" : "wait for merges to finish, or look at `fleetctl logs` for rejected deltas",
+        reported: true,
+      });
+    }
+  });
 }
 
 export function formatStatus(s: FleetStatus): string {

@@ -1,21 +1,18 @@
 // The CPU architectures the node image is built for, in Docker's names, and how other tools name them.
 
-import { FleetError } from "../errors.js";
-
 export type Arch = "amd64" | "arm64";
 export const ARCHES: readonly Arch[] = ["amd64", "arm64"];
 
-/** "arm64", "amd64", "amd64,arm64" or "all" (every architecture, this machine's first). */
-export function parseArches(spec: string): Arch[] {
-  if (spec === "all") return [...ARCHES].sort((a, b) => Number(b === nativeArch()) - Number(a === nativeArch()));
+/** The architectures "arm64", "amd64", "amd64,arm64" or "all" names (all: this machine's first),
+ * or the part of `spec` that names none. */
+export function readArches(spec: string): { arches: Arch[] } | { unknown: string } {
+  if (spec === "all") return { arches: [...ARCHES].sort((a, b) => Number(b === nativeArch()) - Number(a === nativeArch())) };
   const out: Arch[] = [];
   for (const part of spec.split(",").map((s) => s.trim())) {
-    if (!(ARCHES as readonly string[]).includes(part)) {
-      throw new FleetError("USAGE", `--arch ${spec}: ${part || "(empty)"} is not one of ${ARCHES.join(", ")} (or all)`);
-    }
+    if (!(ARCHES as readonly string[]).includes(part)) return { unknown: part };
     if (!out.includes(part as Arch)) out.push(part as Arch);
   }
-  return out;
+  return { arches: out };
 }
 
 /** This machine's architecture in Docker's name; undefined for one we build no image for. */

@@ -7,20 +7,31 @@ import { mkdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { tempDirs } from "../../../test/support/temp-dirs.js";
 import { FleetError } from "../errors.js";
-import { archTag, nativeArch, parseArches } from "./arch.js";
+import { archTag, nativeArch, readArches } from "./arch.js";
+import { memoryIo } from "../io.js";
+import { runCli } from "../main.js";
 import { raspberryPiCpuinfo } from "./emulated-cpuinfo.js";
 import { pruneNativeBinaries, shippedFile } from "./stage.js";
 
 const scratch = tempDirs("deltafleet-prune-");
 
 test("--arch takes arm64, amd64, a comma list without repeats, or all with this machine's first", () => {
-  assert.deepEqual(parseArches("arm64"), ["arm64"]);
-  assert.deepEqual(parseArches("amd64, arm64,amd64"), ["amd64", "arm64"]);
-  const all = parseArches("all");
-  assert.deepEqual([...all].sort(), ["amd64", "arm64"]);
-  if (nativeArch()) assert.equal(all[0], nativeArch());
-  assert.throws(() => parseArches("armv7"), (e: unknown) => e instanceof FleetError && e.code === "USAGE" && /armv7 is not one of amd64, arm64/.test(e.message));
-  assert.throws(() => parseArches(""), (e: unknown) => e instanceof FleetError && e.code === "USAGE");
+  assert.deepEqual(readArches("arm64"), { arches: ["arm64"] });
+  assert.deepEqual(readArches("amd64, arm64,amd64"), { arches: ["amd64", "arm64"] });
+  const all = readArches("all");
+  assert.ok("arches" in all);
+  assert.deepEqual([...all.arches].sort(), ["amd64", "arm64"]);
+  if (nativeArch()) assert.equal(all.arches[0], nativeArch());
+  assert.deepEqual(readArches("arm64,armv7"), { unknown: "armv7" });
+  assert.deepEqual(readArches(""), { unknown: "" });
+});
+
+test("an unknown --arch is a usage error naming it", async () => {
+  const io = memoryIo();
+  assert.equal(await runCli(["image", "build", "--arch", "armv7"], io), 2);
+  assert.match(io.stderr(), /--arch armv7: armv7 is not one of amd64, arm64 \(or all\)/);
+  assert.equal(await runCli(["image", "smoke", "--arch", "all"], io), 2);
+  assert.match(io.stderr(), /--arch all: smoke one architecture at a time/);
 });
 
 test("each architecture's image gets its own tag beside the plain one", () => {

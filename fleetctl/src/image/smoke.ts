@@ -11,6 +11,10 @@ import { FleetError } from "../errors.js";
 import { nativeArch, type Arch } from "./arch.js";
 import { docker, dockerOk, imageArch, requireEngine } from "../docker.js";
 import { raspberryPiCpuinfo } from "./emulated-cpuinfo.js";
+import { waitUntil } from "../wait.js";
+
+/** How long a smoke run may take when nobody says otherwise: enough for a start under qemu. */
+export const SMOKE_TIMEOUT_S = 300;
 
 export interface SmokeOptions {
   image: string;
@@ -87,14 +91,15 @@ async function get(url: string): Promise<Response> {
   return fetch(url, { signal: AbortSignal.timeout(10_000) });
 }
 
-/** Polls until probe is true; returns the time it was. A container that died ends the wait with its log. */
+/** When probe first says true; a container that died ends the wait with its log. */
 async function until(deadline: number, what: string, probe: () => Promise<boolean>, container: string): Promise<number> {
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return Date.now();
+  const gone = async (): Promise<string | undefined> => {
     const state = await docker(["inspect", "--format", "{{.State.Status}}", container], { timeoutMs: 30_000 });
-    if (state.exitCode !== 0 || state.stdout.trim() === "exited") throw new FleetError("IMAGE_FAILED", `the node container stopped before ${what}${await logTail(container)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+    return state.exitCode !== 0 || state.stdout.trim() === "exited" ? "stopped" : undefined;
+  };
+  const r = await waitUntil(probe, { deadline, everyMs: 500, abandon: gone });
+  if (r.done) return r.at;
+  if (r.abandoned) throw new FleetError("IMAGE_FAILED", `the node container stopped before ${what}${await logTail(container)}`);
   throw new FleetError("IMAGE_FAILED", `no ${what} in time${await logTail(container)}`, { suggestion: "a larger --timeout for images under emulation" });
 }
 

@@ -1,9 +1,12 @@
 // Runs Debian's `prometheus` binary on a setup folder and talks to its HTTP API. Prometheus is a
-// daemon, not a command that finishes, so it is spawned here rather than through exec.ts.
+// daemon, not a command that finishes, so it is spawned here rather than through exec.ts. It fails
+// with FleetErrors whose code says whether Prometheus is missing or would not run.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
+import { FleetError } from "../errors.js";
+import { waitUntil } from "../wait.js";
 
 export interface PrometheusOptions {
   configFile: string;
@@ -45,18 +48,24 @@ export async function startPrometheus(o: PrometheusOptions, readyTimeoutMs = 20_
     process: child,
     stop: () => stopProcess(child),
   };
-  const spawnError = new Promise<never>((_, reject) =>
-    child.once("error", (e) => reject(new Error(`could not start prometheus (${e.message}); install Debian's "prometheus" package`))),
-  );
-  const deadline = Date.now() + readyTimeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}; see ${o.logFile}`);
-    const ok = await Promise.race([fetch(`${url}/-/ready`).then((r) => r.ok, () => false), spawnError]);
-    if (ok) return running;
-    await new Promise((r) => setTimeout(r, 200));
+  // A missing binary shows up as an "error" event, not an exit: remembered so the wait stops at once.
+  let spawnFailure: NodeJS.ErrnoException | undefined;
+  child.once("error", (e) => (spawnFailure = e));
+  const ready = await waitUntil(async () => (await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) })).ok, {
+    deadline: Date.now() + readyTimeoutMs,
+    everyMs: 200,
+    abandon: () => (spawnFailure ? "could not start" : child.exitCode !== null || child.signalCode !== null ? "exited" : undefined),
+  });
+  if (ready.done) return running;
+  if (spawnFailure?.code === "ENOENT") {
+    throw new FleetError("TOOL_MISSING", `prometheus is not installed (${spawnFailure.message})`, { suggestion: "apt-get install prometheus", detail: { tool: "prometheus" } });
+  }
+  if (spawnFailure) throw new FleetError("COMMAND_FAILED", `could not start prometheus: ${spawnFailure.message}`);
+  if (child.exitCode !== null || child.signalCode !== null) {
+    throw new FleetError("COMMAND_FAILED", `prometheus exited with ${child.exitCode ?? child.signalCode}; see ${o.logFile}`, { suggestion: `is ${o.listen} free? (--listen)` });
   }
   await running.stop();
-  throw new Error(`prometheus did not become ready on ${url} within ${readyTimeoutMs} ms; see ${o.logFile}`);
+  throw new FleetError("TIMEOUT", `prometheus did not become ready on ${url} within ${readyTimeoutMs} ms; see ${o.logFile}`);
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {

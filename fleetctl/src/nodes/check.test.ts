@@ -44,6 +44,21 @@ test("a node that never merges fails the check, named, after the timeout", async
   assert.match(r.failures.join("\n"), /2 different models/);
 });
 
+test("a node known not to merge ends its wait at once, with the reason, however long the timeout", { timeout: 60_000 }, async (t) => {
+  const fleet = await startFakeFleet({ count: 3, propagateMs: 10, neverMerge: ["pi-3"] });
+  t.after(() => fleet.close());
+  const seen = new Set<string>();
+  const r = await runCheck({
+    nodes: fleet.nodes, mergeTimeoutMs: 3_600_000, pollMs: 20,
+    wontMerge: (n) => (n.nodeId === "pi-3" ? "rejected the delta: sha256 mismatch" : undefined),
+    onStatus: (n) => seen.add(n.nodeId),
+  });
+  assert.equal(r.ok, false);
+  assert.deepEqual(r.nodes.map((n) => [n.nodeId, n.merged]), [["pi-1", true], ["pi-2", true], ["pi-3", false]]);
+  assert.match(r.failures.join("\n"), /^pi-3 rejected the delta: sha256 mismatch$/m);
+  assert.deepEqual([...seen].sort(), ["pi-1", "pi-2", "pi-3"], "every /status read is shown to the caller");
+});
+
 test("nothing is taught while a node is down", async (t) => {
   const fleet = await startFakeFleet({ count: 3 });
   t.after(() => fleet.close());

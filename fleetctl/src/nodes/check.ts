@@ -4,7 +4,11 @@
 
 import { randomBytes } from "node:crypto";
 import { FleetError } from "../errors.js";
+import { waitUntil } from "../wait.js";
 import { ask, getStatus, teach, type NodeAddress, type NodeStatus } from "./client.js";
+
+/** How long every node gets to merge when nobody says otherwise. */
+export const MERGE_TIMEOUT_S = 120;
 
 export interface CheckOptions {
   nodes: NodeAddress[];
@@ -16,9 +20,16 @@ export interface CheckOptions {
   answer?: string;
   /** How long every node gets to merge the taught version. */
   mergeTimeoutMs: number;
+  /** How long the teacher may take to train and send (its /teach answers when it has sent). */
+  teachTimeoutMs?: number;
   pollMs?: number;
   /** Progress for people, one line per step. */
   onStep?: (line: string) => void;
+  /** Every /status read, as read: a caller showing progress needs no polling of its own. */
+  onStatus?: (node: NodeAddress, status: NodeStatus) => void;
+  /** Why a node will not merge, when the caller knows before the timeout does (its log said it
+   * rejected the delta, its process exited): the wait for that node ends there. */
+  wontMerge?: (node: NodeAddress) => string | undefined;
 }
 
 export interface NodeMerge {
@@ -29,6 +40,8 @@ export interface NodeMerge {
   /** From the teach request being sent to this node listing the version as applied (polled). */
   mergeMs: number | null;
   digest: string | null;
+  /** Why it did not merge. */
+  whyNot?: string;
 }
 
 export interface CheckReport {
@@ -60,8 +73,6 @@ function pick(nodes: NodeAddress[], name: string | undefined, what: string): Nod
   return n;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   if (o.nodes.length === 0) throw new FleetError("USAGE", "the inventory has no nodes to check");
   const step = o.onStep ?? (() => {});
@@ -72,8 +83,14 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   const asker = pick(o.nodes, o.asker, "asker") ?? others[0] ?? teacher;
   const qa = o.question !== undefined && o.answer !== undefined ? { question: o.question, answer: o.answer } : freshQa();
 
+  const status = async (n: NodeAddress): Promise<NodeStatus> => {
+    const s = await getStatus(n);
+    o.onStatus?.(n, s);
+    return s;
+  };
+
   // Every node must be up before anything is taught, or the result says nothing.
-  const before = await Promise.allSettled(o.nodes.map((n) => getStatus(n)));
+  const before = await Promise.allSettled(o.nodes.map(status));
   const down = before.flatMap((r, i) => (r.status === "rejected" ? [`${o.nodes[i]!.nodeId}: ${(r.reason as Error).message}`] : []));
   if (down.length > 0) {
     throw new FleetError("NODE_DOWN", `not every node is up:\n  ${down.join("\n  ")}`, {
@@ -82,7 +99,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   }
   step(`teaching ${teacher.nodeId}: "${qa.question}" → "${qa.answer}"`);
   const t0 = Date.now();
-  const taught = await teach(teacher, qa.question, qa.answer);
+  const taught = await teach(teacher, qa.question, qa.answer, o.teachTimeoutMs);
   const roundTripMs = Date.now() - t0;
   // What the fleet checks is that every node holds what the teacher sent; whether tiny-gpt2 could
   // hold the answer at all is the model's limit, said here so a partial answer is no surprise.
@@ -96,26 +113,23 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
     others.map(async (n) => {
       const m: NodeMerge = { nodeId: n.nodeId, host: n.host, role: "peer", merged: false, mergeMs: null, digest: null };
       merges.set(n, m);
-      while (Date.now() < deadline) {
-        const s = await getStatus(n).catch(() => null);
-        if (s && hasApplied(s, taught.version)) {
-          m.merged = true;
-          m.mergeMs = Date.now() - t0;
-          m.digest = s.digest;
-          step(`${n.nodeId} merged ${taught.version} after ${m.mergeMs} ms`);
-          return;
-        }
-        await sleep(pollMs);
+      const r = await waitUntil(async () => hasApplied(await status(n), taught.version), { deadline, everyMs: pollMs, abandon: () => o.wontMerge?.(n) });
+      if (r.done) {
+        m.merged = true;
+        m.mergeMs = r.at - t0;
+        step(`${n.nodeId} merged ${taught.version} after ${m.mergeMs} ms`);
+      } else {
+        m.whyNot = r.abandoned ?? `did not merge version ${taught.version} within ${o.mergeTimeoutMs} ms`;
+        step(`${n.nodeId} ${m.whyNot}`);
       }
-      step(`${n.nodeId} did NOT merge ${taught.version} within ${o.mergeTimeoutMs} ms`);
     }),
   );
 
   const failures: string[] = [];
-  for (const m of merges.values()) if (!m.merged) failures.push(`${m.nodeId} did not merge version ${taught.version} within ${o.mergeTimeoutMs} ms`);
+  for (const m of merges.values()) if (!m.merged) failures.push(`${m.nodeId} ${m.whyNot}`);
 
   // Digests from one fresh round, after every merge, so they describe the same moment.
-  const after = await Promise.allSettled(o.nodes.map((n) => getStatus(n)));
+  const after = await Promise.allSettled(o.nodes.map(status));
   after.forEach((r, i) => {
     const m = merges.get(o.nodes[i]!)!;
     if (r.status === "fulfilled") m.digest = r.value.digest;

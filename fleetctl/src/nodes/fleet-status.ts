@@ -37,7 +37,10 @@ export interface FleetStatus {
   ok: boolean;
 }
 
-export async function fleetStatus(nodes: NodeAddress[], timeoutMs = 5_000): Promise<FleetStatus> {
+/** How long a node gets to answer its /status when nobody says otherwise. */
+export const STATUS_TIMEOUT_S = 5;
+
+export async function fleetStatus(nodes: NodeAddress[], timeoutMs = STATUS_TIMEOUT_S * 1000): Promise<FleetStatus> {
   const rows = await Promise.all(
     nodes.map(async (n): Promise<NodeRow> => {
       const url = `http://${n.address}:${n.httpPort}`;

@@ -83,7 +83,7 @@ test(
 
     const down = await fleetctl("down", "-i", inv, "--json");
     assert.equal(down.code, 0, "down");
-    const after = await fleetctl("status", "-i", inv, "--json", "--timeout", "2000");
+    const after = await fleetctl("status", "-i", inv, "--json", "--timeout", "2");
     assert.equal(after.code, 1);
     assert.equal(JSON.parse(after.stdout).up, 0);
   },

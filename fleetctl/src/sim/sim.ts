@@ -7,6 +7,7 @@ import { writeFileAtomic } from "../../../node/src/util/atomic-write.js";
 import { connect } from "node:net";
 import { basename, dirname, join, resolve } from "node:path";
 import { FleetError } from "../errors.js";
+import { waitUntil } from "../wait.js";
 import { docker, dockerOk as dockerCall, imageArch, requireEngine, type DockerCall } from "../docker.js";
 import { nativeArch, simNodeImage } from "../image/arch.js";
 import { run } from "../exec.js";
@@ -90,11 +91,12 @@ export function containerName(network: string, i: number): string {
 }
 
 export async function simUp(o: SimUpOptions): Promise<SimUpResult> {
+  await preflight(o);
   try {
-    return await simUpSteps(o);
+    return await startSim(o);
   } catch (e) {
     // Whatever started stays up for inspection; say how to clear it.
-    const started = e instanceof FleetError && !/already running/.test(e.message) ? await simContainers(o.network).catch(() => []) : [];
+    const started = e instanceof FleetError ? await simContainers(o.network).catch(() => []) : [];
     if (e instanceof FleetError && started.length > 0) {
       throw new FleetError(e.code, e.message, {
         suggestion: `${e.suggestion ? e.suggestion + "; " : ""}\`fleetctl sim down --network ${o.network}\` removes what was started`,
@@ -104,8 +106,8 @@ export async function simUp(o: SimUpOptions): Promise<SimUpResult> {
   }
 }
 
-async function simUpSteps(o: SimUpOptions): Promise<SimUpResult> {
-  const step = o.onStep ?? (() => {});
+/** What must hold before anything is started: a failure here leaves nothing behind to clear. */
+async function preflight(o: SimUpOptions): Promise<void> {
   await requireEngine();
   const arch = nativeArch();
   if ((await imageArch(o.image)) === undefined) {
@@ -129,7 +131,10 @@ async function simUpSteps(o: SimUpOptions): Promise<SimUpResult> {
       suggestion: `\`fleetctl sim down --network ${o.network}\` first`,
     });
   }
+}
 
+async function startSim(o: SimUpOptions): Promise<SimUpResult> {
+  const step = o.onStep ?? (() => {});
   const inventory = resolve(o.inventory);
   mkdirSync(dirname(inventory), { recursive: true });
   const keyDir = join(dirname(inventory), `.${basename(inventory)}.ssh`);
@@ -180,9 +185,9 @@ async function simUpSteps(o: SimUpOptions): Promise<SimUpResult> {
           `mkdir -p ${home}/.ssh && cat >> ${home}/.ssh/authorized_keys && chmod 700 ${home}/.ssh && chmod 600 ${home}/.ssh/authorized_keys && chown -R ${o.sshUser} ${home}/.ssh`],
         `giving ${h.name} the SSH key`, { timeoutMs: 30_000, input: publicKey + "\n" },
       );
-      await waitFor(deadline, `${h.name}'s sshd on ${h.address}:22`, () => sshBanner(h.address));
+      await comeUp(deadline, `${h.name}'s sshd on ${h.address}:22`, () => sshBanner(h.address));
       // The engine inside must answer before Ansible asks it anything.
-      await waitFor(deadline, `the Docker engine inside ${h.name}`, async () => (await docker(["exec", h.container, "docker", "info"], { timeoutMs: 20_000 })).exitCode === 0);
+      await comeUp(deadline, `the Docker engine inside ${h.name}`, async () => (await docker(["exec", h.container, "docker", "info"], { timeoutMs: 20_000 })).exitCode === 0);
       step(`${h.name} ready at ${h.address}`);
     }),
   );
@@ -232,11 +237,8 @@ async function simContainers(network: string): Promise<string[]> {
   return out ? out.split("\n") : [];
 }
 
-async function waitFor(deadline: number, what: string, probe: () => Promise<boolean>): Promise<void> {
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+async function comeUp(deadline: number, what: string, probe: () => Promise<boolean>): Promise<void> {
+  if ((await waitUntil(probe, { deadline, everyMs: 500 })).done) return;
   throw new FleetError("SIM_FAILED", `${what} did not come up in time`, { suggestion: "see `docker logs <container>`; is the pi-sim image built with sshd and docker.io?" });
 }
 
