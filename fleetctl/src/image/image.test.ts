@@ -46,7 +46,6 @@ test("each architecture's image gets its own tag beside the plain one", () => {
 test("the image ships the program, not its tests or test helpers", () => {
   assert.equal(shippedFile(join("cli", "main.js")), true);
   assert.equal(shippedFile(join("overlay", "codec.test.js")), false);
-  assert.equal(shippedFile(join("testing", "needs.js")), false);
 });
 
 test("only the target's ONNX Runtime binary is kept; a target without one is an error", () => {

@@ -4,7 +4,7 @@
 // 288 MB, of which a Pi needs 25).
 
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { join, relative } from "node:path";
 import { FleetError } from "../errors.js";
 import { run } from "../exec.js";
 import { nodeArchName, type Arch } from "./arch.js";
@@ -18,10 +18,8 @@ export interface StageOptions {
   onStep?: (line: string) => void;
 }
 
-/** Files of dist/node/src the running node never loads. */
+/** Files of dist/node/src the running node never loads: its tests (test support lives outside node/src). */
 export function shippedFile(relPath: string): boolean {
-  const parts = relPath.split(sep);
-  if (parts.includes("testing")) return false;
   return !/\.test\.js$|\.test\.d\.ts$|\.fleet\.test\.js$/.test(relPath);
 }
 
