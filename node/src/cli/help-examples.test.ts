@@ -7,12 +7,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_HTTP, DEFAULT_UDP_PORT, ENV } from "../node/options.js";
 import { freeTcpPorts, nodeEntry, NodeProc, until, type NodeSpec } from "../../../test/support/e2e-harness.js";
 import { freeUdpPorts } from "../../../test/support/procs.js";
+import { testScope } from "../../../test/support/scope.js";
 
 const LOOPBACK_BROADCAST = "127.255.255.255";
 
@@ -73,15 +72,11 @@ function asRun(argv: string[], udp: PortMap, tcp: PortMap, root: string): NodeSp
 test("the --help examples, run together, make a fleet that syncs every way", { timeout: 240_000 }, async (t) => {
   const examples = helpExamples();
   assert.ok(examples.length >= 2, `--help shows ${examples.length} examples`);
-  const root = await mkdtemp(join(tmpdir(), "help-examples-"));
-  t.after(() => rm(root, { recursive: true, force: true }));
+  const scope = testScope(t);
+  const root = await scope.dir("help-examples-");
   const udp = new PortMap(await freeUdpPorts(2 * examples.length));
   const tcp = new PortMap(await freeTcpPorts(2 * examples.length));
-  const nodes = examples.map((argv) => {
-    const p = new NodeProc(asRun(argv, udp, tcp, root));
-    t.after(() => p.stop().then(() => undefined));
-    return p;
-  });
+  const nodes = examples.map((argv) => scope.proc(new NodeProc(asRun(argv, udp, tcp, root))));
   await Promise.all(nodes.map((n) => n.ready()));
   const ids = nodes.map((n) => n.spec.id);
   for (const n of nodes) {

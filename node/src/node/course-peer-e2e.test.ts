@@ -4,12 +4,12 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freeUdpPorts, sha256, startCoursePeer } from "../../../test/support/procs.js";
 import { needs } from "../../../test/support/needs.js";
 import { courseFixture } from "../../../test/support/paths.js";
+import { testScope } from "../../../test/support/scope.js";
 import { freeTcpPorts, NodeProc, until, type NodeStatusBody } from "../../../test/support/e2e-harness.js";
 
 const COURSE_DELTA = courseFixture("delta_v1764009046.pt");
@@ -17,16 +17,15 @@ const FAST = { nakQuietS: 0.3, nakCheckS: 0.1, bind: "127.0.0.1", s62ChunkGapS: 
 
 for (const dialect of ["v1", "sprint62"] as const) {
   test(`a course peer in the fleet (${dialect}): we merge its real delta, it verifies ours`, { skip: needs("python3"), timeout: 120_000 }, async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), "fleet-course-"));
-    t.after(() => rm(dir, { recursive: true, force: true }));
+    const scope = testScope(t);
+    const dir = await scope.dir("fleet-course-");
     const [ours, theirs] = await freeUdpPorts(2);
     const [http] = await freeTcpPorts(1);
-    const node = new NodeProc({ id: "Pi-1", udp: ours!, http: http!, stateDir: join(dir, "Pi-1"), peers: [theirs!], extra: ["--dialect", dialect] });
-    t.after(() => node.stop().then(() => undefined));
+    const node = scope.proc(new NodeProc({ id: "Pi-1", udp: ours!, http: http!, stateDir: join(dir, "Pi-1"), peers: [theirs!], extra: ["--dialect", dialect] }));
     await node.ready();
     const py = startCoursePeer({ ...FAST, id: "Pi-C", port: theirs!, dialect, peers: [`127.0.0.1:${ours}`], out: join(dir, "rx"),
       sendAfterS: 0.5, extra: ["--send", COURSE_DELTA, "--ver", "v1764009046"] });
-    t.after(() => py.stop().then(() => undefined));
+    scope.proc(py);
     await py.waitEv("listening");
 
     const before = await node.status();

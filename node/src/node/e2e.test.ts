@@ -5,24 +5,20 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtemp, readdir, rm, truncate } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { needs } from "../../../test/support/needs.js";
+import { testScope } from "../../../test/support/scope.js";
 import { fleetSpecs, nodeEntry, NodeProc, until, type NodeSpec, type NodeStatusBody } from "../../../test/support/e2e-harness.js";
 
 type T = { after: (f: () => Promise<void> | void) => void };
 
-async function scratch(t: T): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), "fleet-e2e-"));
-  t.after(() => rm(d, { recursive: true, force: true }));
-  return d;
+function scratch(t: T): Promise<string> {
+  return testScope(t).dir("fleet-e2e-");
 }
 
 function launch(t: T, spec: NodeSpec): NodeProc {
-  const p = new NodeProc(spec);
-  t.after(() => p.stop().then(() => undefined));
-  return p;
+  return testScope(t).proc(new NodeProc(spec));
 }
 
 async function fleet(t: T, n: number): Promise<NodeProc[]> {
