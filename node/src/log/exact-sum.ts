@@ -53,6 +53,8 @@ const HALF_UNITS = (() => {
 /** A delta checked against a model: the tensors to add, each once, in the params layout. */
 export interface CheckedDelta {
   parts: Array<{ spec: ParamSpec; data: Uint16Array }>;
+  /** The largest |value| in the delta, in units. */
+  maxUnits: number;
 }
 
 export class ExactSum {
@@ -60,6 +62,12 @@ export class ExactSum {
   /** Per parameter (flat params layout), the sum of every added delta in units of 2⁻²⁴. */
   readonly units: Float64Array;
   private readonly specs: Map<string, ParamSpec>;
+  /**
+   * An upper bound on every |S[j]|: the largest at construction plus the largest value of each delta
+   * added or removed since. While a delta's largest value fits under 2⁵³ − bound, no element can
+   * pass it and the per-element bound check is skipped — for realistic deltas, always.
+   */
+  private bound = 0;
 
   constructor(config: Gpt2Config, units?: Float64Array) {
     this.config = config;
@@ -69,6 +77,7 @@ export class ExactSum {
       for (let j = 0; j < n; j++) {
         const v = units[j]!;
         if (!Number.isInteger(v) || Math.abs(v) > Number.MAX_SAFE_INTEGER) throw new SumError("model", `value ${v} at ${j} is not an exact sum of fp16 units`);
+        this.bound = Math.max(this.bound, Math.abs(v));
       }
     }
     this.units = units ?? new Float64Array(n);
@@ -83,6 +92,8 @@ export class ExactSum {
    */
   check(delta: StateDict): CheckedDelta {
     const parts: CheckedDelta["parts"] = [];
+    // |half| orders as its bits without the sign: the largest magnitude is the largest h & 0x7fff.
+    let maxBits = 0;
     const seen = new Map<string, string>();
     const tiedLate: Array<[string, string]> = [];
     for (const [rawKey, t] of delta) {
@@ -95,8 +106,10 @@ export class ExactSum {
       if (t.dtype !== "f16") throw new SumError("dtype", `${rawKey}: ${t.dtype}, but deltas are fp16 (only fp16 sums exactly)`);
       const data = t.data as Uint16Array;
       for (let i = 0; i < data.length; i++) {
-        if ((data[i]! & 0x7c00) === 0x7c00) throw new SumError("not_finite", `${rawKey} holds a non-finite value at ${i}`);
+        const m = data[i]! & 0x7fff;
+        if (m > maxBits) maxBits = m;
       }
+      if (maxBits >= 0x7c00) throw new SumError("not_finite", `${rawKey} holds a non-finite value at ${data.findIndex((h) => (h & 0x7c00) === 0x7c00)}`);
       if (tied) {
         tiedLate.push([key, rawKey]);
         continue;
@@ -112,7 +125,7 @@ export class ExactSum {
       parts.push({ spec: this.specs.get(key)!, data: delta.get(rawKey)!.data as Uint16Array });
     }
     if (parts.length === 0) throw new SumError("empty", "the delta holds no tensor");
-    return { parts };
+    return { parts, maxUnits: HALF_UNITS[maxBits]! };
   }
 
   /** S += delta, all or nothing. */
@@ -129,27 +142,37 @@ export class ExactSum {
   addSum(other: ExactSum): void {
     if (other.units.length !== this.units.length) throw new SumError("model", "the sums are over different models");
     const S = this.units;
-    for (let j = 0; j < S.length; j++) {
-      if (Math.abs(S[j]! + other.units[j]!) > Number.MAX_SAFE_INTEGER) throw new SumError("overflow", `the sum at parameter ${j} would pass 2^53 units`);
+    const O = other.units;
+    if (this.bound + other.bound > Number.MAX_SAFE_INTEGER) {
+      for (let j = 0; j < S.length; j++) {
+        if (Math.abs(S[j]! + O[j]!) > Number.MAX_SAFE_INTEGER) throw new SumError("overflow", `the sum at parameter ${j} would pass 2^53 units`);
+      }
     }
-    for (let j = 0; j < S.length; j++) S[j] = S[j]! + other.units[j]!;
+    for (let j = 0; j < S.length; j++) S[j] = S[j]! + O[j]!;
+    this.bound = Math.min(this.bound + other.bound, Number.MAX_SAFE_INTEGER);
   }
 
   private apply(d: CheckedDelta, sign: 1 | -1): void {
     const S = this.units;
+    const U = HALF_UNITS;
     // First every bound, then every addition: a refusal leaves the sum as it was. A true |S + k|
     // past 2⁵³−1 rounds to at least 2⁵³, so the check in doubles cannot miss it.
-    for (const { spec, data } of d.parts) {
-      for (let i = 0; i < data.length; i++) {
-        if (Math.abs(S[spec.offset + i]! + sign * HALF_UNITS[data[i]!]!) > Number.MAX_SAFE_INTEGER) {
-          throw new SumError("overflow", `${spec.key}[${i}]: the sum would pass 2^53 units of 2^-24 and stop being exact`);
+    if (this.bound + d.maxUnits > Number.MAX_SAFE_INTEGER) {
+      for (const { spec, data } of d.parts) {
+        for (let i = 0; i < data.length; i++) {
+          if (Math.abs(S[spec.offset + i]! + sign * U[data[i]!]!) > Number.MAX_SAFE_INTEGER) {
+            throw new SumError("overflow", `${spec.key}[${i}]: the sum would pass 2^53 units of 2^-24 and stop being exact`);
+          }
         }
       }
     }
     for (const { spec, data } of d.parts) {
       const o = spec.offset;
-      for (let i = 0; i < data.length; i++) S[o + i] = S[o + i]! + sign * HALF_UNITS[data[i]!]!;
+      const n = data.length;
+      if (sign === 1) for (let i = 0; i < n; i++) S[o + i] += U[data[i]!]!;
+      else for (let i = 0; i < n; i++) S[o + i] -= U[data[i]!]!;
     }
+    this.bound = Math.min(this.bound + d.maxUnits, Number.MAX_SAFE_INTEGER);
   }
 
   /**
