@@ -24,7 +24,7 @@ const SCALES = [1e-6, 1e-4, 1e-2, 1e-1];
 
 export interface RandomDelta {
   delta: StateDict;
-  /** The delta as a torch .pt file, wte and lm_head sharing one storage as torch saves them. */
+  /** The delta as a torch .pt file, wte and lm_head each with its own storage, as the course's files hold them. */
   file: Uint8Array;
 }
 
@@ -42,6 +42,6 @@ export function randomDelta(config: Gpt2Config, seed: number, density = 0.5): Ra
     delta.set(key, t);
     if (key === "transformer.wte.weight") delta.set("lm_head.weight", t);
   }
-  const file = writeTorchStateDict(delta, { sharedStorage: { "lm_head.weight": "transformer.wte.weight" }, prefix: `delta_${seed}` });
+  const file = writeTorchStateDict(delta, { prefix: `delta_${seed}` });
   return { delta, file };
 }
