@@ -1,6 +1,6 @@
 // Seeded random fp16 deltas in the course's shape (wte with its tied lm_head, wpe and the four
 // c_proj biases: ~400 KB as a .pt, like the real course files), for the fleet log's property tests
-// and bench:log. Values span fp16's range as deltas use it — subnormals up to ~0.1 — and the same
+// and bench:log. Values span fp16's range as deltas use it — subnormals up to ~1 — and the same
 // seed always gives the same bytes.
 
 import { floatToHalf } from "../../node/src/checkpoint/fp16.js";
@@ -19,8 +19,8 @@ const COURSE_KEYS = [
   "transformer.h.1.mlp.c_proj.bias",
 ];
 
-/** Typical magnitudes: the course recipe's ~1e-6 (mostly subnormal), small and large Adam steps. */
-const SCALES = [1e-6, 1e-4, 1e-2, 1e-1];
+/** Typical magnitudes: the course recipe's ~1e-6 (mostly subnormal), small and large Adam steps, a long teach. */
+const SCALES = [1e-6, 1e-4, 1e-2, 1e-1, 1];
 
 export interface RandomDelta {
   delta: StateDict;
@@ -28,7 +28,7 @@ export interface RandomDelta {
   file: Uint8Array;
 }
 
-/** A course-shaped delta: `density` of the elements non-zero, magnitudes around SCALES[seed % 4]. */
+/** A course-shaped delta: `density` of the elements non-zero, magnitudes around SCALES[seed % 5]. */
 export function randomDelta(config: Gpt2Config, seed: number, density = 0.5): RandomDelta {
   const rand = seededRandom(seed);
   const scale = SCALES[seed % SCALES.length]!;
