@@ -315,6 +315,29 @@ test("a delta whose bytes do not match META's sha256 is rejected (sha), never de
   assert.equal(n.got.length, 0);
 });
 
+test("a delta onDelta reports as already held counts as a duplicate, not as applied (fleet_deltas_merged_total counts merges that ran)", async (t) => {
+  const [p1, p2] = await freePorts(2);
+  let answer: "applied" | "duplicate" = "duplicate";
+  let delivered = 0;
+  const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`] });
+  const b = await Overlay.start({ nodeId: "b", port: p2!, bindAddress: LO, peers: [`${LO}:${p1}`], timings: FAST,
+    onDelta: async () => { delivered++; return answer; } });
+  t.after(() => b.close());
+  const counted = () => b.stats.deltasApplied + b.stats.deltasRejected.duplicate;
+
+  const first = await a.ov.sendDelta(Buffer.from("a delta b holds already"));
+  await until("the first delivery", () => delivered === 1 && counted() === 1);
+  assert.equal(b.stats.deltasApplied, 0);
+  assert.equal(b.stats.deltasRejected.duplicate, 1);
+
+  answer = "applied";
+  const second = await a.ov.sendDelta(Buffer.from("a delta b merges"));
+  assert.notEqual(second.version, first.version);
+  await until("the second delivery", () => delivered === 2 && counted() === 2);
+  assert.equal(b.stats.deltasApplied, 1);
+  assert.equal(b.stats.deltasRejected.duplicate, 1);
+});
+
 test("onDelta's rejections are counted by reason; a reason not in REJECT_REASONS counts as error, not as a label of its own", async (t) => {
   const [p1, p2] = await freePorts(2);
   const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`] });
