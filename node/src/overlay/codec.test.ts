@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { chunkRawBytes, decode, encodeBinaryChunk, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT, seqBefore,
+import { chunkRawBytes, decode, encodeBinaryChunk, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, IdxRanges, MAX_NAK_PIECES, nakRanges, SEQ_LIMIT, seqBefore,
   type Body, type Packet } from "./codec.js";
 import { seeded } from "../../../test/support/faulty-transport.js";
 
@@ -75,7 +75,9 @@ test("every packet type round-trips in both dialects, and chunks also in binary"
   for (const d of ["v1", "sprint62"] as const) {
     for (const b of bodies) {
       const p = ok(encodeText(d, { src: "n1", seq: 42, ts: 7 }, b, { ownIp: "10.0.0.7", ownPort: 5000 }));
-      assert.deepEqual({ ...p }, { framing: d, src: "n1", seq: 42, ts: 7, ...b }, `${d} ${b.type}`);
+      // A decoded NAK also carries what it asks for as ranges (the plain list, merged).
+      const ranges = b.type === "CHUNK_NAK" ? { ranges: IdxRanges.of(b.missing) } : {};
+      assert.deepEqual({ ...p }, { framing: d, src: "n1", seq: 42, ts: 7, ...b, ...ranges }, `${d} ${b.type}`);
     }
   }
   const bin = ok(encodeBinaryChunk({ src: "n1", seq: 9 }, "d1-n1-abc", 3, 4, new Uint8Array([9, 8, 7])));
@@ -83,10 +85,10 @@ test("every packet type round-trips in both dialects, and chunks also in binary"
   // Our range NAKs: compact both ways.
   assert.equal(nakRanges([0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
   const nak = ok(encodeText("v1", { src: "n1", seq: 1 }, { type: "CHUNK_NAK", ver: "v", missing: [], wantMeta: true }, { ranges: "0-2,5,7-8" }));
-  assert.deepEqual(nak.type === "CHUNK_NAK" && [nak.missing, nak.wantMeta], [[0, 1, 2, 5, 7, 8], true]);
+  assert.deepEqual(nak.type === "CHUNK_NAK" && [String(nak.ranges), nak.missing, nak.wantMeta], ["0-2,5,7-8", [], true]);
   // ...and say which of the sender's datagrams the receiver heard last (a u32 SEQ of a binary frame).
   const heard = ok(encodeText("v1", { src: "n1", seq: 2 }, { type: "CHUNK_NAK", ver: "v", missing: [], wantMeta: false, heard: 4_294_967_295 }, { ranges: "3" }));
-  assert.deepEqual(heard.type === "CHUNK_NAK" && [heard.missing, heard.heard], [[3], 4_294_967_295]);
+  assert.deepEqual(heard.type === "CHUNK_NAK" && [String(heard.ranges), heard.heard], ["3", 4_294_967_295]);
   assert.equal(reason("V=1|SRC=x|SEQ=1|TYPE=CHUNK_NAK|TS=1|BODY=ver=v;ranges=3;heard=4294967296"), "bad_number", "heard beyond u32");
   const plain = encodeText("v1", { src: "n1", seq: 3 }, { type: "CHUNK_NAK", ver: "v", missing: [1, 2], wantMeta: false, heard: 7 });
   assert.doesNotMatch(plain.toString(), /heard/, "course peers get their plain list, nothing more");
@@ -94,10 +96,35 @@ test("every packet type round-trips in both dialects, and chunks also in binary"
 
 test("REPAIRED (ours, V=1) lists resent idx as ranges and round-trips; bad ranges are refused", () => {
   const p = ok(encodeText("v1", { src: "n1", seq: 77, ts: 7 }, { type: "REPAIRED", ver: "d1-n1-abc", idx: [2, 3, 4, 9] }));
-  assert.deepEqual({ ...p }, { framing: "v1", src: "n1", seq: 77, ts: 7, type: "REPAIRED", ver: "d1-n1-abc", idx: [2, 3, 4, 9] });
+  assert.deepEqual({ ...p, idx: String(p.type === "REPAIRED" && p.idx) }, { framing: "v1", src: "n1", seq: 77, ts: 7, type: "REPAIRED", ver: "d1-n1-abc", idx: "2-4,9" });
   assert.match(encodeText("v1", { src: "n1", seq: 1 }, { type: "REPAIRED", ver: "v", idx: [2, 3, 4, 9] }).toString(), /BODY=ver=v;ranges=2-4,9$/);
   assert.equal(reason("V=1|SRC=x|SEQ=1|TYPE=REPAIRED|TS=1|BODY=ver=v;ranges=9-2"), "nak_range");
   assert.equal(reason("V=1|SRC=x|SEQ=1|TYPE=REPAIRED|TS=1|BODY=ver=v;ranges=0-999999999"), "nak_range");
+});
+
+test("a NAK's ranges are never expanded on decode: ranges=0-999999 is one range, expanded only below a bound", () => {
+  // An 85-byte NAK once became a million-element array (~42 ms CPU each on a receiver's sender).
+  const nak = ok("V=1|SRC=x|SEQ=1|TYPE=CHUNK_NAK|TS=1|BODY=ver=v;ranges=0-999999");
+  assert.ok(nak.type === "CHUNK_NAK" && nak.ranges);
+  assert.equal(nak.ranges.pieces, 1);
+  assert.deepEqual(nak.missing, [], "the course's plain list is only what it listed");
+  assert.deepEqual([...nak.ranges.below(5)], [0, 1, 2, 3, 4], "expanded only up to what the caller holds");
+  assert.equal(nak.ranges.has(999_999), true);
+  assert.equal(nak.ranges.has(1_000_000), false);
+  // A course plain list and our ranges are one set, merged, each idx once.
+  const both = ok("V=1|SRC=x|SEQ=1|TYPE=CHUNK_NAK|TS=1|BODY=ver=v;missing=9,3,3,4;ranges=0-2,8-12,10-11");
+  assert.ok(both.type === "CHUNK_NAK" && both.ranges);
+  assert.equal(String(both.ranges), "0-4,8-12");
+  assert.deepEqual([...both.ranges.below(100)], [0, 1, 2, 3, 4, 8, 9, 10, 11, 12]);
+  // The budget on pieces: what decoding costs and holds is bounded by MAX_NAK_PIECES, not the text's idx.
+  const pieces = (n: number) => Array.from({ length: n }, (_, i) => 2 * i).join(",");
+  assert.ok(ok(`V=1|SRC=x|SEQ=1|TYPE=CHUNK_NAK|TS=1|BODY=ver=v;ranges=${pieces(MAX_NAK_PIECES)}`));
+  assert.equal(reason(`V=1|SRC=x|SEQ=1|TYPE=CHUNK_NAK|TS=1|BODY=ver=v;ranges=${pieces(MAX_NAK_PIECES + 1)}`), "nak_range");
+  assert.equal(reason(`V=1|SRC=x|SEQ=1|TYPE=CHUNK_NAK|TS=1|BODY=ver=v;missing=${pieces(MAX_NAK_PIECES + 1)}`), "nak_range");
+  // REPAIRED alike.
+  const rep = ok("V=1|SRC=x|SEQ=1|TYPE=REPAIRED|TS=1|BODY=ver=v;ranges=0-999999");
+  assert.ok(rep.type === "REPAIRED" && rep.idx instanceof IdxRanges && rep.idx.pieces === 1);
+  assert.equal(String(IdxRanges.of([5, 1, 2, 2, 3])), "1-3,5");
 });
 
 test("SEQ order of binary frames survives the u32 wrap", () => {

@@ -20,8 +20,13 @@ export const MAX_CHUNKS_ON_WIRE = 1_000_000;
 export const MAX_SIZE_ON_WIRE = 2 ** 40;
 /** The course receiver sends at most 25 idx per NAK; we follow that in plain lists for course peers. */
 export const COURSE_NAK_MAX_IDX = 25;
-/** A range-encoded NAK expands to at most this many idx (more is a hostile packet). */
-export const MAX_NAK_IDX = 1_000_000;
+/**
+ * Pieces (`a-b` ranges and plain idx) one NAK or REPAIRED may list; more is a hostile packet. Ours
+ * fit one 1,472-byte datagram (at most ~736 pieces), course NAKs list at most 25 idx. Budget: decoding
+ * one costs O(pieces) and holds at most this many ranges, whatever idx they span: ranges are never
+ * expanded on decode, only by the sender of the transfer, clipped to the chunks it has (IdxRanges.below).
+ */
+export const MAX_NAK_PIECES = 1_024;
 
 // Binary framing (DeltaFleet peers only). First byte 0xDF: not '[' (0x5B) nor 'V' (0x56), so both
 // course parsers reject it, but it is not UTF-8: never sent where a Sprint 6.2 listener could hear.
@@ -76,8 +81,13 @@ export type Body =
   | { type: "MODEL_META"; ver: string; chunks: number; size?: number; sha256?: string; enc?: typeof ENC_DEFLATE; rawSha256?: string }
   | { type: "MODEL_CHUNK"; ver: string; idx: number; total: number; data: Uint8Array }
   /** missing: course plain list or our ranges, expanded; wantMeta: our receivers asking for META. */
-  | { type: "CHUNK_NAK"; ver: string; missing: number[]; wantMeta: boolean; heard?: number }
-  | { type: "REPAIRED"; ver: string; idx: number[] };
+  /**
+   * missing: a course plain list as sent; ranges (decoded only): everything asked for, plain list and
+   * our `ranges=` together, unexpanded. wantMeta: our receivers asking for META.
+   */
+  | { type: "CHUNK_NAK"; ver: string; missing: number[]; ranges?: IdxRanges; wantMeta: boolean; heard?: number }
+  /** idx: the resent chunks (encoding: a list; decoded: IdxRanges, unexpanded). */
+  | { type: "REPAIRED"; ver: string; idx: readonly number[] | IdxRanges };
 export type Packet = Header & Body;
 
 /** Why decode() refuses a datagram; each is a datagram drop reason (stats.ts DROP_REASONS). */
@@ -165,7 +175,7 @@ function decodeV1(text: string): Decoded {
     case "REPAIRED": {
       const ver = kv.get("ver");
       if (!ver || !isWireToken(ver)) return fail("bad_ver");
-      const idx = parseRanges(kv.get("ranges") ?? "", []);
+      const idx = IdxRanges.parse(kv.get("ranges") ?? "", []);
       return idx ? ok(head, { type, ver, idx }) : fail("nak_range");
     }
     default:
@@ -238,20 +248,6 @@ function decodeModelBody(h: Header, type: "MODEL_META" | "MODEL_CHUNK", kv: Map<
   return ok(h, { type, ver, idx, total, data: new Uint8Array(Buffer.from(b64, "base64")) });
 }
 
-/** `a-b,c,...` appended to out; undefined when malformed or past MAX_NAK_IDX in all. */
-function parseRanges(text: string, out: number[]): number[] | undefined {
-  for (const piece of text.split(",")) {
-    if (!piece) continue;
-    const [a, b] = piece.split("-", 2);
-    const lo = decimal(a, MAX_CHUNKS_ON_WIRE);
-    const hi = b === undefined ? lo : decimal(b, MAX_CHUNKS_ON_WIRE);
-    if (lo === undefined || hi === undefined || hi < lo) return undefined;
-    if (out.length + (hi - lo + 1) > MAX_NAK_IDX) return undefined;
-    for (let i = lo; i <= hi; i++) out.push(i);
-  }
-  return out;
-}
-
 function decodeNak(h: Header, kv: Map<string, string>): Decoded {
   const ver = kv.get("ver");
   if (!ver || !isWireToken(ver)) return fail("bad_ver");
@@ -259,14 +255,89 @@ function decodeNak(h: Header, kv: Map<string, string>): Decoded {
   // Course: comma-separated decimals, anything else skipped.
   for (const piece of (kv.get("missing") ?? "").split(",")) {
     const n = decimal(piece.trim(), MAX_CHUNKS_ON_WIRE);
-    if (n !== undefined) missing.push(n);
+    if (n === undefined) continue;
+    if (missing.length >= MAX_NAK_PIECES) return fail("nak_range");
+    missing.push(n);
   }
   // Ours: `ranges=a-b,c,...` (course senders ignore the key).
-  if (!parseRanges(kv.get("ranges") ?? "", missing) || missing.length > MAX_NAK_IDX) return fail("nak_range");
+  const ranges = IdxRanges.parse(kv.get("ranges") ?? "", missing);
+  if (!ranges) return fail("nak_range");
   const heardText = kv.get(NAK_HEARD_KEY);
   const heard = heardText === undefined ? undefined : decimal(heardText, BIN_SEQ_MODULUS - 1);
   if (heardText !== undefined && heard === undefined) return fail("bad_number");
-  return ok(h, { type: "CHUNK_NAK", ver, missing, wantMeta: kv.get("meta") === "1", ...(heard === undefined ? {} : { heard }) });
+  return ok(h, { type: "CHUNK_NAK", ver, missing, ranges, wantMeta: kv.get("meta") === "1", ...(heard === undefined ? {} : { heard }) });
+}
+
+/**
+ * A set of chunk idx kept as sorted, disjoint ranges: what a NAK or REPAIRED asks about, at a cost
+ * bounded by its text (MAX_NAK_PIECES), not by the idx it spans. `ranges=0-999999` is one range; only
+ * below() expands it, and only up to the bound its caller gives (the chunks a transfer has).
+ */
+export class IdxRanges {
+  /** lo[i]..hi[i] inclusive, ascending, neither overlapping nor adjacent. */
+  private constructor(private readonly lo: number[], private readonly hi: number[]) {}
+
+  /**
+   * `a-b,c,...` plus single idx `extra`, merged; undefined when malformed or more than
+   * MAX_NAK_PIECES pieces in all.
+   */
+  static parse(text: string, extra: readonly number[]): IdxRanges | undefined {
+    const pairs: Array<[number, number]> = extra.map((i) => [i, i]);
+    for (const piece of text.split(",")) {
+      if (!piece) continue;
+      if (pairs.length >= MAX_NAK_PIECES) return undefined;
+      const [a, b] = piece.split("-", 2);
+      const lo = decimal(a, MAX_CHUNKS_ON_WIRE);
+      const hi = b === undefined ? lo : decimal(b, MAX_CHUNKS_ON_WIRE);
+      if (lo === undefined || hi === undefined || hi < lo) return undefined;
+      pairs.push([lo, hi]);
+    }
+    return IdxRanges.merge(pairs);
+  }
+
+  /** The ranges of a list of idx (any order, duplicates allowed). */
+  static of(idx: Iterable<number>): IdxRanges {
+    return IdxRanges.merge([...idx].map((i): [number, number] => [i, i]));
+  }
+
+  private static merge(pairs: Array<[number, number]>): IdxRanges {
+    pairs.sort((x, y) => x[0] - y[0]);
+    const lo: number[] = [], hi: number[] = [];
+    for (const [a, b] of pairs) {
+      const last = hi.length - 1;
+      if (last >= 0 && a <= hi[last]! + 1) hi[last] = Math.max(hi[last]!, b);
+      else { lo.push(a); hi.push(b); }
+    }
+    return new IdxRanges(lo, hi);
+  }
+
+  /** Ranges held (what this costs, whatever it spans). */
+  get pieces(): number {
+    return this.lo.length;
+  }
+
+  has(idx: number): boolean {
+    let a = 0, b = this.lo.length - 1;
+    while (a <= b) {
+      const m = (a + b) >> 1;
+      if (idx < this.lo[m]!) b = m - 1;
+      else if (idx > this.hi[m]!) a = m + 1;
+      else return true;
+    }
+    return false;
+  }
+
+  /** Each idx below `end`, ascending, once: at most `end` of them, however much the ranges span. */
+  *below(end: number): Generator<number> {
+    for (let r = 0; r < this.lo.length && this.lo[r]! < end; r++) {
+      for (let i = this.lo[r]!, last = Math.min(this.hi[r]!, end - 1); i <= last; i++) yield i;
+    }
+  }
+
+  /** `0-5,9`: the wire text. */
+  toString(): string {
+    return this.lo.map((a, r) => (a === this.hi[r] ? String(a) : `${a}-${this.hi[r]}`)).join(",");
+  }
 }
 
 function decodeBinary(buf: Uint8Array): Decoded {
@@ -357,7 +428,7 @@ function bodyText(d: Dialect, p: Body, ownIp: string, ownPort: number): string {
     case "CHUNK_NAK":
       return fmtKv({ ver: p.ver, missing: p.missing.join(",") || undefined, meta: p.wantMeta ? "1" : undefined });
     case "REPAIRED":
-      return fmtKv({ ver: p.ver, ranges: nakRanges(p.idx) });
+      return fmtKv({ ver: p.ver, ranges: p.idx instanceof IdxRanges ? p.idx.toString() : nakRanges(p.idx) });
   }
 }
 
@@ -401,7 +472,7 @@ export function seqBefore(a: number, b: number): boolean {
 }
 
 /** `0-5,9,11-20`: the shortest text for a sorted list of idx. */
-export function nakRanges(sorted: number[]): string {
+export function nakRanges(sorted: readonly number[]): string {
   const out: string[] = [];
   for (let i = 0; i < sorted.length;) {
     let j = i;

@@ -5,6 +5,7 @@
 // tick only gives up on a sender that went away and catches a transfer that turned fleet late.
 
 import type { Timer } from "./clock.js";
+import type { IdxRanges } from "./codec.js";
 import { Arrivals, type ChunkFate, type NakSchedule, type ScheduleContext } from "./nak-schedule.js";
 
 export interface FleetNakTimings {
@@ -116,11 +117,12 @@ export class FleetNaks implements NakSchedule {
   }
 
   /** Datagrams come in order, so a listed chunk we asked for and still lack was lost: ask again at once (within nakBatchMs). */
-  onRepaired(idx: readonly number[], seq: number): void {
+  onRepaired(idx: IdxRanges, seq: number): void {
     const silenceEnds = this.heardDatagram(seq);
     let lost = false;
-    for (const i of idx) {
-      const a = this.asked.get(i);
+    // What we asked for, looked up in the marker: bounded by our own NAKs, not by what it spans.
+    for (const [i, a] of this.asked) {
+      if (!idx.has(i)) continue;
       // Due at once (still nakBatchMs after our last NAK: the marker comes twice); `times` stays, so
       // the resend that answers this gives no RTT sample. A NAK of ours that crossed the marker on
       // the wire makes this one redundant: the sender sees that from `heard` and skips it.

@@ -4,6 +4,7 @@
 // resends, so a gap is asked for the moment it shows.
 
 import type { Clock } from "./clock.js";
+import type { IdxRanges } from "./codec.js";
 import type { Holding } from "./reassembly.js";
 
 /** What a schedule needs of its transfer and the receiver. */
@@ -64,7 +65,7 @@ export interface NakSchedule {
   /** A chunk datagram arrived; `seq` is a binary frame's SEQ. Called after the chunk was taken in. */
   onChunk(idx: number, seq: number | undefined, fate: ChunkFate): void;
   /** A sender's REPAIRED marker: the chunks it resent before this datagram. */
-  onRepaired(idx: readonly number[], seq: number): void;
+  onRepaired(idx: IdxRanges, seq: number): void;
   /** Housekeeping, given when the transfer last heard anything; a reason when the sender is given up. */
   tick(lastActivity: number): string | undefined;
   /** The transfer closed: no wake-up may fire after this. */

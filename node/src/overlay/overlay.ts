@@ -373,7 +373,7 @@ export class Overlay {
         return;
       case "CHUNK_NAK":
         this.stats.naksReceived++;
-        this.sender.onNak(p.ver, p.missing, p.wantMeta, this.router.resendTo(p.src, rinfo, textDialect(p.framing)), p.heard);
+        this.sender.onNak(p.ver, p.ranges ?? p.missing, p.wantMeta, this.router.resendTo(p.src, rinfo, textDialect(p.framing)), p.heard);
         return;
     }
   }

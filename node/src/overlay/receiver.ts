@@ -3,7 +3,7 @@
 // its sender's kind needs (nak-schedule.ts); given up in bounded time, delivered only once verified,
 // and each version only once.
 
-import type { Framing } from "./codec.js";
+import { IdxRanges, type Framing } from "./codec.js";
 import { REAL_CLOCK, type Clock } from "./clock.js";
 import { CourseNaks, type CourseNakTimings } from "./course-naks.js";
 import { FleetNaks, type FleetNakTimings } from "./fleet-naks.js";
@@ -255,10 +255,10 @@ export class Receiver {
   }
 
   /** A DeltaFleet sender's REPAIRED marker: these idx were resent before it. */
-  onRepaired(p: { src: string; ver: string; idx: number[]; seq: number }, address: string, port: number): void {
+  onRepaired(p: { src: string; ver: string; idx: readonly number[] | IdxRanges; seq: number }, address: string, port: number): void {
     const t = this.open.get(`${p.src}\u0000${p.ver}`);
     if (!t || t.address !== address || t.port !== port) return;
-    this.scheduleOf(t).onRepaired(p.idx, p.seq);
+    this.scheduleOf(t).onRepaired(p.idx instanceof IdxRanges ? p.idx : IdxRanges.of(p.idx), p.seq);
   }
 
   // ---- completion --------------------------------------------------------------------------------

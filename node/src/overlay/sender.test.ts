@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import { randomBytes } from "node:crypto";
 import assert from "node:assert/strict";
+import { decode } from "./codec.js";
 import { Sender, type Dest, type SenderTimings, type SendPlan } from "./sender.js";
 import { newStats } from "./stats.js";
 import { FakeClock } from "../../../test/support/fake-clock.js";
@@ -120,6 +121,22 @@ test("during the first pass a NAK is answered at once; one for chunks not sent y
   g.release();
   await sending;
   assert.equal(g.sent.filter((x) => x.idx === 7).length, 1);
+});
+
+test("a NAK for ranges=0-999999 costs the sender at most the chunks the transfer has", async () => {
+  const g = rig();
+  const d = await g.s.send(delta, BINARY);
+  const nak = decode(Buffer.from(`V=1|SRC=r|SEQ=1|TYPE=CHUNK_NAK|TS=1|BODY=ver=${d.version};ranges=0-999999`));
+  assert.ok(nak.ok && nak.packet.type === "CHUNK_NAK" && nak.packet.ranges);
+  // Count every idx the sender draws from the NAK: the budget is the transfer's chunks, each once.
+  const ranges = nak.packet.ranges;
+  let touched = 0;
+  const below = ranges.below.bind(ranges);
+  ranges.below = function* (end: number) { for (const i of below(end)) { touched++; yield i; } };
+  g.s.onNak(d.version, ranges, false, rx(1), g.seqOf("repeat", d.chunks - 1) + 1);
+  await g.window();
+  assert.equal(touched, d.chunks, `touched ${touched} idx for a ${d.chunks}-chunk transfer`);
+  assert.equal(g.sent.filter((x) => x.kind === "repair").length, d.chunks, "every chunk resent once");
 });
 
 test("a binary transfer's last chunk goes out twice (text: once); resends nothing follows are listed in a REPAIRED marker, sent twice", async () => {

@@ -4,7 +4,7 @@
 
 import { randomBytes } from "node:crypto";
 import { deflateRawSync } from "node:zlib";
-import { chunkRawBytes, ENC_DEFLATE, nakRanges, REPAIRED_MAX_RANGES_CHARS, seqBefore, type Framing } from "./codec.js";
+import { chunkRawBytes, ENC_DEFLATE, IdxRanges, nakRanges, REPAIRED_MAX_RANGES_CHARS, seqBefore, type Framing } from "./codec.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { bump, type OverlayStats } from "./stats.js";
 import { sha256Hex } from "../util/sha256.js";
@@ -211,17 +211,20 @@ export class Sender {
     return false;
   }
 
-  /** A CHUNK_NAK from `from` (its framing decides how the resend is encoded); `heard` as in codec's NAK_HEARD_KEY. */
-  onNak(ver: string, missing: number[], wantMeta: boolean, from: Dest, heard?: number): void {
+  /**
+   * A CHUNK_NAK from `from` (its framing decides how the resend is encoded); `heard` as in codec's
+   * NAK_HEARD_KEY. Budget: a NAK touches at most the chunks the transfer's first pass has sent, each
+   * once, however much its ranges span (`ranges=0-999999` against a 10-chunk transfer: 10).
+   */
+  onNak(ver: string, missing: readonly number[] | IdxRanges, wantMeta: boolean, from: Dest, heard?: number): void {
     const t = this.out.get(ver);
     if (!t) { bump(this.stats.datagramsDropped, "nak_unknown_version"); return; }
     const key = `${from.address}:${from.port}`;
     const viaBroadcast = this.wire.hearsBroadcast(from);
     const now = this.now();
     if (wantMeta) t.wantMeta.set(key, from);
-    for (const i of missing) {
-      // Not sent yet (a receiver NAKs after a stall of ours): the first pass will bring it.
-      if (i < 0 || i >= t.firstPassDone) continue;
+    // Chunks not sent yet (a receiver NAKs after a stall of ours) are left to the first pass.
+    for (const i of (missing instanceof IdxRanges ? missing : IdxRanges.of(missing)).below(t.firstPassDone)) {
       if (this.crossed(t, i, key, viaBroadcast, heard, now)) { this.stats.repairsSkipped++; continue; }
       let who = t.pending.get(i);
       if (!who) { t.pending.set(i, (who = new Map())); t.pendingSince.set(i, t.copies.get(i)?.get(BROADCAST_KEY)?.seq ?? -1); }
