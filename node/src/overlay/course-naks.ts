@@ -39,6 +39,8 @@ export class CourseNaks implements NakSchedule {
   }
 
   onRepaired(): void {}   // course senders send none
+  /** No idx kept between ticks: a NAK's list is made at the tick, below the horizon. */
+  readonly tracked = 0;
   close(): void {}
 
   tick(lastActivity: number): string | undefined {
@@ -61,7 +63,7 @@ export class CourseNaks implements NakSchedule {
     else if (now < this.nextNakAt) return undefined;
     if (this.rounds >= tm.nakMaxRounds) return `${this.rounds} NAK rounds brought nothing`;
     const missing: number[] = [];
-    for (let i = 0; i < held.total; i++) if (!held.has(i)) missing.push(i);
+    for (let i = 0; i < held.horizon; i++) if (!held.has(i)) missing.push(i);
     this.nak(missing, now);
     return undefined;
   }

@@ -63,8 +63,10 @@ export class FleetNaks implements NakSchedule {
   readonly kind = "fleet";
   naks: number;
   readonly arrivals: Arrivals;
-  /** Missing idx below the frontier: certainly lost. */
+  /** Missing idx below the frontier (and the NAK horizon): certainly lost. */
   private readonly gaps = new Set<number>();
+  /** Idx below this were looked at for gaps; it follows min(frontier, horizon) as chunks arrive. */
+  private scanned = 0;
   private readonly asked = new Map<number, Asked>();
   private metaAsked: Asked | undefined;
   private lastNakAt = -Infinity;
@@ -86,7 +88,7 @@ export class FleetNaks implements NakSchedule {
   constructor(private readonly ctx: ScheduleContext, private readonly timings: FleetNakTimings, before?: NakSchedule) {
     this.naks = before?.naks ?? 0;
     this.arrivals = before?.arrivals ?? new Arrivals(ctx.clock.now());
-    for (let i = 0; i < this.arrivals.frontier; i++) if (!ctx.held.has(i)) this.gaps.add(i);
+    this.scanGaps();
     // Only our NAKs start a silence (course ones expect none): anything heard at all counts.
     this.heardSinceNak = this.arrivals.count > 0;
   }
@@ -103,9 +105,9 @@ export class FleetNaks implements NakSchedule {
     const gapsBefore = this.gaps.size;
     const frontier = this.arrivals.frontier;
     const beyond = idx >= frontier;
-    if (beyond) for (let i = frontier; i < idx; i++) this.gaps.add(i);
-    else this.gaps.delete(idx);
+    if (!beyond) this.gaps.delete(idx);
     this.arrivals.held(idx, now);
+    this.scanGaps();
     const asked = this.asked.get(idx);
     if (asked) {
       // Karn's rule: only a chunk asked for once times the repair round trip unambiguously, and only
@@ -129,6 +131,17 @@ export class FleetNaks implements NakSchedule {
       if (a && !this.ctx.held.has(i)) { a.at = -Infinity; lost = true; }
     }
     if (lost || silenceEnds) this.poke(true);
+  }
+
+  /** NAK state in use: entries for idx kept as gaps and as asked for (each below the horizon, reassembly.ts: at most twice it). */
+  get tracked(): number {
+    return this.gaps.size + this.asked.size;
+  }
+
+  /** Records the gaps up to the frontier, but only below the horizon: the rest waits for chunks to come. */
+  private scanGaps(): void {
+    const end = Math.min(this.arrivals.frontier, this.ctx.held.horizon);
+    for (; this.scanned < end; this.scanned++) if (!this.ctx.held.has(this.scanned)) this.gaps.add(this.scanned);
   }
 
   tick(): string | undefined {
@@ -175,7 +188,7 @@ export class FleetNaks implements NakSchedule {
     if (total !== undefined && frontier < total) {
       const tailAt = frontierAt + Math.max(this.timings.tailQuietMs, rto);
       if (now < tailAt) yield { kind: "tail-check", at: tailAt };
-      else for (let idx = frontier; idx < total; idx++) yield { kind: "chunk", idx, at: at(this.asked.get(idx)) };
+      else for (let idx = frontier, end = Math.min(total, this.ctx.held.horizon); idx < end; idx++) yield { kind: "chunk", idx, at: at(this.asked.get(idx)) };
     }
     if (this.ctx.held.awaitingDigest) yield { kind: "meta", at: at(this.metaAsked) };
   }

@@ -62,6 +62,8 @@ export interface NakSchedule {
   /** NAKs sent for this transfer so far. */
   readonly naks: number;
   readonly arrivals: Arrivals;
+  /** Entries of per-idx state the schedule keeps (the NAK budget: at most 2 × the horizon, reassembly.ts). */
+  readonly tracked: number;
   /** A chunk datagram arrived; `seq` is a binary frame's SEQ. Called after the chunk was taken in. */
   onChunk(idx: number, seq: number | undefined, fate: ChunkFate): void;
   /** A sender's REPAIRED marker: the chunks it resent before this datagram. */

@@ -12,9 +12,21 @@ export interface MetaFacts { chunks: number; size?: number; sha256?: string; enc
 
 export interface Refusal { ok: false; reason: Extract<RejectReason, "bounds" | "sha" | "decode">; detail: string }
 
+/**
+ * The NAK budget: a transfer's NAK schedule keeps state for, and asks for, only idx below
+ * NAK_HORIZON_BASE + NAK_HORIZON_PER_CHUNK × chunks held (and below its total). What a transfer costs
+ * then grows with the chunks that arrive, not with the count a datagram claims: one 1.7 KB chunk
+ * claiming 65,536 chunks used to cost 65,535 gaps, re-asked every few ms. A real transfer (chunks in
+ * idx order, under 7/8 lost) never meets it: its frontier stays below the horizon.
+ */
+export const NAK_HORIZON_BASE = 1_024;
+export const NAK_HORIZON_PER_CHUNK = 8;
+
 /** What a NAK schedule reads of a transfer: which chunks are held. */
 export interface Holding {
   readonly total: number | undefined;
+  /** One past the highest idx a NAK may ask for now (see NAK_HORIZON_BASE). */
+  readonly horizon: number;
   /** Chunks held. */
   readonly count: number;
   has(idx: number): boolean;
@@ -60,6 +72,10 @@ export class Reassembly implements Holding {
 
   get count(): number {
     return this.parts.size;
+  }
+
+  get horizon(): number {
+    return Math.min(this.total ?? 0, NAK_HORIZON_BASE + NAK_HORIZON_PER_CHUNK * this.parts.size);
   }
 
   has(idx: number): boolean {

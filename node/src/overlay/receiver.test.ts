@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { deflateRawSync } from "node:zlib";
 import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings } from "./receiver.js";
+import { NAK_HORIZON_BASE, NAK_HORIZON_PER_CHUNK } from "./reassembly.js";
 import { newStats } from "./stats.js";
 import { FakeClock } from "../../../test/support/fake-clock.js";
 
@@ -339,4 +340,50 @@ test("a DeltaFleet sender that goes away is given up after repairGiveUpMs, its N
   assert.ok(waits.every((w, i) => i === 0 || w >= waits[i - 1]!), `waits only grow: ${waits.join(",")}`);
   assert.equal(Math.max(...waits), TIMINGS.nakBackoffMaxMs);
   assert.equal(g.clock.waiting, 0, "no timer left behind");
+});
+
+test("32 chunks each claiming 65,536 chunks: NAK state and NAKs stay within the horizon of what arrived", () => {
+  // The attack: one 1.7 KB binary chunk claiming 65,536 chunks cost ~2.3 s CPU and ~70 MB (65,535
+  // gaps, re-asked every few ms). The budget: a transfer keeps NAK state for at most
+  // NAK_HORIZON_BASE + NAK_HORIZON_PER_CHUNK × chunks held idx, and holds only the bytes that came.
+  const limits: ReceiverLimits = { maxChunksPerTransfer: 65_536, maxTransferBytes: 32 << 20, maxInFlightBytes: 64 << 20, maxTransfers: 32, maxTransfersPerSource: 4, maxRemembered: 100 };
+  const g = rig([], [], limits);
+  const claimed = 65_536;
+  let received = 0;
+  for (let n = 0; n < 32; n++) {
+    const data = bytes(1_400, n);
+    received += data.length;
+    // Half claim to be the last chunk (every idx below is a gap), half the first (all the rest is a lost tail).
+    g.r.onChunk({ ...chunk(`big${n}`, n % 2 ? claimed - 1 : 0, claimed, data, `evil${n}`), seq: n }, `6.6.6.${n % 8}`, 4000, "binary");
+  }
+  assert.equal(g.r.list().length, 32);
+  const perTransfer = NAK_HORIZON_BASE + NAK_HORIZON_PER_CHUNK * 1;
+  let maxTracked = 0;
+  for (let ms = 0; ms < 300; ms += 5) {
+    g.advance(5, 1);
+    maxTracked = Math.max(maxTracked, g.r.list().reduce((a, t) => a + t.tracked, 0));
+  }
+  assert.ok(g.naks.length > 0, "they are still asked about (they might be real)");
+  const largest = Math.max(...g.naks.map((n) => n.missing.length));
+  assert.ok(largest <= perTransfer, `a NAK listed ${largest} idx (budget ${perTransfer})`);
+  // An idx below the horizon may be both a gap and asked for: two entries at most.
+  assert.ok(maxTracked <= 2 * 32 * perTransfer, `NAK state of ${maxTracked} entries (budget ${2 * 32 * perTransfer})`);
+  assert.ok(g.r.bytesInFlight <= received, `holds ${g.r.bytesInFlight} B of ${received} B received`);
+});
+
+test("a real transfer whose first chunks were all lost still completes: the horizon grows with what arrives", () => {
+  const limits: ReceiverLimits = { ...LIMITS, maxChunksPerTransfer: 5_000, maxTransferBytes: 5_000, maxInFlightBytes: 5_000 };
+  const g = rig([], ["s"], limits);
+  const total = 3_000;
+  const file = bytes(total);
+  g.r.onMeta({ src: "s", ver: "v", chunks: total, size: total, sha256: sha(file) }, "1.1.1.1", 5000, "binary");
+  const send = (i: number) => g.r.onChunk({ ...chunk("v", i, total, file.subarray(i, i + 1)), seq: i }, "1.1.1.1", 5000, "binary");
+  send(total - 1);   // everything before it was lost
+  for (let round = 0; round < 200 && g.delivered.length === 0; round++) {
+    const before = g.naks.length;
+    g.advance(20, 1);
+    for (const n of g.naks.slice(before)) for (const i of n.missing) send(i);
+  }
+  assert.equal(g.delivered.length, 1, `not delivered: ${JSON.stringify(g.r.list())}`);
+  assert.ok(Math.max(...g.naks.map((n) => n.missing.length)) <= NAK_HORIZON_BASE + NAK_HORIZON_PER_CHUNK * total);
 });

@@ -45,6 +45,8 @@ export interface TransferInfo {
   have: number;
   total: number | undefined;
   bytes: number;
+  /** Entries of per-idx state its NAK schedule keeps (at most 2 × the NAK horizon, reassembly.ts). */
+  tracked: number;
   startedAt: number;
   metaAt: number | undefined;
 }
@@ -310,7 +312,7 @@ export class Receiver {
 
   list(): TransferInfo[] {
     return [...this.open.values()].map((t) => ({ version: t.ver, from: t.src, have: t.held.count, total: t.held.total,
-      bytes: t.held.bytes, startedAt: t.startedAt, metaAt: t.metaAt }));
+      bytes: t.held.bytes, tracked: t.schedule.tracked, startedAt: t.startedAt, metaAt: t.metaAt }));
   }
 
   get bytesInFlight(): number {
