@@ -9,7 +9,7 @@ import { BIN_SEQ_MODULUS, COURSE_NAK_MAX_IDX, decode, encodeBinaryChunk, isBinar
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { Discovery, type DiscoveryTimings } from "./discovery.js";
 import { resolveAddresses } from "./netif.js";
-import { PeerTable, type PeerInfo } from "./peers.js";
+import { MAX_PEERS, PeerTable, type PeerInfo } from "./peers.js";
 import { RateLimiter, type SendClass } from "./rate-limiter.js";
 import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings, type TransferInfo } from "./receiver.js";
 import { Router, textDialect } from "./router.js";
@@ -134,6 +134,12 @@ export interface OverlayOptions {
    */
   onDelta?: (d: DeltaArrival) => Promise<"applied" | "duplicate" | void>;
   isApplied?: (version: string) => boolean;
+  /**
+   * Is this sender one of the fleet's (the roster)? Its transfers take the slots; the others share a
+   * small pool (ReceiverLimits.maxUntrustedTransfers). Default: a SRC heard in a PEER_SYNC and still in
+   * the peer table.
+   */
+  isTrusted?: (src: string) => boolean;
   /** Every event the overlay logs, as one object (the agent prints them as JSON lines). */
   onEvent?: (ev: string, fields: Record<string, unknown>) => void;
   timings?: Partial<OverlayTimings>;
@@ -165,6 +171,8 @@ export class Overlay {
   private readonly maxDatagramBytes: number;
   private seq = 0;
   private closed = false;
+  /** SRCs heard in a PEER_SYNC (the default trust: see OverlayOptions.isTrusted); pruned with the table. */
+  private readonly synced = new Set<string>();
   /** The next run of each periodic job (close() cancels them). */
   private readonly loops: Array<{ timer: Timer | undefined }> = [];
   private readonly logger: Logger | undefined;
@@ -192,6 +200,7 @@ export class Overlay {
       nak: (r) => void this.sendNak(r),
       isApplied: (v) => o.isApplied?.(v) ?? false,
       isFleet: (src) => this.table.get(src)?.ours ?? false,
+      isTrusted: o.isTrusted ?? ((src) => this.synced.has(src) && this.table.get(src) !== undefined),
       event: (ev, f) => this.event(ev, f),
     }, this.clock);
     this.sender = new Sender({
@@ -350,12 +359,19 @@ export class Overlay {
       if (!d.ok) { bump(this.stats.datagramsDropped, d.reason); return; }
       const p = d.packet;
       if (p.src === this.nodeId) { bump(this.stats.datagramsDropped, "own"); return; }
+      if (p.type === "PEER_SYNC") this.syncedFrom(p.src);
       if (!this.discovery.heard(p, rinfo)) this.handle(p, rinfo);
     } catch (e) {
       // The receive path never throws: a bug here costs one datagram, counted, not the node.
       bump(this.stats.datagramsDropped, "internal_error");
       this.log("error", "receive-error", { error: (e as Error).stack });
     }
+  }
+
+  private syncedFrom(src: string): void {
+    this.synced.add(src);
+    // Forged SRCs must not grow it without end: keep those the (bounded) peer table still knows.
+    if (this.synced.size > 2 * MAX_PEERS) for (const s of this.synced) if (s !== src && !this.table.get(s)) this.synced.delete(s);
   }
 
   /** What discovery left: the transfers. */

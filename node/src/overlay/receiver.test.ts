@@ -16,7 +16,8 @@ const TIMINGS: ReceiverTimings = { nakQuietMs: 100, repairQuietMs: 30, nakBackof
   nakBatchMs: 2, reaskMinMs: 4, reaskInitialMs: 10, tailQuietMs: 20, repairGiveUpMs: 3000 };
 
 /** `fleet`: senders the peer table knows as DeltaFleet nodes (the fast schedule). */
-function rig(applied: string[] = [], fleet: string[] = [], limits: ReceiverLimits = LIMITS) {
+/** `trusted`: senders the node trusts (the roster); undefined: all of them (no hook). */
+function rig(applied: string[] = [], fleet: string[] = [], limits: ReceiverLimits = LIMITS, trusted?: string[]) {
   const clock = new FakeClock();
   const stats = newStats();
   const delivered: Completed[] = [];
@@ -27,6 +28,7 @@ function rig(applied: string[] = [], fleet: string[] = [], limits: ReceiverLimit
     nak: (n) => naks.push({ ...n, at: clock.now() }),
     isApplied: (v) => applied.includes(v),
     isFleet: (src) => fleet.includes(src),
+    ...(trusted ? { isTrusted: (src: string) => trusted.includes(src) } : {}),
     event: (ev) => events.push(ev),
   }, clock);
   /** Time passes in steps (repair timers fire when due within them), the housekeeping tick after each. */
@@ -386,4 +388,49 @@ test("a real transfer whose first chunks were all lost still completes: the hori
   }
   assert.equal(g.delivered.length, 1, `not delivered: ${JSON.stringify(g.r.list())}`);
   assert.ok(Math.max(...g.naks.map((n) => n.missing.length)) <= NAK_HORIZON_BASE + NAK_HORIZON_PER_CHUNK * total);
+});
+
+test("a META flood from 200 unknown sources cannot evict a known peer's transfer, nor keep its next one out", () => {
+  // The attack: ~7 KB/s of well-formed MODEL_META from 8 sockets (or 200, or 8 IPs) filled every slot.
+  const limits: ReceiverLimits = { maxChunksPerTransfer: 65_536, maxTransferBytes: 32 << 20, maxInFlightBytes: 64 << 20, maxTransfers: 32, maxTransfersPerSource: 4,
+    maxRemembered: 100, maxUntrustedTransfers: 4 };
+  const g = rig([], ["real"], limits, ["real"]);
+  const file = bytes(3_000);
+  const part = (i: number) => file.subarray(i * 100, i * 100 + 100);
+  const from = ["1.1.1.1", 5000] as const;
+  g.r.onMeta({ src: "real", ver: "v1", chunks: 30, size: 3_000, sha256: sha(file) }, ...from, "binary");
+  for (let i = 0; i < 15; i++) g.r.onChunk({ ...chunk("v1", i, 30, part(i), "real"), seq: i }, ...from, "binary");
+  // The real sender stalls for a second while 200 sources (on 200 addresses) send 5 METAs each.
+  let maxUntrusted = 0;
+  for (let n = 0; n < 1_000; n++) {
+    const src = `x${n % 200}`;
+    g.r.onMeta({ src, ver: `f${n}`, chunks: 65_536, size: 1 << 20, sha256: sha(bytes(8, n)) }, `6.6.${n % 200}.1`, 4000, "v1");
+    if (n % 10 === 0) g.advance(10);
+    maxUntrusted = Math.max(maxUntrusted, g.r.list().filter((t) => t.from !== "real").length);
+    if (n === 500) g.r.onMeta({ src: "real", ver: "v2", chunks: 1, size: 3, sha256: sha(bytes(3, 9)) }, ...from, "binary");
+  }
+  assert.ok(maxUntrusted <= 4, `${maxUntrusted} transfers of unknown senders open at once (pool of 4)`);
+  assert.ok(g.stats.transfersEvicted.untrusted > 900, "the pool turned over, counted");
+  assert.equal(g.stats.transfersEvicted.trusted, 0);
+  assert.deepEqual(g.r.list().filter((t) => t.from === "real").map((t) => t.version).sort(), ["v1", "v2"], "both real transfers are open");
+  for (let i = 15; i < 30; i++) g.r.onChunk({ ...chunk("v1", i, 30, part(i), "real"), seq: i }, ...from, "binary");
+  g.r.onChunk({ ...chunk("v2", 0, 1, bytes(3, 9), "real"), seq: 30 }, ...from, "binary");
+  assert.deepEqual(g.delivered.map((d) => d.version).sort(), ["v1", "v2"], "the real deltas complete");
+  assert.deepEqual(g.delivered.find((d) => d.version === "v1")!.bytes, Buffer.from(file));
+});
+
+test("the untrusted pool evicts the transfer with least progress; trusted peers share the slots fairly", () => {
+  const limits: ReceiverLimits = { ...LIMITS, maxTransfers: 6, maxTransfersPerSource: 8, maxInFlightBytes: 100_000, maxUntrustedTransfers: 2 };
+  const g = rig([], [], limits, ["a", "b"]);
+  g.r.onChunk(chunk("u1", 0, 9, bytes(10), "u"), "6.6.6.6", 1, "v1");
+  g.r.onChunk(chunk("u1", 1, 9, bytes(10), "u"), "6.6.6.6", 1, "v1");
+  g.r.onChunk(chunk("u2", 0, 9, bytes(10), "u"), "6.6.6.6", 1, "v1");
+  g.r.onChunk(chunk("u3", 0, 9, bytes(10), "u"), "6.6.6.6", 1, "v1");
+  assert.deepEqual(g.r.list().map((t) => t.version).sort(), ["u1", "u3"], "u2 (one chunk, older) went; u1 (two chunks) stays");
+  // Peer a takes every free slot, then b's newcomers take a's least-progress ones, down to a fair share.
+  for (let v = 0; v < 4; v++) g.r.onChunk(chunk(`a${v}`, 0, 9, bytes(10), "a"), "1.1.1.1", 5000, "v1");
+  for (let v = 0; v < 4; v++) g.r.onChunk(chunk(`b${v}`, 0, 9, bytes(10), "b"), "2.2.2.2", 5000, "v1");
+  const by = (src: string) => g.r.list().filter((t) => t.from === src).length;
+  assert.deepEqual([by("a"), by("b"), by("u")], [3, 3, 0], "untrusted ones first, then a's down to a fair share");
+  assert.equal(g.stats.datagramsDropped.transfers_full, 1, "b's fourth finds no fair room");
 });

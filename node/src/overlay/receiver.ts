@@ -28,7 +28,16 @@ export interface ReceiverLimits {
   maxTransfersPerSource: number;
   /** Finished (sender, version) pairs remembered so late duplicates are dropped, not restarted. */
   maxRemembered: number;
+  /**
+   * Open transfers from senders the node does not trust (ReceiverHooks.isTrusted), all together:
+   * a small pool, a newcomer evicting the one with least progress. However many sources or
+   * addresses a flood uses, it cannot take a trusted peer's slot. Default UNTRUSTED_POOL.
+   */
+  maxUntrustedTransfers?: number;
 }
+
+/** Slots for transfers from untrusted senders (limits.maxUntrustedTransfers). */
+export const UNTRUSTED_POOL = 4;
 
 export interface ReceiverTimings extends CourseNakTimings, FleetNakTimings {
   /** All chunks but no META sha256: wait this long for META, then give up (never deliver unverified). */
@@ -83,6 +92,12 @@ export interface ReceiverHooks {
   isApplied(version: string): boolean;
   /** Is this sender a DeltaFleet node (idx order, pooled resends: the fast NAK schedule)? */
   isFleet?(src: string): boolean;
+  /**
+   * Is this sender one of the fleet's (the roster; until there is one, the overlay says: seen in a
+   * PEER_SYNC)? Its transfers take the slots, fairly per peer; the others share a small pool.
+   * Absent: every sender is trusted.
+   */
+  isTrusted?(src: string): boolean;
   event(ev: string, fields: Record<string, unknown>): void;
 }
 
@@ -90,6 +105,8 @@ interface Transfer {
   key: string;
   src: string;
   ver: string;
+  /** From a trusted sender when opened (looked up again before it is evicted). */
+  trusted: boolean;
   /** The socket that opened the transfer: the only one that may feed it. */
   address: string;
   port: number;
@@ -151,11 +168,16 @@ export class Receiver {
     }
     if (total > this.limits.maxChunksPerTransfer) { this.drop("bounds"); return undefined; }
     if (this.openFrom(address, port) >= this.limits.maxTransfersPerSource) { this.drop("source_full"); return undefined; }
-    if (this.open.size >= this.limits.maxTransfers && !this.evictIdle(isMeta)) { this.drop("transfers_full"); return undefined; }
+    const trusted = this.hooks.isTrusted?.(src) ?? true;
+    if (!trusted && !this.poolRoom()) { this.drop("untrusted_full"); return undefined; }
+    if (this.open.size >= this.limits.maxTransfers && !this.evictIdle(isMeta, trusted) && !(trusted && this.evictForTrusted(src))) {
+      this.drop("transfers_full");
+      return undefined;
+    }
     const now = this.now();
     const held = new Reassembly(this.limits.maxTransferBytes);
     const ctx: ScheduleContext = { held, clock: this.clock, nak: (missing, heard) => this.nak(t, missing, heard) };
-    const t: Transfer = { key, src, ver, address, port, framing, held, ctx, startedAt: now, metaAt: undefined, lastActivity: now, wholeAt: undefined,
+    const t: Transfer = { key, src, ver, trusted, address, port, framing, held, ctx, startedAt: now, metaAt: undefined, lastActivity: now, wholeAt: undefined,
       schedule: this.fleetSender(framing, src) ? new FleetNaks(ctx, this.timings) : new CourseNaks(ctx, this.timings) };
     this.open.set(key, t);
     return t;
@@ -167,16 +189,66 @@ export class Receiver {
     return n;
   }
 
+  private isTrusted(t: Transfer): boolean {
+    return (t.trusted ||= this.hooks.isTrusted?.(t.src) ?? true);
+  }
+
+  /** The open transfer with the least progress (chunks held; then the longest idle) among those `pick`s. */
+  private leastProgress(pick: (t: Transfer) => boolean): Transfer | undefined {
+    let least: Transfer | undefined;
+    for (const t of this.open.values()) {
+      if (!pick(t)) continue;
+      if (!least || t.held.count < least.held.count || (t.held.count === least.held.count && t.lastActivity < least.lastActivity)) least = t;
+    }
+    return least;
+  }
+
+  /** Room in the untrusted pool for a newcomer: a free slot, or the member with least progress evicted. */
+  private poolRoom(): boolean {
+    const pool = this.limits.maxUntrustedTransfers ?? UNTRUSTED_POOL;
+    let n = 0;
+    for (const t of this.open.values()) if (!this.isTrusted(t)) n++;
+    if (n < pool) return true;
+    const least = this.leastProgress((t) => !this.isTrusted(t));
+    if (!least) return false;   // a pool of 0
+    this.evict(least);
+    return true;
+  }
+
+  /**
+   * All slots taken and none idle: a trusted newcomer takes an untrusted transfer's slot, else the
+   * least-progress one of the trusted peer holding the most, if that peer holds more than the
+   * newcomer's would (fair shares per peer).
+   */
+  private evictForTrusted(src: string): boolean {
+    const untrusted = this.leastProgress((t) => !this.isTrusted(t));
+    if (untrusted) { this.evict(untrusted); return true; }
+    const held = new Map<string, number>();
+    for (const t of this.open.values()) held.set(t.src, (held.get(t.src) ?? 0) + 1);
+    let top: string | undefined;
+    for (const [peer, n] of held) if (top === undefined || n > held.get(top)!) top = peer;
+    if (top === undefined || held.get(top)! <= (held.get(src) ?? 0) + 1) return false;
+    this.evict(this.leastProgress((t) => t.src === top)!);
+    return true;
+  }
+
+  /** Closes a transfer for a newcomer: not remembered (its sender's next packet may reopen it), counted. */
+  private evict(t: Transfer): void {
+    this.finish(t, undefined, undefined, false);
+    bump(this.stats.transfersEvicted, this.isTrusted(t) ? "trusted" : "untrusted");
+  }
+
   /**
    * Makes room for a new transfer by expiring the longest-idle one that has been quiet for
    * EVICT_IDLE_NAK_PERIODS NAK periods and is not more credible than the newcomer (a transfer with a
    * META outranks chunks of unknown origin, so a flood of bare chunks cannot push a real delta out).
    * The evicted one is not remembered as finished: its sender's next packet may reopen it.
    */
-  private evictIdle(newcomerHasMeta: boolean): boolean {
+  private evictIdle(newcomerHasMeta: boolean, newcomerTrusted: boolean): boolean {
     const now = this.now();
     let oldest: Transfer | undefined;
     for (const t of this.open.values()) {
+      if (!newcomerTrusted && this.isTrusted(t)) continue;   // an unknown sender never takes a trusted slot
       if (t.metaAt !== undefined && !newcomerHasMeta) continue;
       if (now - t.lastActivity < this.timings.nakQuietMs * EVICT_IDLE_NAK_PERIODS) continue;
       if (!oldest || t.lastActivity < oldest.lastActivity) oldest = t;

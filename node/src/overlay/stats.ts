@@ -18,7 +18,7 @@ export const DROP_REASONS = [
   // overlay.ts
   "own", "internal_error",
   // receiver.ts: a finished or applied version, a forged sender, bounds, a transfer that contradicts itself
-  "late", "applied", "forged_src", "bounds", "source_full", "transfers_full", "in_flight_full",
+  "late", "applied", "forged_src", "bounds", "source_full", "transfers_full", "in_flight_full", "untrusted_full",
   "total_changed", "meta_changed", "duplicate",
   // sender.ts: a NAK for a version no longer held
   "nak_unknown_version",
@@ -49,6 +49,8 @@ export interface OverlayStats {
   deltasRejected: Record<RejectReason, number>;
   datagramsDropped: Record<DropReason, number>;
   transfersGaveUp: number;
+  /** Open transfers closed to make room for another (untrusted: from the small pool). */
+  transfersEvicted: Record<"trusted" | "untrusted", number>;
   sendErrors: number;
   peersRefused: number;         // packets from a new SRC while the peer table was full
 }
@@ -60,7 +62,7 @@ export function newStats(): OverlayStats {
     deltasAnnounced: 0, deltasCompleted: 0, deltasApplied: 0,
     deltasRejected: zeros(REJECT_REASONS),
     datagramsDropped: zeros(DROP_REASONS),
-    transfersGaveUp: 0, sendErrors: 0, peersRefused: 0,
+    transfersGaveUp: 0, transfersEvicted: { trusted: 0, untrusted: 0 }, sendErrors: 0, peersRefused: 0,
   };
 }
 
