@@ -59,3 +59,17 @@ export function hostileDatagrams(o: HostileOptions): (i: number) => Uint8Array {
     return pick(crafted)();
   };
 }
+
+/**
+ * Well-formed MODEL_META for ever new versions from `sources` SRCs (the slot flood: ~7 KB/s of these
+ * filled every transfer slot of a receiver). Each claims a big transfer within the default bounds.
+ */
+export function metaFlood(sources: number): (i: number) => Uint8Array {
+  const sha = createHash("sha256").update("flood").digest("hex");
+  return (i) => encodeText("v1", { src: `meta${i % sources}`, seq: i + 1 }, { type: "MODEL_META", ver: `mf${i}`, size: 8 << 20, chunks: 6_000, sha256: sha });
+}
+
+/** A 1.7 KB binary chunk of a transfer claiming `claimed` chunks (the NAK-state attack), from SRC big<i>. */
+export function claimingChunk(i: number, claimed = 65_536): Uint8Array {
+  return encodeBinaryChunk({ src: `big${i}`, seq: i + 1 }, `bc${i}`, i % 2 ? claimed - 1 : 0, claimed, randomBytes(1_650));
+}
