@@ -16,10 +16,12 @@ export interface Refusal { ok: false; reason: Extract<RejectReason, "bounds" | "
  * The NAK budget: a transfer's NAK schedule keeps state for, and asks for, only idx below
  * NAK_HORIZON_BASE + NAK_HORIZON_PER_CHUNK × chunks held (and below its total). What a transfer costs
  * then grows with the chunks that arrive, not with the count a datagram claims: one 1.7 KB chunk
- * claiming 65,536 chunks used to cost 65,535 gaps, re-asked every few ms. A real transfer (chunks in
- * idx order, under 7/8 lost) never meets it: its frontier stays below the horizon.
+ * claiming 65,536 chunks used to cost 65,535 gaps, re-asked every few ms; now at most 256 + 8, and
+ * each such datagram costs about what 4 real chunks do (bench/overlay/flood.ts). A real transfer
+ * (chunks in idx order, under 7/8 of them lost) stays below the horizon; one that lost more than its
+ * first 256 chunks in a row asks for them in steps as they come, and completes all the same.
  */
-export const NAK_HORIZON_BASE = 1_024;
+export const NAK_HORIZON_BASE = 256;
 export const NAK_HORIZON_PER_CHUNK = 8;
 
 /** What a NAK schedule reads of a transfer: which chunks are held. */
