@@ -92,27 +92,39 @@ async function teacher(t: TestContext, extra: Partial<OverlayOptions> = {}): Pro
 
 const every = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
-for (const { who, introduce } of [
-  { who: "from a SRC it never heard", introduce: false },
-  { who: "from a SRC that said PEER_SYNC after the delta was announced", introduce: true },
-]) {
-  test(`NAKs for a taught version ${who} get at most 2 bytes out per byte in`, async (t) => {
-    const { ov, version, chunks } = await teacher(t);
-    const evil = await raw(t);
-    if (introduce) await evil.send("v1", "evil", { type: "PEER_SYNC", ours: true }, ov.port);
-    // Both NAK forms: ours (ranges, the whole file in a few bytes) and the course's 25-idx lists.
-    for (let k = 0; k < 5; k++) {
-      await evil.send("v1", "evil", { type: "CHUNK_NAK", ver: version, missing: [], wantMeta: true }, ov.port, nakRanges(every(chunks)));
-      for (let i = 0; i < chunks; i += 25) await evil.send("v1", "evil", { type: "CHUNK_NAK", ver: version, missing: every(chunks).slice(i, i + 25), wantMeta: false }, ov.port);
-      await settle(60);
-    }
-    await settle(300);
-    const ratio = evil.bytesIn() / evil.bytesOut;
-    assert.ok(ratio <= 2, `the attacker sent ${evil.bytesOut} B and got ${evil.bytesIn()} B back (${ratio.toFixed(1)}x)`);
-    if (introduce) assert.ok(ov.stats.repairsRefused > 0, "nothing counted as refused");
-    else assert.ok(ov.stats.datagramsDropped.nak_unknown_peer > 0, `not counted: ${JSON.stringify(ov.stats.datagramsDropped)}`);
-  });
+/** The attacker NAKs the whole file, in ours (ranges) and the course's form (25-idx lists), five times. */
+async function nakEverything(evil: Raw, src: string, to: number, version: string, chunks: number): Promise<void> {
+  for (let k = 0; k < 5; k++) {
+    await evil.send("v1", src, { type: "CHUNK_NAK", ver: version, missing: [], wantMeta: true }, to, nakRanges(every(chunks)));
+    for (let i = 0; i < chunks; i += 25) await evil.send("v1", src, { type: "CHUNK_NAK", ver: version, missing: every(chunks).slice(i, i + 25), wantMeta: false }, to);
+    await settle(60);
+  }
 }
+
+test("NAKs for a taught version from a SRC never heard, or forging a peer's SRC from elsewhere, get at most 2 bytes out per byte in", async (t) => {
+  const { ov, version, chunks } = await teacher(t);
+  const evil = await raw(t);
+  await nakEverything(evil, "evil", ov.port, version, chunks);
+  await nakEverything(evil, "Pi-2", ov.port, version, chunks);
+  await settle(300);
+  const ratio = evil.bytesIn() / evil.bytesOut;
+  assert.ok(ratio <= 2, `the attacker sent ${evil.bytesOut} B and got ${evil.bytesIn()} B back (${ratio.toFixed(1)}x)`);
+  assert.ok(ov.stats.datagramsDropped.nak_unknown_peer > 0 && ov.stats.datagramsDropped.forged_src > 0, `not counted: ${JSON.stringify(ov.stats.datagramsDropped)}`);
+});
+
+test("ids introduced after the announce share one repair pool of 2 copies, however many; past it, 2 bytes out per byte in", async (t) => {
+  const { ov, version, chunks } = await teacher(t);
+  const evil = await Promise.all([raw(t), raw(t), raw(t)]);
+  for (const [k, e] of evil.entries()) await e.send("v1", `evil-${k}`, { type: "PEER_SYNC", ours: true }, ov.port);
+  await until("the teacher to know them", () => ov.peers().length === 1 + evil.length);
+  for (const [k, e] of evil.entries()) await nakEverything(e, `evil-${k}`, ov.port, version, chunks);
+  await settle(300);
+  const bytesIn = evil.reduce((n, e) => n + e.bytesIn(), 0);
+  const bytesOut = evil.reduce((n, e) => n + e.bytesOut, 0);
+  // Two copies, counted with every datagram's header: less than 2.5 times the delta.
+  assert.ok(bytesIn <= 2.5 * DELTA.length + 2 * bytesOut, `the attackers sent ${bytesOut} B and got ${bytesIn} B back for a ${DELTA.length}-byte delta`);
+  assert.ok(ov.stats.repairsRefused > 0, "nothing counted as refused");
+});
 
 test("an honest receiver known when the delta was announced still gets its lost chunks resent", async (t) => {
   const { ov, version, chunks } = await teacher(t, { binary: false });
