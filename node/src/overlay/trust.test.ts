@@ -188,3 +188,22 @@ test("a forged SRC=Pi-1 PEER_SYNC from another address does not redirect Pi-2's 
   assert.equal(pi2.peers().find((p) => p.id === "Pi-1")?.port, pi1.port, "Pi-1 moved to the forger's address");
   assert.equal(pi2.stats.datagramsDropped.forged_src, 1);
 });
+
+test("a Sprint 6.2 node naming its own host in PEER_SYNC is sent to at the port it names; an id rebinds only after it went quiet", async (t) => {
+  const ov = await overlay(t, { nodeId: "Pi-1", timings: { pingAfterMs: 300 } });
+  const s62 = await raw(t);
+  const listening = await raw(t);
+  // Sends from one socket, listens on another of the same host (the body's ip is the datagram's).
+  const buf = encodeText("sprint62", { src: "Pi-62", seq: 1 }, { type: "PEER_SYNC", ours: false }, { ownIp: LO, ownPort: listening.port });
+  await new Promise<void>((r) => s62.sock.send(buf, ov.port, LO, () => r()));
+  await until("Pi-62 known", () => ov.peers().some((p) => p.id === "Pi-62"));
+  assert.equal(ov.peers().find((p) => p.id === "Pi-62")?.port, listening.port);
+  // A node restarted on another port is itself again once its old address has been quiet.
+  const moved = await raw(t);
+  await moved.send("sprint62", "Pi-62", { type: "PEER_SYNC", ours: false }, ov.port);
+  await settle(50);
+  assert.equal(ov.stats.datagramsDropped.forged_src, 1, "taken from another source while the first was heard");
+  await settle(300);
+  await moved.send("sprint62", "Pi-62", { type: "PEER_SYNC", ours: false }, ov.port);
+  await until("Pi-62 rebound", () => ov.peers().find((p) => p.id === "Pi-62")?.port === moved.port);
+});
