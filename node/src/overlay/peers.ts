@@ -12,6 +12,8 @@ export const MAX_PEERS = 256;
  * forged SRCs from one attacker's socket, each a destination of our deltas.
  */
 export const MAX_PEERS_PER_SOURCE = 4;
+/** Peers heard from one host (ip) at once: one machine's sockets must not fill the table either. */
+export const MAX_PEERS_PER_HOST = 32;
 
 export interface PeerInfo {
   id: string;
@@ -41,7 +43,7 @@ export class PeerTable {
   touch(id: string, address: string, port: number, dialect: Dialect, now: number, ours?: boolean, source = `${address}:${port}`): "new" | "known" | "full" {
     const p = this.byId.get(id);
     if (!p) {
-      if (this.byId.size >= MAX_PEERS || this.fromSource(source) >= MAX_PEERS_PER_SOURCE) return "full";
+      if (this.byId.size >= MAX_PEERS || !this.roomFor(source)) return "full";
       this.byId.set(id, { id, address, port, source, dialect, ours: ours ?? false, firstSeenMs: now, lastSeenMs: now,
         rttMs: undefined, pinged: false, announced: [] });
       return "new";
@@ -66,10 +68,14 @@ export class PeerTable {
     return !p || p.source === source || now - p.lastSeenMs >= quietMs;
   }
 
-  private fromSource(source: string): number {
-    let n = 0;
-    for (const p of this.byId.values()) if (p.source === source) n++;
-    return n;
+  private roomFor(source: string): boolean {
+    const host = source.slice(0, source.lastIndexOf(":"));
+    let fromSource = 0, fromHost = 0;
+    for (const p of this.byId.values()) {
+      if (p.source === source) fromSource++;
+      if (p.source.startsWith(`${host}:`)) fromHost++;
+    }
+    return fromSource < MAX_PEERS_PER_SOURCE && fromHost < MAX_PEERS_PER_HOST;
   }
 
   get(id: string): PeerInfo | undefined {
