@@ -68,6 +68,10 @@ export function createMetrics(source: MetricsSource, opts: { defaults?: boolean 
   mirror("deltas_completed", "Deltas received whole with a matching sha256.", (s) => s.deltasCompleted);
   mirror("bytes_sent", "UDP payload bytes sent.", (s) => s.bytesSent);
   mirror("bytes_received", "UDP payload bytes received.", (s) => s.bytesReceived);
+  // Trust: what strangers were refused (the drops by reason are in fleet_datagrams_dropped_total).
+  mirror("repairs_refused", "NAKed fragments not resent because the asker's repair budget was spent.", (s) => s.repairsRefused);
+  mirror("peers_refused", "Packets from a new node id while the peer table, or its source address's share of it, was full.", (s) => s.peersRefused);
+  mirror("addresses_ignored", "Sprint 6.2 PEER_SYNCs whose body named another host than the one they came from.", (s) => s.addressesIgnored);
 
   // One series per listed reason, at 0 from start-up (the lists are closed: label values stay bounded).
   const byReason = <R extends string>(name: string, help: string, reasons: readonly R[], read: (s: OverlayStats) => Record<R, number>): Counter =>
