@@ -85,7 +85,6 @@ export function createHttpApi(opts: HttpApiOptions): Server {
     });
   });
   server.maxConnections = limits.maxConnections;
-  server.on("drop", (d?: { remoteAddress?: string }) => log.debug({ ev: "http_dropped", from: d?.remoteAddress, max: limits.maxConnections }, "connection refused: at the cap"));
   return server;
 }
 
