@@ -114,4 +114,5 @@ test("the API token: fleet_node_api_token, else the file fleet_node_api_token_fi
     ["beside-the-inventory-token", "named-file-token", "inline-token"]);
   const e = invalid(() => tokens({ a: { fleet_node_api_token_file: "{{ playbook_dir }}/t" } }));
   assert.match(e.message, /host a: fleet_node_api_token_file .* must be a plain path/);
+  assert.match(invalid(() => tokens({ a: { fleet_node_api_token: "{{ vault_token }}" } })).message, /host a: fleet_node_api_token is a template/);
 });

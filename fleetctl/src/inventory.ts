@@ -145,7 +145,12 @@ export function validateInventory(list: unknown, file: string): Inventory {
  * the inventory, once `fleetctl up` has created it.
  */
 function tokenOf(name: string, v: Record<string, unknown>, file: string, problems: string[]): string | undefined {
-  if (typeof v.fleet_node_api_token === "string" && v.fleet_node_api_token.trim() !== "") return v.fleet_node_api_token.trim();
+  const inline = v.fleet_node_api_token;
+  if (typeof inline === "string" && inline.includes("{{")) {
+    problems.push(`host ${name}: fleet_node_api_token is a template; fleetctl reads the inventory without Jinja, so put the token in the file fleet_node_api_token_file names instead`);
+    return undefined;
+  }
+  if (typeof inline === "string" && inline.trim() !== "") return inline.trim();
   const dir = existsSync(file) && statSync(file).isDirectory() ? file : dirname(file);
   const named = v.fleet_node_api_token_file;
   if (named !== undefined && (typeof named !== "string" || named.includes("{{"))) {
