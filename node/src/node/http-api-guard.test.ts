@@ -10,7 +10,7 @@ import { connect, type Socket } from "node:net";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { bearerMatches, isLoopback, readApiToken } from "./api-token.js";
-import { createHttpApi, listen, type ApiBackend, type HttpLimits } from "./http-api.js";
+import { createHttpApi, listen, type ApiBackend, type HttpLimits, type HttpRefusal } from "./http-api.js";
 import { createLogger } from "./logger.js";
 import type { TeachOutcome } from "./runtime.js";
 import { tempDirs } from "../../../test/support/temp-dirs.js";
@@ -34,11 +34,12 @@ function backend(): ApiBackend & { taught: string[] } {
   };
 }
 
-async function serve(t: { after: (f: () => void) => void }, b: ApiBackend, o: { token?: string; limits?: Partial<HttpLimits> } = {}): Promise<{ server: Server; port: number }> {
-  const server = createHttpApi({ backend: b, logger, ...o });
+async function serve(t: { after: (f: () => void) => void }, b: ApiBackend, o: { token?: string; limits?: Partial<HttpLimits> } = {}): Promise<{ server: Server; port: number; refused: HttpRefusal[] }> {
+  const refused: HttpRefusal[] = [];
+  const server = createHttpApi({ backend: b, logger, ...o, onRefused: (why) => refused.push(why) });
   const a = await listen(server, "0.0.0.0", 0);
   t.after(() => { server.closeAllConnections(); server.close(); });
-  return { server, port: a.port };
+  return { server, port: a.port, refused };
 }
 
 /** This machine's first non-loopback IPv4 address: calling it makes the server see a LAN peer. */
@@ -57,7 +58,7 @@ const teachInit = (auth?: string): RequestInit => ({
 
 test("from the LAN, teach, ask and status need the bearer token; health, ready and metrics do not", { skip: noLan }, async (t) => {
   const b = backend();
-  const { port } = await serve(t, b, { token: TOKEN });
+  const { port, refused } = await serve(t, b, { token: TOKEN });
   const u = `http://${lanAddress}:${port}`;
   for (const [path, init] of [["/teach", teachInit()], ["/ask", { method: "POST", body: '{"question":"q"}' }], ["/status", undefined]] as const) {
     assert.equal(await status(`${u}${path}`, init), 401, `${path} without a token`);
@@ -65,6 +66,7 @@ test("from the LAN, teach, ask and status need the bearer token; health, ready a
   assert.equal(await status(`${u}/teach`, teachInit(`Bearer ${TOKEN}x`)), 401, "a wrong token");
   assert.equal(await status(`${u}/teach`, teachInit(`Basic ${TOKEN}`)), 401, "the token in the wrong scheme");
   assert.deepEqual(b.taught, [], "nothing was taught without the token");
+  assert.deepEqual(refused, Array(5).fill("unauthorized"), "every refusal is counted");
   for (const path of ["/health", "/ready", "/metrics"]) assert.equal(await status(`${u}${path}`), 200, path);
   assert.equal(await status(`${u}/teach`, teachInit(`Bearer ${TOKEN}`)), 200);
   assert.equal(await status(`${u}/status`, { headers: { authorization: `bearer ${TOKEN}` } }), 200, "the scheme is case-insensitive");
@@ -128,7 +130,7 @@ function open(port: number): Promise<Socket> {
 test("a body trickled slower than the request timeout is cut off, and the node keeps serving", { timeout: 5_000 }, async (t) => {
   // Budget: requestTimeoutMs 300 (checked every 75 ms); the trickle would take 40 × 50 ms = 2 s.
   const b = backend();
-  const { port } = await serve(t, b, { limits: { requestTimeoutMs: 300, headersTimeoutMs: 300 } });
+  const { port, refused } = await serve(t, b, { limits: { requestTimeoutMs: 300, headersTimeoutMs: 300 } });
   const s = await open(port);
   const done = closed(s);
   const body = JSON.stringify({ question: "q".repeat(20), answer: "a" });
@@ -141,20 +143,22 @@ test("a body trickled slower than the request timeout is cut off, and the node k
   assert.ok(sent < body.length, `the server waited for the whole trickled body (${sent} of ${body.length} bytes)`);
   assert.match(answer, /^HTTP\/1\.1 408/, "the client is told its request timed out");
   assert.deepEqual(b.taught, []);
+  assert.deepEqual(refused, ["timeout"]);
   assert.equal(await status(`http://127.0.0.1:${port}/health`), 200);
 });
 
 test("a connection that sends nothing is closed after the headers timeout (budget: 300 ms, the test 5 s)", { timeout: 5_000 }, async (t) => {
-  const { server, port } = await serve(t, backend(), { limits: { requestTimeoutMs: 300, headersTimeoutMs: 300 } });
+  const { server, port, refused } = await serve(t, backend(), { limits: { requestTimeoutMs: 300, headersTimeoutMs: 300 } });
   const s = await open(port);
-  await closed(s);
+  assert.match(await closed(s), /^HTTP\/1\.1 408/);
+  assert.deepEqual(refused, ["timeout"]);
   assert.equal(await new Promise<number>((r) => server.getConnections((_e, n) => r(n))), 0);
 });
 
 test("connections beyond the cap are closed at once; those within it and later ones are served", { timeout: 5_000 }, async (t) => {
   const cap = 8;
   // Idle connections are not cut by timeouts in this test: only the cap bounds them.
-  const { server, port } = await serve(t, backend(), { limits: { maxConnections: cap, requestTimeoutMs: 60_000, headersTimeoutMs: 60_000 } });
+  const { server, port, refused } = await serve(t, backend(), { limits: { maxConnections: cap, requestTimeoutMs: 60_000, headersTimeoutMs: 60_000 } });
   const idle: Socket[] = [];
   t.after(() => { for (const s of idle) s.destroy(); });
   for (let i = 0; i < cap; i++) idle.push(await open(port));
@@ -162,6 +166,7 @@ test("connections beyond the cap are closed at once; those within it and later o
   // Every connection over the cap is closed by the server without a word.
   assert.deepEqual(await Promise.all(extra.map(closed)), extra.map(() => ""));
   assert.equal(await new Promise<number>((r) => server.getConnections((_e, n) => r(n))), cap);
+  assert.deepEqual(refused, extra.map(() => "over_cap"));
   // One idle client leaves: the node answers again.
   const leaving = idle.pop()!;
   leaving.destroy();

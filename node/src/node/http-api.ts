@@ -5,6 +5,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { bearerMatches, isLoopback } from "./api-token.js";
 import type { AskOptions, AskResult } from "./seams.js";
@@ -56,6 +57,10 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   maxConnections: 64,
 };
 
+/** Why a client was turned away, as fleet_http_refused_total counts it. */
+export const HTTP_REFUSALS = ["unauthorized", "timeout", "over_cap"] as const;
+export type HttpRefusal = typeof HTTP_REFUSALS[number];
+
 /** Routes any client may read: what Prometheus and health checks need, nothing about or from the model. */
 export const OPEN_ROUTES: readonly string[] = ["/health", "/ready", "/metrics"];
 
@@ -65,11 +70,14 @@ export interface HttpApiOptions {
   /** The bearer token non-loopback clients need for the other routes; without one, only loopback may use them. */
   token?: string | undefined;
   limits?: Partial<HttpLimits>;
+  /** Told of every client turned away (a metric counts them). */
+  onRefused?: (why: HttpRefusal) => void;
 }
 
 export function createHttpApi(opts: HttpApiOptions): Server {
   const log = opts.logger.child({ mod: "http" });
   const limits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
+  const refused = (why: HttpRefusal): void => opts.onRefused?.(why);
   const server = createServer({
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -79,12 +87,24 @@ export function createHttpApi(opts: HttpApiOptions): Server {
   }, (req, res) => {
     handle(opts.backend, opts.token, req, res).catch((e: unknown) => {
       const err = e instanceof ApiError ? e : toApiError(e);
+      if (err.status === 401) refused("unauthorized");
       if (err.status >= 500) log.error({ ev: "http_error", method: req.method, url: req.url, err: err.message }, "request failed");
       else log.debug({ ev: "http_refused", method: req.method, url: req.url, status: err.status, code: err.code }, "request refused");
       sendJson(res, err.status, { error: err.message, code: err.code });
     });
   });
   server.maxConnections = limits.maxConnections;
+  server.on("drop", () => refused("over_cap"));
+  // Node's own answer to a broken or timed-out request, with the timeouts counted.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") refused("timeout");
+    if (err.code !== "ECONNRESET" && socket.writable && !(socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+      socket.write(err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n"
+        : err.code === "HPE_HEADER_OVERFLOW" ? "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n"
+          : "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    }
+    socket.destroy();
+  });
   return server;
 }
 

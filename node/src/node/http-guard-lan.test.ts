@@ -5,7 +5,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,6 +60,11 @@ async function curl(from: number, to: number, path: string, o: { token?: string;
   return { status: Number(out.slice(nl + 1)), body: out.slice(0, nl) };
 }
 
+/** How many file descriptors the node's process holds (ip netns exec and sh exec into it: same pid). */
+function openFds(p: JsonProcess): number {
+  return readdirSync(`/proc/${p.child.pid}/fd`).length;
+}
+
 async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
@@ -88,13 +93,14 @@ test("from another machine the API answers 401 without the token, serves with it
     assert.equal(after.digest, before.digest, "the refused teach changed nothing");
     assert.equal(a.count("trained"), 0);
 
+    assert.match((await curl(2, 0, "/metrics")).body, /^fleet_http_refused_total\{reason="unauthorized"\} 6$/m, "every 401 is counted");
     const asked = await curl(2, 0, "/ask", { token: TOKEN, body: { question: "What is 2+2" } });
     assert.equal(asked.status, 200, asked.body);
     assert.equal(typeof JSON.parse(asked.body).answer, "string");
   });
 
 test(`${IDLE} silent connections from a hostile host: the node refuses what is over its cap, merges a delta and saves it`,
-  { skip, timeout: 240_000 }, async () => {
+  { skip, timeout: 240_000 }, async (t) => {
     const a = procs.find((p) => p.name === "Pi-A") ?? startNode(0, "Pi-A");
     const b = startNode(1, "Pi-B");
     await until("Pi-A and Pi-B ready", async () => (await curl(2, 0, "/ready")).status === 200 && (await curl(2, 1, "/ready")).status === 200, 90_000);
@@ -103,9 +109,15 @@ test(`${IDLE} silent connections from a hostile host: the node refuses what is o
 
     const hostile = new JsonProcess("idle", lan.spawn(2, "sh", ["-c", `ulimit -n ${IDLE * 2} && exec "$0" "$@"`, process.execPath, IDLE_JS, lan.host(0).ip, String(HTTP), String(IDLE)]));
     procs.push(hostile);
-    // The node closes what is over its cap at once: the hostile host never holds more than the cap.
-    const held = await hostile.waitEv("holding", (e) => (e.closedByServer as number) >= IDLE - 64, 30_000);
-    assert.ok((held.open as number) <= 64, `the hostile host holds ${String(held.open)} connections`);
+    // The node closes what is over its cap at once (the hostile host's own count is no measure: the
+    // kernel's listen backlog completes up to 511 handshakes the node has not accepted). Budget: the
+    // node's open descriptors grow by at most the cap of 64, plus 16 accepted and being closed.
+    const before = openFds(a);
+    await hostile.waitEv("holding", (e) => (e.closedByServer as number) >= IDLE, 30_000);
+    let most = 0;
+    for (let i = 0; i < 10; i++, await new Promise((r) => setTimeout(r, 100))) most = Math.max(most, openFds(a));
+    t.diagnostic(`Pi-A's descriptors: ${before} before, at most ${most} under ${IDLE} silent connections`);
+    assert.ok(most <= before + 64 + 16, `the node's open descriptors went from ${before} to ${most}`);
 
     const taught = await curl(2, 1, "/teach", { token: TOKEN, body: { question: "What is the capital of France", answer: "Paris" } });
     assert.equal(taught.status, 200, taught.body);
@@ -119,5 +131,8 @@ test(`${IDLE} silent connections from a hostile host: the node refuses what is o
 
     const [sa, sb] = await Promise.all([curl(2, 0, "/status", { token: TOKEN }), curl(2, 1, "/status", { token: TOKEN })]);
     assert.equal(JSON.parse(sa.body).digest, JSON.parse(sb.body).digest, "Pi-A holds Pi-B's weights exactly");
+    const page = (await curl(2, 0, "/metrics")).body;
+    const refused = (reason: string) => Number(/ (\d+)$/.exec(page.split("\n").find((l) => l.startsWith(`fleet_http_refused_total{reason="${reason}"}`)) ?? "")?.[1] ?? NaN);
+    assert.ok(refused("over_cap") >= IDLE - 64, `/metrics counts the connections over the cap: ${refused("over_cap")}`);
     assert.ok(b.running && a.running);
   });

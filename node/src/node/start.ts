@@ -64,6 +64,7 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
   const server: Server = createHttpApi({
     logger: nlog.logger,
     token: opts.apiToken,
+    onRefused: (why) => metrics.httpRefused.labels(why).inc(),
     backend: {
       get ready() { return rt.ready; },
       status: () => rt.status(),
