@@ -147,6 +147,15 @@ test("a body trickled slower than the request timeout is cut off, and the node k
   assert.equal(await status(`http://127.0.0.1:${port}/health`), 200);
 });
 
+test("the request timeout bounds receiving the request, not the answer: a teach slower than it still answers", { timeout: 5_000 }, async (t) => {
+  const b = backend();
+  const teach = b.teach.bind(b);
+  b.teach = async (q, a) => { await new Promise((r) => setTimeout(r, 1_000)); return teach(q, a); };
+  const { port, refused } = await serve(t, b, { limits: { requestTimeoutMs: 300, headersTimeoutMs: 300 } });
+  assert.equal(await status(`http://127.0.0.1:${port}/teach`, teachInit()), 200);
+  assert.deepEqual(refused, []);
+});
+
 test("a connection that sends nothing is closed after the headers timeout (budget: 300 ms, the test 5 s)", { timeout: 5_000 }, async (t) => {
   const { server, port, refused } = await serve(t, backend(), { limits: { requestTimeoutMs: 300, headersTimeoutMs: 300 } });
   const s = await open(port);
