@@ -4,6 +4,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { DeltaRejectReason } from "../engine/delta.js";
+import { HTTP_REFUSALS } from "./http-api.js";
 import { DROP_REASONS, REJECT_REASONS, type OverlayStats, type RejectReason } from "../overlay/stats.js";
 
 /**
@@ -39,6 +40,8 @@ export interface NodeMetrics {
   trainDuration: Histogram;
   trainLoss: Gauge;
   lastMergeTimestamp: Gauge;
+  /** HTTP clients turned away, by reason (HTTP_REFUSALS): without the token, too slow, over the connection cap. */
+  httpRefused: Counter<"reason">;
   text(): Promise<string>;
 }
 
@@ -130,7 +133,9 @@ export function createMetrics(source: MetricsSource, opts: { defaults?: boolean 
     }),
     trainLoss: new Gauge({ name: "fleet_train_loss", help: "Training loss at the last step of the last teach.", registers: [registry] }),
     lastMergeTimestamp: new Gauge({ name: "fleet_last_merge_timestamp_seconds", help: "Unix time of the last merge (or teach) that changed the weights.", registers: [registry] }),
+    httpRefused: new Counter({ name: "fleet_http_refused_total", help: "HTTP clients turned away, by reason: unauthorized (no or wrong token), timeout (headers or body too slow), over_cap (too many connections).", labelNames: ["reason"], registers: [registry] }),
     text: () => registry.metrics(),
   };
+  for (const r of HTTP_REFUSALS) m.httpRefused.labels(r).inc(0);
   return m;
 }

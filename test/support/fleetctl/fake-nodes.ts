@@ -19,6 +19,8 @@ export interface FakeNodeOptions {
    * generated only as long as the taught one (a prefix of what /ask then says).
    */
   unlearned?: boolean;
+  /** The fleet's API token: /status, /ask and /teach answer 401 without it, as a node does to another machine. */
+  token?: string;
 }
 
 interface FakeNode {
@@ -59,6 +61,9 @@ export async function startFakeFleet(o: FakeNodeOptions): Promise<FakeFleet> {
           res.writeHead(code, { "content-type": "application/json" });
           res.end(JSON.stringify(v));
         };
+        if (o.token !== undefined && req.url !== "/health" && req.url !== "/ready" && req.url !== "/metrics" && req.headers.authorization !== `Bearer ${o.token}`) {
+          return reply(401, { error: "needs the fleet's token", code: "UNAUTHORIZED" });
+        }
         if (req.method === "GET" && req.url === "/status") {
           return reply(200, {
             id, fingerprint: "f00d", digest: n.digest, version: n.applied.at(-1)?.version,
