@@ -30,8 +30,8 @@ test("a host's node id, address and HTTP port come from its variables, with defa
     "x.yml",
   );
   assert.deepEqual(inv.hosts, [
-    { name: "pi-a", address: "10.0.0.5", nodeId: "a", httpPort: 9000, interface: "wlan0", sshUser: "pi" },
-    { name: "pi-b", address: "pi-b", nodeId: "pi-b", httpPort: 8477, interface: undefined, sshUser: undefined },
+    { name: "pi-a", address: "10.0.0.5", nodeId: "a", httpPort: 9000, interface: "wlan0", sshUser: "pi", apiToken: undefined },
+    { name: "pi-b", address: "pi-b", nodeId: "pi-b", httpPort: 8477, interface: undefined, sshUser: undefined, apiToken: undefined },
   ]);
 });
 
@@ -101,4 +101,18 @@ test("a file that is not YAML is an invalid inventory, with the line", { skip: n
 
 test("a missing inventory file says how to get one", async () => {
   await assert.rejects(loadInventory("/nonexistent/hosts.yml"), (e: FleetError) => e.code === "INVENTORY_MISSING" && /sim up/.test(e.suggestion!));
+});
+
+test("the API token: fleet_node_api_token, else the file fleet_node_api_token_file names, else fleet-api-token beside the inventory", () => {
+  const dir = tempDir();
+  const file = join(dir, "hosts.yml");
+  const tokens = (hostvars: Record<string, Record<string, unknown>>) => validateInventory(list(hostvars), file).hosts.map((h) => h.apiToken);
+  assert.deepEqual(tokens({ a: {} }), [undefined], "none until `fleetctl up` creates one");
+  writeFileSync(join(dir, "fleet-api-token"), "beside-the-inventory-token\n");
+  writeFileSync(join(dir, "named"), "named-file-token\n");
+  assert.deepEqual(tokens({ a: {}, b: { fleet_node_api_token_file: "named" }, c: { fleet_node_api_token: "inline-token", fleet_node_api_token_file: "named" } }),
+    ["beside-the-inventory-token", "named-file-token", "inline-token"]);
+  const e = invalid(() => tokens({ a: { fleet_node_api_token_file: "{{ playbook_dir }}/t" } }));
+  assert.match(e.message, /host a: fleet_node_api_token_file .* must be a plain path/);
+  assert.match(invalid(() => tokens({ a: { fleet_node_api_token: "{{ vault_token }}" } })).message, /host a: fleet_node_api_token is a template/);
 });

@@ -2,14 +2,16 @@
 // beside the file and every format Ansible knows apply), then checked for what fleetctl and the
 // roles need: a `pis` group, a unique node id per host, valid ports.
 
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { FleetError } from "./errors.js";
 import { run } from "./exec.js";
 import { isNodeId, NODE_ID_RULE } from "../../node/src/util/ids.js";
 
 export const FLEET_GROUP = "pis";
 export const DEFAULT_HTTP_PORT = 8477;
+/** Where the fleet_node role keeps the fleet's API token on the control machine: beside the inventory. */
+export const API_TOKEN_FILE_NAME = "fleet-api-token";
 
 export interface FleetHost {
   /** Ansible's name for the host. */
@@ -20,6 +22,8 @@ export interface FleetHost {
   httpPort: number;
   interface: string | undefined;
   sshUser: string | undefined;
+  /** The fleet's API token, sent to the node's HTTP API; undefined when the inventory has none. */
+  apiToken: string | undefined;
 }
 
 export interface Inventory {
@@ -115,6 +119,7 @@ export function validateInventory(list: unknown, file: string): Inventory {
     if (v.fleet_node_interface !== undefined && (typeof v.fleet_node_interface !== "string" || /\s/.test(v.fleet_node_interface))) {
       problems.push(`host ${name}: fleet_node_interface ${JSON.stringify(v.fleet_node_interface)} is not an interface name (eth0, wlan0)`);
     }
+    const apiToken = tokenOf(name, v, file, problems);
     hosts.push({
       name,
       address,
@@ -122,6 +127,7 @@ export function validateInventory(list: unknown, file: string): Inventory {
       httpPort: httpPort ?? DEFAULT_HTTP_PORT,
       interface: typeof v.fleet_node_interface === "string" ? v.fleet_node_interface : undefined,
       sshUser: v.ansible_user === undefined ? undefined : String(v.ansible_user),
+      apiToken,
     });
   }
   if (problems.length > 0) {
@@ -131,6 +137,31 @@ export function validateInventory(list: unknown, file: string): Inventory {
     });
   }
   return { file, hosts };
+}
+
+/**
+ * The API token as the fleet_node role hands it out: fleet_node_api_token itself, else the file
+ * fleet_node_api_token_file names (relative to the inventory's folder), else fleet-api-token beside
+ * the inventory, once `fleetctl up` has created it.
+ */
+function tokenOf(name: string, v: Record<string, unknown>, file: string, problems: string[]): string | undefined {
+  const inline = v.fleet_node_api_token;
+  if (typeof inline === "string" && inline.includes("{{")) {
+    problems.push(`host ${name}: fleet_node_api_token is a template; fleetctl reads the inventory without Jinja, so put the token in the file fleet_node_api_token_file names instead`);
+    return undefined;
+  }
+  if (typeof inline === "string" && inline.trim() !== "") return inline.trim();
+  const dir = existsSync(file) && statSync(file).isDirectory() ? file : dirname(file);
+  const named = v.fleet_node_api_token_file;
+  if (named !== undefined && (typeof named !== "string" || named.includes("{{"))) {
+    problems.push(`host ${name}: fleet_node_api_token_file ${JSON.stringify(named)} must be a plain path (fleetctl reads it without Jinja)`);
+    return undefined;
+  }
+  const path = named === undefined || named === "" ? join(dir, API_TOKEN_FILE_NAME) : isAbsolute(named) ? named : join(dir, named);
+  // Not there yet: the first `fleetctl up` creates it; until then the nodes answer 401, which says so.
+  if (!existsSync(path)) return undefined;
+  const token = readFileSync(path, "utf8").trim();
+  return token === "" ? undefined : token;
 }
 
 function port(v: unknown, dflt: number): number | null {

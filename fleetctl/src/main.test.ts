@@ -70,6 +70,32 @@ test("status exits 1 when a node is down, and the JSON still parses", { skip: ne
   assert.match(io.stderr(), /1 of 2 nodes are down/);
 });
 
+test("status and check on a token-protected fleet use the token beside the inventory, and say what is missing without it", { skip: needs("ansible") }, async (t) => {
+  const token = "k3Xq9vT2mZ8pL4rW7yB1nC6dF0gH5jA";
+  const fleet = await startFakeFleet({ count: 2, propagateMs: 50, token });
+  t.after(() => fleet.close());
+  const dir = tmp();
+  const inv = join(dir, "hosts.yml");
+  writeFileSync(inv, fakeInventoryYaml(fleet));
+  const refused = memoryIo();
+  assert.equal(await runCli(["status", "-i", inv], refused), 1);
+  assert.match(refused.stdout() + refused.stderr(), /HTTP 401, it needs the fleet's API token/);
+
+  writeFileSync(join(dir, "fleet-api-token"), `${token}\n`, { mode: 0o600 });
+  const status = memoryIo();
+  assert.equal(await runCli(["status", "-i", inv, "--json"], status), 0, status.stderr());
+  assert.equal(JSON.parse(status.stdout()).up, 2);
+  const check = memoryIo();
+  assert.equal(await runCli(["check", "-i", inv, "--json"], check), 0, check.stderr());
+  assert.equal(JSON.parse(check.stdout()).ok, true);
+
+  // A token named in the inventory wins over the file beside it.
+  writeFileSync(join(dir, "other.yml"), fakeInventoryYaml(fleet) + "      vars:\n        fleet_node_api_token: wrong-token-of-another-fleet\n");
+  const wrong = memoryIo();
+  assert.equal(await runCli(["status", "-i", join(dir, "other.yml")], wrong), 1);
+  assert.match(wrong.stdout() + wrong.stderr(), /HTTP 401, it holds another API token/);
+});
+
 test("check passes on a fleet that spreads the delta and fails on one that does not", { skip: needs("ansible") }, async (t) => {
   const good = await startFakeFleet({ count: 3, propagateMs: 50 });
   const bad = await startFakeFleet({ count: 3, propagateMs: 50, neverMerge: ["pi-2"] });

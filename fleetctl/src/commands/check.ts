@@ -32,7 +32,7 @@ export function checkCommand(io: Io = processIo): Command {
   return actionWith(cmd, checkOptions, async (o) => {
     const inv = await inventoryFrom(o);
     const report = await runCheck({
-      nodes: inv.hosts.map((h) => ({ host: h.name, nodeId: h.nodeId, address: h.address, httpPort: h.httpPort })),
+      nodes: inv.hosts.map((h) => ({ host: h.name, nodeId: h.nodeId, address: h.address, httpPort: h.httpPort, token: h.apiToken })),
       teacher: o.teacher,
       asker: o.asker,
       question: o.question,

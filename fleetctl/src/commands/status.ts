@@ -23,7 +23,7 @@ export function statusCommand(io: Io = processIo): Command {
     const inv = await inventoryFrom(o);
     const hosts = selectHosts(inv, o.limit);
     const status = await fleetStatus(
-      hosts.map((h) => ({ host: h.name, nodeId: h.nodeId, address: h.address, httpPort: h.httpPort })),
+      hosts.map((h) => ({ host: h.name, nodeId: h.nodeId, address: h.address, httpPort: h.httpPort, token: h.apiToken })),
       o.timeout * 1000,
     );
     emit(io, o.json, status, formatStatus);

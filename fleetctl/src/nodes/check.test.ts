@@ -20,8 +20,20 @@ test("a fleet that spreads the taught version passes, with a merge time per node
   assert.equal(r.digestsAgree, true);
   assert.equal(r.ask!.nodeId, "pi-2");
   assert.equal(r.ask!.matches, true);
-  // The teach went to the teacher only, the question to another node.
-  assert.deepEqual(fleet.requests.filter((x) => x.includes("POST")), ["pi-1 POST /teach", "pi-2 POST /ask"]);
+  // The teach went to the teacher only; the question to another node, and to the teacher to compare.
+  assert.deepEqual(fleet.requests.filter((x) => x.includes("POST")), ["pi-1 POST /teach", "pi-2 POST /ask", "pi-1 POST /ask"]);
+});
+
+test("a teach the model could not learn still passes when every node holds the teacher's weights: /ask is compared with /ask", async (t) => {
+  // /teach's answer is generated only as long as the taught answer; the asker's /ask is longer.
+  const fleet = await startFakeFleet({ count: 3, propagateMs: 20, unlearned: true });
+  t.after(() => fleet.close());
+  const r = await runCheck({ nodes: fleet.nodes, question: "What is the check word?", answer: "tulip", mergeTimeoutMs: 10_000, pollMs: 20 });
+  assert.equal(r.teach.learned, false);
+  assert.notEqual(r.teach.answer, r.ask!.answer);
+  assert.deepEqual(r.failures, []);
+  assert.equal(r.ask!.matches, true);
+  assert.equal(r.ask!.expected, r.ask!.answer);
 });
 
 test("the teacher and the asker can be chosen by node id or host", async (t) => {

@@ -9,6 +9,8 @@ export interface NodeAddress {
   nodeId: string;
   address: string;
   httpPort: number;
+  /** The fleet's API token (fleet-node --api-token-file): from another machine, /status, /ask and /teach need it. */
+  token?: string | undefined;
 }
 
 export interface AppliedVersion {
@@ -59,7 +61,10 @@ async function call<T>(n: NodeAddress, method: "GET" | "POST", path: string, bod
   try {
     res = await fetch(url, {
       method,
-      headers: body === undefined ? undefined : { "content-type": "application/json" },
+      headers: {
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(n.token === undefined ? {} : { authorization: `Bearer ${n.token}` }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -77,6 +82,14 @@ async function call<T>(n: NodeAddress, method: "GET" | "POST", path: string, bod
   } catch {
     throw new FleetError("NODE_ERROR", `node ${n.nodeId} (${n.host}) answered ${method} ${path} with something that is not JSON (HTTP ${res.status})`, {
       suggestion: `is port ${n.httpPort} on ${n.address} really a DeltaFleet node? check fleet_node_http_port`,
+    });
+  }
+  if (res.status === 401) {
+    throw new FleetError("NODE_ERROR", `node ${n.nodeId} (${n.host}) refused ${method} ${path}: HTTP 401, ${n.token === undefined ? "it needs the fleet's API token" : "it holds another API token"}`, {
+      suggestion: n.token === undefined
+        ? "put the token `fleetctl up` handed out in the file fleet-api-token beside the inventory, or name it with fleet_node_api_token_file"
+        : "the node was started with another token: `fleetctl up` installs the inventory's token on every Pi",
+      detail: { node: n.nodeId, host: n.host, status: 401, nodeCode: (json as { code?: string }).code },
     });
   }
   if (!res.ok) {

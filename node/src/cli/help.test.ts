@@ -17,6 +17,7 @@ const VALUE_DEFAULTS: Record<string, keyof RawNodeOptions> = {
 /** Flags whose default is a description (nothing, or something derived at start-up). */
 const DESCRIBED_DEFAULTS: Record<string, keyof RawNodeOptions> = {
   "--broadcast": "broadcast", "--peer": "peer", "--model": "model", "--log-format": "logFormat", "--log-file": "logFile",
+  "--api-token-file": "apiTokenFile",
 };
 
 function statedDefaults(): Map<string, { value: string; env: string }> {

@@ -29,6 +29,8 @@ export function configureRun(program: Command, deps: () => Promise<NodeDeps>): C
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .addOption(opt("--dialect <v1|sprint62>", "wire dialect this node speaks (it hears both)", DEFAULT_DIALECT, ENV.dialect))
     .addOption(opt("--http <host:port>", "HTTP API address; 0.0.0.0:8477 opens it to the LAN", DEFAULT_HTTP, ENV.http))
+    .addOption(opt("--api-token-file <file>", "file holding the bearer token that /status, /ask and /teach need from other machines (not world-readable)",
+      "none: those answer only on loopback", ENV.apiTokenFile))
     .addOption(opt("--state-dir <dir>", "state folder: baseline, applied versions, received deltas", defaultStateDir("<node-id>"), ENV.stateDir))
     .addOption(opt("--model <path>", "model folder or .pt to start from when the state folder has none", "the embedded tiny-gpt2", ENV.model))
     .addOption(opt("--merge-weight <w>", "weight a received delta is merged with", DEFAULT_MERGE_WEIGHT, ENV.mergeWeight))
@@ -41,6 +43,8 @@ Flags win over FLEET_* variables, which win over defaults. With a terminal on st
 course's prompt (t: teach, q: ask and correct, x: exit) and shows one line per event, with only the
 log's warnings and errors (the whole log goes to --log-file); without one it runs until SIGTERM.
 HTTP: GET /health /ready /status /metrics, POST /ask {question}, POST /teach {question, answer}.
+From another machine, /status, /ask and /teach need "Authorization: Bearer <token>" (--api-token-file);
+loopback needs none, and /health, /ready and /metrics are open to all.
 
 Examples:
   fleet-node Pi-1

@@ -145,7 +145,7 @@ test("bad flags exit 2 with a message naming the flag; --help documents every fl
   assert.equal(unknown.status, 2, unknown.stderr);
   assert.match(unknown.stderr, /unknown option '--frobnicate'/);
   const help = execFileSync(process.execPath, [nodeEntry(), "--help"], { encoding: "utf8" });
-  for (const f of ["--port", "--bind", "--broadcast", "--peer", "--dialect", "--http", "--state-dir", "--model", "--merge-weight", "--rate", "--log-level", "--log-format"]) {
+  for (const f of ["--port", "--bind", "--broadcast", "--peer", "--dialect", "--http", "--state-dir", "--model", "--merge-weight", "--rate", "--log-level", "--log-format", "--api-token-file"]) {
     assert.match(help, new RegExp(`${f} .*\\(default: [^;]+; env FLEET_`, "s"), `${f} undocumented`);
   }
 });

@@ -1,9 +1,13 @@
 // The node's HTTP API (docs/contracts.md): health, readiness, status, ask, teach, metrics. One bad
-// request gets a 4xx JSON error and changes nothing; no request can take the node down.
+// request gets a 4xx JSON error and changes nothing; no request can take the node down. Beyond
+// loopback, everything but health, readiness and metrics needs the fleet's bearer token; slow or
+// idle clients are cut off and connections are capped, so hostile clients cost bounded work.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
+import { bearerMatches, isLoopback } from "./api-token.js";
 import type { AskOptions, AskResult } from "./seams.js";
 import type { TeachOutcome } from "./runtime.js";
 
@@ -32,21 +36,75 @@ const ASK_OPTION_TYPES: Record<Exclude<keyof AskOptions, "stopIds">, "number" | 
   repetitionPenalty: "number", noRepeatNgramSize: "number", seed: "number",
 };
 
-export interface HttpApiOptions { backend: ApiBackend; logger: Logger }
+/** The limits on clients; each is an option so tests can shrink it. */
+export interface HttpLimits {
+  /** A request's headers must arrive within this (an idle or trickling connection is cut). */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must arrive within this (a body trickled byte by byte is cut). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Connections beyond this are closed at once: each holds a file descriptor the node needs to save merges. */
+  maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 10_000,
+  // A 64 KiB body at a Wi-Fi Pi's worst takes well under a second: 20 s is only ever a slow client.
+  requestTimeoutMs: 20_000,
+  keepAliveTimeoutMs: 2_000,
+  // Prometheus, fleetctl and a few people; far below the usual 1,024 descriptors per process.
+  maxConnections: 64,
+};
+
+/** Why a client was turned away, as fleet_http_refused_total counts it. */
+export const HTTP_REFUSALS = ["unauthorized", "timeout", "over_cap"] as const;
+export type HttpRefusal = typeof HTTP_REFUSALS[number];
+
+/** Routes any client may read: what Prometheus and health checks need, nothing about or from the model. */
+export const OPEN_ROUTES: readonly string[] = ["/health", "/ready", "/metrics"];
+
+export interface HttpApiOptions {
+  backend: ApiBackend;
+  logger: Logger;
+  /** The bearer token non-loopback clients need for the other routes; without one, only loopback may use them. */
+  token?: string | undefined;
+  limits?: Partial<HttpLimits>;
+  /** Told of every client turned away (a metric counts them). */
+  onRefused?: (why: HttpRefusal) => void;
+}
 
 export function createHttpApi(opts: HttpApiOptions): Server {
   const log = opts.logger.child({ mod: "http" });
-  const server = createServer((req, res) => {
-    handle(opts.backend, req, res).catch((e: unknown) => {
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
+  const refused = (why: HttpRefusal): void => opts.onRefused?.(why);
+  const server = createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node checks the two timeouts above only this often (30 s unless told): a quarter of the shorter.
+    connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
+  }, (req, res) => {
+    handle(opts.backend, opts.token, req, res).catch((e: unknown) => {
       const err = e instanceof ApiError ? e : toApiError(e);
+      if (err.status === 401) refused("unauthorized");
       if (err.status >= 500) log.error({ ev: "http_error", method: req.method, url: req.url, err: err.message }, "request failed");
       else log.debug({ ev: "http_refused", method: req.method, url: req.url, status: err.status, code: err.code }, "request refused");
       sendJson(res, err.status, { error: err.message, code: err.code });
     });
   });
-  server.requestTimeout = 120_000;
-  server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 2_000;
+  server.maxConnections = limits.maxConnections;
+  server.on("drop", () => refused("over_cap"));
+  // Node's own answer to a broken or timed-out request, with the timeouts counted.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") refused("timeout");
+    if (err.code !== "ECONNRESET" && socket.writable && !(socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+      socket.write(err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n"
+        : err.code === "HPE_HEADER_OVERFLOW" ? "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n"
+          : "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    }
+    socket.destroy();
+  });
   return server;
 }
 
@@ -61,7 +119,7 @@ export function listen(server: Server, host: string, port: number): Promise<Addr
   });
 }
 
-async function handle(b: ApiBackend, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(b: ApiBackend, token: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? "/").split("?")[0];
   const route = ROUTES[path ?? ""];
   if (!route) throw new ApiError(404, "NOT_FOUND", `no route ${path}; routes: ${Object.keys(ROUTES).join(", ")}`);
@@ -69,6 +127,7 @@ async function handle(b: ApiBackend, req: IncomingMessage, res: ServerResponse):
     res.setHeader("Allow", route.method);
     throw new ApiError(405, "METHOD_NOT_ALLOWED", `${path} takes ${route.method}, not ${req.method}`);
   }
+  authorize(token, path!, req, res);
   await route.run(b, req, res);
 }
 
@@ -107,6 +166,19 @@ const ROUTES: Record<string, Route> = {
     },
   },
 };
+
+/** Loopback (the prompt's user, `curl localhost`, the container's own checks) and the open routes need no token. */
+function authorize(token: string | undefined, path: string, req: IncomingMessage, res: ServerResponse): void {
+  if (OPEN_ROUTES.includes(path) || isLoopback(req.socket.remoteAddress)) return;
+  if (token !== undefined && bearerMatches(req.headers.authorization, token)) return;
+  res.setHeader("WWW-Authenticate", 'Bearer realm="fleet-node"');
+  res.setHeader("Connection", "close");
+  // The body is not read: a client without the token costs no more than its headers.
+  req.resume();
+  throw new ApiError(401, "UNAUTHORIZED", token === undefined
+    ? `${path} answers only on loopback: this node has no --api-token-file`
+    : `${path} needs the fleet's token from another machine: Authorization: Bearer <token>`);
+}
 
 function requireReady(b: ApiBackend): void {
   if (!b.ready) throw new ApiError(503, "NOT_READY", "the node is still starting (model or socket not ready); poll /ready");

@@ -4,6 +4,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { DeltaRejectReason } from "../engine/delta.js";
+import { HTTP_REFUSALS } from "./http-api.js";
 import { DROP_REASONS, REJECT_REASONS, type OverlayStats, type RejectReason } from "../overlay/stats.js";
 
 /**
@@ -39,6 +40,8 @@ export interface NodeMetrics {
   trainDuration: Histogram;
   trainLoss: Gauge;
   lastMergeTimestamp: Gauge;
+  /** HTTP clients turned away, by reason (HTTP_REFUSALS): without the token, too slow, over the connection cap. */
+  httpRefused: Counter<"reason">;
   text(): Promise<string>;
 }
 
@@ -68,6 +71,10 @@ export function createMetrics(source: MetricsSource, opts: { defaults?: boolean 
   mirror("deltas_completed", "Deltas received whole with a matching sha256.", (s) => s.deltasCompleted);
   mirror("bytes_sent", "UDP payload bytes sent.", (s) => s.bytesSent);
   mirror("bytes_received", "UDP payload bytes received.", (s) => s.bytesReceived);
+  // Trust: what strangers were refused (the drops by reason are in fleet_datagrams_dropped_total).
+  mirror("repairs_refused", "NAKed fragments not resent because the asker's repair budget was spent.", (s) => s.repairsRefused);
+  mirror("peers_refused", "Packets from a new node id while the peer table, or its source address's share of it, was full.", (s) => s.peersRefused);
+  mirror("addresses_ignored", "Sprint 6.2 PEER_SYNCs whose body named another host than the one they came from.", (s) => s.addressesIgnored);
 
   // One series per listed reason, at 0 from start-up (the lists are closed: label values stay bounded).
   const byReason = <R extends string>(name: string, help: string, reasons: readonly R[], read: (s: OverlayStats) => Record<R, number>): Counter =>
@@ -126,7 +133,9 @@ export function createMetrics(source: MetricsSource, opts: { defaults?: boolean 
     }),
     trainLoss: new Gauge({ name: "fleet_train_loss", help: "Training loss at the last step of the last teach.", registers: [registry] }),
     lastMergeTimestamp: new Gauge({ name: "fleet_last_merge_timestamp_seconds", help: "Unix time of the last merge (or teach) that changed the weights.", registers: [registry] }),
+    httpRefused: new Counter({ name: "fleet_http_refused_total", help: "HTTP clients turned away, by reason: unauthorized (no or wrong token), timeout (headers or body too slow), over_cap (too many connections).", labelNames: ["reason"], registers: [registry] }),
     text: () => registry.metrics(),
   };
+  for (const r of HTTP_REFUSALS) m.httpRefused.labels(r).inc(0);
   return m;
 }

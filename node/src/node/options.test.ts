@@ -2,6 +2,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { resolveNodeOptions, UsageError } from "./options.js";
 
 test("defaults are the course's port, a loopback HTTP API and ./state/<id>", () => {
@@ -35,4 +38,22 @@ test("every bad value is reported at once, naming its flag", () => {
       return true;
     });
   assert.throws(() => resolveNodeOptions(undefined, {}, {}, false), /missing <node-id>/);
+});
+
+test("--api-token-file or FLEET_API_TOKEN_FILE gives the token; a file that cannot guard it stops start-up", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fleet-opts-"));
+  try {
+    const good = join(dir, "token");
+    writeFileSync(good, "k3Xq9vT2mZ8pL4rW7yB1nC6dF0gH5jA\n", { mode: 0o600 });
+    assert.equal(resolveNodeOptions("Pi-1", {}, {}, false).apiToken, undefined);
+    assert.equal(resolveNodeOptions("Pi-1", { apiTokenFile: good }, {}, false).apiToken, "k3Xq9vT2mZ8pL4rW7yB1nC6dF0gH5jA");
+    assert.equal(resolveNodeOptions("Pi-1", {}, { FLEET_API_TOKEN_FILE: good }, false).apiToken, "k3Xq9vT2mZ8pL4rW7yB1nC6dF0gH5jA");
+    const open = join(dir, "open");
+    writeFileSync(open, "k3Xq9vT2mZ8pL4rW7yB1nC6dF0gH5jA\n");
+    chmodSync(open, 0o644);
+    assert.throws(() => resolveNodeOptions("Pi-1", { apiTokenFile: open }, {}, false), (e: unknown) => e instanceof UsageError && /--api-token-file: .*readable by every user/.test(e.message));
+    assert.throws(() => resolveNodeOptions("Pi-1", { apiTokenFile: join(dir, "none") }, {}, false), /--api-token-file: cannot read/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

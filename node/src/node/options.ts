@@ -5,6 +5,7 @@ import { isIPv4 } from "node:net";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import { DEFAULT_RATE_BYTES_PER_SEC } from "../overlay/overlay.js";
+import { readApiToken } from "./api-token.js";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./logger.js";
 import { isNodeId, NODE_ID_RULE } from "../util/ids.js";
 
@@ -28,6 +29,7 @@ export class UsageError extends Error {
 export interface RawNodeOptions {
   port?: string; bind?: string; broadcast?: string; peer?: string[]; dialect?: string; http?: string;
   stateDir?: string; model?: string; mergeWeight?: string; rate?: string; logLevel?: string; logFormat?: string; logFile?: string;
+  apiTokenFile?: string;
 }
 
 export interface HostPort { host: string; port: number }
@@ -43,6 +45,8 @@ export interface NodeOptions {
   peers: HostPort[];
   dialect: "v1" | "sprint62";
   http: HostPort;
+  /** The bearer token non-loopback clients need for /status, /ask and /teach (read from --api-token-file at start). */
+  apiToken: string | undefined;
   stateDir: string;
   model: string | undefined;
   mergeWeight: number;
@@ -58,6 +62,7 @@ export const ENV: Record<keyof RawNodeOptions | "nodeId", string> = {
   nodeId: "FLEET_NODE_ID", port: "FLEET_PORT", bind: "FLEET_BIND", broadcast: "FLEET_BROADCAST", peer: "FLEET_PEER",
   dialect: "FLEET_DIALECT", http: "FLEET_HTTP", stateDir: "FLEET_STATE_DIR", model: "FLEET_MODEL",
   mergeWeight: "FLEET_MERGE_WEIGHT", rate: "FLEET_RATE", logLevel: "FLEET_LOG_LEVEL", logFormat: "FLEET_LOG_FORMAT", logFile: "FLEET_LOG_FILE",
+  apiTokenFile: "FLEET_API_TOKEN_FILE",
 };
 
 type Env = Record<string, string | undefined>;
@@ -115,6 +120,16 @@ export function resolveNodeOptions(nodeIdArg: string | undefined, raw: RawNodeOp
   const http = parseHostPort(httpRaw, "127.0.0.1");
   if (!http) problems.push(`--http ${httpRaw}: must be host:port or a port (127.0.0.1:8477; 0.0.0.0:8477 opens it to the LAN)`);
 
+  const apiTokenFile = pick("apiTokenFile");
+  let apiToken: string | undefined;
+  if (apiTokenFile !== undefined) {
+    try {
+      apiToken = readApiToken(resolve(apiTokenFile));
+    } catch (e) {
+      problems.push(`--api-token-file: ${(e as Error).message}`);
+    }
+  }
+
   const mw = pick("mergeWeight") ?? String(DEFAULT_MERGE_WEIGHT);
   const mergeWeight = Number(mw);
   if (!Number.isFinite(mergeWeight) || mergeWeight <= 0 || mergeWeight > 10) problems.push(`--merge-weight ${mw}: must be a number above 0 and at most 10 (1 merges a delta as sent)`);
@@ -131,7 +146,7 @@ export function resolveNodeOptions(nodeIdArg: string | undefined, raw: RawNodeOp
   if (problems.length) throw new UsageError(problems);
   return {
     nodeId: nodeId!, port: port!, bindAddress, bindInterface, broadcastAddress, peers,
-    dialect: dialect as NodeOptions["dialect"], http: http!,
+    dialect: dialect as NodeOptions["dialect"], http: http!, apiToken,
     stateDir: resolve(pick("stateDir") ?? defaultStateDir(nodeId!)),
     model: pick("model"), mergeWeight, rateBytesPerSec: rateBytesPerSec!, logLevel, logFormat,
     logFile: pick("logFile") === undefined ? undefined : resolve(pick("logFile")!),

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { isLoopback } from "./api-token.js";
 import { createHttpApi, listen } from "./http-api.js";
 import type { NodeLogger } from "./logger.js";
 import { createMetrics, type NodeMetrics } from "./metrics.js";
@@ -62,6 +63,8 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
   const rt = runtime;
   const server: Server = createHttpApi({
     logger: nlog.logger,
+    token: opts.apiToken,
+    onRefused: (why) => metrics.httpRefused.labels(why).inc(),
     backend: {
       get ready() { return rt.ready; },
       status: () => rt.status(),
@@ -76,6 +79,11 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
     http = await listen(server, opts.http.host, opts.http.port);
   } catch (e) {
     throw new Error(`HTTP API: cannot listen on ${opts.http.host}:${opts.http.port} (${(e as Error).message}); pick another with --http host:port`);
+  }
+
+  if (opts.apiToken === undefined && !isLoopback(http.address)) {
+    log.warn({ ev: "http_no_token", http: `${http.address}:${http.port}` },
+      "the HTTP API listens beyond loopback without --api-token-file: other machines get only /health, /ready and /metrics");
   }
 
   let broadcast: string | undefined;
@@ -94,7 +102,7 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
 
   log.info({
     ev: "started", id: opts.nodeId, udp: `${opts.bindAddress}:${opts.port}`, broadcast: broadcast ?? null,
-    peers: opts.peers.map((p) => `${p.host}:${p.port}`), dialect: opts.dialect, http: `${http.address}:${http.port}`,
+    peers: opts.peers.map((p) => `${p.host}:${p.port}`), dialect: opts.dialect, http: `${http.address}:${http.port}`, apiToken: opts.apiToken !== undefined,
     model: modelSource, fingerprint: model.fingerprint, digest: rt.digest, generation: state.generation,
     applied: state.applied.size, stateDir: opts.stateDir, readyMs: Math.round(performance.now() - t0),
   }, "node started");

@@ -7,7 +7,7 @@ import type { Body, Dialect, Packet } from "./codec.js";
 import type { Clock } from "./clock.js";
 import type { PeerTable } from "./peers.js";
 import { textDialect, type Router } from "./router.js";
-import type { OverlayStats } from "./stats.js";
+import { bump, type OverlayStats } from "./stats.js";
 
 export interface DiscoveryTimings {
   /** PEER_SYNC period (course: 5 s); also sent at once to a newly heard peer. */
@@ -55,21 +55,33 @@ export class Discovery {
     }
   }
 
-  /** Every packet refreshes its sender's entry; PEER_SYNC, PING and PONG end here (true), the rest goes on to the transfers. */
+  /**
+   * Every packet refreshes its sender's entry; PEER_SYNC, PING and PONG end here (true), the rest goes
+   * on to the transfers. Packets that may not speak for their SRC end here too, dropped and counted:
+   * a known SRC from another source than the one it is bound to (forged_src), a NAK from a SRC never
+   * heard before (nak_unknown_peer: a NAK introduces no one, and is answered only for peers).
+   */
   heard(p: Packet, rinfo: RemoteInfo): boolean {
-    const { table, wire } = this.o;
+    const { table, wire, stats } = this.o;
     const now = this.o.clock.now();
     const dialect = textDialect(p.framing);
+    const source = `${rinfo.address}:${rinfo.port}`;
+    if (!table.bound(p.src, source, now, this.o.timings.pingAfterMs)) { bump(stats.datagramsDropped, "forged_src"); return true; }
+    const known = table.get(p.src);
+    if (!known && p.type === "CHUNK_NAK") { bump(stats.datagramsDropped, "nak_unknown_peer"); return true; }
     let address = rinfo.address;
     let port = rinfo.port;
-    const known = table.get(p.src);
     if (p.framing === "sprint62") {
-      // Sprint 6.2 names its address in PEER_SYNC; its other packets keep what we know.
-      if (p.type === "PEER_SYNC" && p.ip && p.port) { address = p.ip; port = p.port; }
-      else if (known) { address = known.address; port = known.port; }
+      // Sprint 6.2 names its address in PEER_SYNC; its other packets keep what we know. The body is
+      // believed only for the host the datagram came from (a node may listen on another port than
+      // it sends from): an address it names elsewhere would make us unicast deltas to a stranger.
+      if (p.type === "PEER_SYNC" && p.ip && p.port) {
+        if (p.ip === rinfo.address) port = p.port;
+        else stats.addressesIgnored++;
+      } else if (known && known.source === source) { address = known.address; port = known.port; }
     }
     const ours = p.type === "PEER_SYNC" && p.framing === "v1" ? p.ours : p.framing === "binary" ? true : undefined;
-    const seen = table.touch(p.src, address, port, dialect, now, ours);
+    const seen = table.touch(p.src, address, port, dialect, now, ours, source);
     if (seen === "full") this.o.stats.peersRefused++;   // the packet itself is still handled
     if (seen === "new") {
       wire.event("peer", { id: p.src, address: `${address}:${port}`, dialect, ours: ours ?? false });

@@ -360,7 +360,7 @@ export class Overlay {
       const p = d.packet;
       if (p.src === this.nodeId) { bump(this.stats.datagramsDropped, "own"); return; }
       if (p.type === "PEER_SYNC") this.syncedFrom(p.src);
-      if (!this.discovery.heard(p, rinfo)) this.handle(p, rinfo);
+      if (!this.discovery.heard(p, rinfo)) this.handle(p, rinfo, buf.length);
     } catch (e) {
       // The receive path never throws: a bug here costs one datagram, counted, not the node.
       bump(this.stats.datagramsDropped, "internal_error");
@@ -375,7 +375,7 @@ export class Overlay {
   }
 
   /** What discovery left: the transfers. */
-  private handle(p: Packet, rinfo: RemoteInfo): void {
+  private handle(p: Packet, rinfo: RemoteInfo, bytes: number): void {
     switch (p.type) {
       case "MODEL_META":
         this.receiver.onMeta({ src: p.src, ver: p.ver, chunks: p.chunks, size: p.size, sha256: p.sha256, enc: p.enc, rawSha256: p.rawSha256 }, rinfo.address, rinfo.port, p.framing);
@@ -389,6 +389,8 @@ export class Overlay {
         return;
       case "CHUNK_NAK":
         this.stats.naksReceived++;
+        // Discovery let through only NAKs from known peers at their bound source.
+        this.sender.earn(`${rinfo.address}:${rinfo.port}`, bytes);
         this.sender.onNak(p.ver, p.ranges ?? p.missing, p.wantMeta, this.router.resendTo(p.src, rinfo, textDialect(p.framing)), p.heard);
         return;
     }

@@ -6,11 +6,22 @@ import type { Dialect } from "./codec.js";
 const ANNOUNCED_KEEP = 16;
 /** Peers held at once: forged SRCs must not grow the table (or our PEER_SYNC answers) without end. */
 export const MAX_PEERS = 256;
+/**
+ * Peers heard from one address (ip:port) at once. One socket is one node, but several nodes may
+ * share a port on one host (SO_REUSEADDR) and then send from the same address: a few, not 256
+ * forged SRCs from one attacker's socket, each a destination of our deltas.
+ */
+export const MAX_PEERS_PER_SOURCE = 4;
+/** Peers heard from one host (ip) at once: one machine's sockets must not fill the table either. */
+export const MAX_PEERS_PER_HOST = 32;
 
 export interface PeerInfo {
   id: string;
+  /** Where we send to it (a Sprint 6.2 node's PEER_SYNC may name another port on its host). */
   address: string;
   port: number;
+  /** The datagram source ("ip:port") it was first heard from: its SRC is bound there until it goes quiet. */
+  source: string;
   dialect: Dialect;
   /** A DeltaFleet node (advertised in PEER_SYNC): takes binary chunks and range NAKs. */
   ours: boolean;
@@ -24,15 +35,20 @@ export interface PeerInfo {
 export class PeerTable {
   private readonly byId = new Map<string, PeerInfo>();
 
-  /** Refreshes (or adds) a peer from a packet; "new" when added, "full" when the table had no room. */
-  touch(id: string, address: string, port: number, dialect: Dialect, now: number, ours?: boolean): "new" | "known" | "full" {
+  /**
+   * Refreshes (or adds) a peer from a packet that came from `source` (ip:port); "new" when added,
+   * "full" when the table (or that source's share of it) had no room. Whether the packet may speak
+   * for a known id is bound(): callers check it first.
+   */
+  touch(id: string, address: string, port: number, dialect: Dialect, now: number, ours?: boolean, source = `${address}:${port}`): "new" | "known" | "full" {
     const p = this.byId.get(id);
     if (!p) {
-      if (this.byId.size >= MAX_PEERS) return "full";
-      this.byId.set(id, { id, address, port, dialect, ours: ours ?? false, firstSeenMs: now, lastSeenMs: now,
+      if (this.byId.size >= MAX_PEERS || !this.roomFor(source)) return "full";
+      this.byId.set(id, { id, address, port, source, dialect, ours: ours ?? false, firstSeenMs: now, lastSeenMs: now,
         rttMs: undefined, pinged: false, announced: [] });
       return "new";
     }
+    p.source = source;
     p.address = address;
     p.port = port;
     p.dialect = dialect;
@@ -40,6 +56,26 @@ export class PeerTable {
     p.lastSeenMs = now;
     p.pinged = false;
     return "known";
+  }
+
+  /**
+   * May a packet from `source` speak for `id`? A known id is bound to the source it was first heard
+   * from until it has been silent quietMs: a forged SRC from elsewhere must not move it (its NAKs,
+   * resends and unicasts would follow the forger). After the quiet, a restarted node may rebind.
+   */
+  bound(id: string, source: string, now: number, quietMs: number): boolean {
+    const p = this.byId.get(id);
+    return !p || p.source === source || now - p.lastSeenMs >= quietMs;
+  }
+
+  private roomFor(source: string): boolean {
+    const host = source.slice(0, source.lastIndexOf(":"));
+    let fromSource = 0, fromHost = 0;
+    for (const p of this.byId.values()) {
+      if (p.source === source) fromSource++;
+      if (p.source.startsWith(`${host}:`)) fromHost++;
+    }
+    return fromSource < MAX_PEERS_PER_SOURCE && fromHost < MAX_PEERS_PER_HOST;
   }
 
   get(id: string): PeerInfo | undefined {

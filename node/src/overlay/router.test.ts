@@ -33,7 +33,8 @@ test("binary frames only once we listened binaryAfterMs and every peer is a Delt
   g.peer("b", "10.0.0.3", 5000, "v1", true);
   assert.deepEqual(g.dests(), ["v1 broadcast 10.0.0.255:5000"]);
   g.clock.advance(BINARY_AFTER_MS);
-  assert.deepEqual(g.router.plan(), { sizing: ["binary"], dests: [{ address: "10.0.0.255", port: 5000, framing: "binary", broadcast: true }] });
+  assert.deepEqual(g.router.plan(), { sizing: ["binary"], dests: [{ address: "10.0.0.255", port: 5000, framing: "binary", broadcast: true }],
+    audience: ["10.0.0.2:5000", "10.0.0.3:5000"] });
   g.peer("Pi-C", "10.0.0.9", 5000, "v1", false);
   assert.deepEqual(g.dests(), ["v1 broadcast 10.0.0.255:5000"], "a V=1 course node reads only text");
   assert.equal(rig({ binary: false }).router.framingFor({ ...g.table.get("a")! }), "v1");

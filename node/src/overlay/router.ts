@@ -68,7 +68,7 @@ export class Router {
     const listened = this.o.clock.now() - this.startedAt >= this.o.binaryAfterMs;
     if (listened && this.o.dialect === "v1" && peers.length > 0 && unknown.length === 0 && peers.every((p) => this.framingFor(p) === "binary")) {
       dests.push(...this.reach(this.broadcastDest("binary"), peers, "binary"));
-      return { sizing: ["binary"], dests };
+      return { sizing: ["binary"], dests: unique(dests), audience: this.audience(peers) };
     }
     const v1 = peers.filter((p) => p.dialect === "v1");
     const s62 = peers.filter((p) => p.dialect === "sprint62");
@@ -85,7 +85,12 @@ export class Router {
     }
     for (const s of unknown) { sizing.add(this.o.dialect); dests.push(unicast(s, this.o.dialect)); }
     if (sizing.size === 0) sizing.add(this.o.dialect);
-    return { sizing: [...sizing], dests };
+    return { sizing: [...sizing], dests: unique(dests), audience: this.audience(peers) };
+  }
+
+  /** Who a delta is meant for, as their NAKs will come from: the peers we know now and the static ones. */
+  private audience(peers: PeerInfo[]): string[] {
+    return [...new Set([...peers.map((p) => p.source), ...this.o.statics.map((s) => `${s.address}:${s.port}`)])];
   }
 
   /** The broadcast, if any, plus unicast to the peers it does not reach. */
@@ -143,6 +148,20 @@ export class Router {
     const b = this.o.broadcastAddress;
     return port === this.o.port && b && (address === this.o.ownIp || address.startsWith("127.")) ? b : address;
   }
+}
+
+/**
+ * One copy per destination: several SRCs heard from one address (forged, or nodes sharing a port)
+ * are one socket, which one copy reaches.
+ */
+function unique(dests: Dest[]): Dest[] {
+  const seen = new Set<string>();
+  return dests.filter((d) => {
+    const k = `${d.framing} ${d.address}:${d.port}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 function unicast(p: HostPort, framing: Framing): Dest {

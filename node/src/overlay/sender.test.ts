@@ -12,9 +12,11 @@ import { FakeClock } from "../../../test/support/fake-clock.js";
 
 const TIMINGS: SenderTimings = { retentionMs: 60_000, repairCoalesceMs: 2, progressLogMs: 60_000, repairHoldMs: 250, repairHoldBlindMs: 10 };
 const BROADCAST: Dest = { address: "10.0.0.255", port: 5000, framing: "binary", broadcast: true };
-const BINARY: SendPlan = { sizing: ["binary"], dests: [BROADCAST] };
 /** Receivers as a NAK names them (binary: they read binary frames). */
 const rx = (n: number): Dest => ({ address: `10.0.0.${n}`, port: 5000, framing: "binary", broadcast: false });
+/** The receivers a delta is meant for (they get a repair allowance), as their NAKs come from. */
+const AUDIENCE = [rx(1), rx(2), rx(3), { address: "127.0.0.1", port: 5001 }].map((d) => `${d.address}:${d.port}`);
+const BINARY: SendPlan = { sizing: ["binary"], dests: [BROADCAST], audience: AUDIENCE };
 
 interface Sent { kind: string; idx: number; to: string; seq: number }
 
@@ -65,7 +67,7 @@ test("NAKs from several receivers for one chunk inside the window give one broad
 test("a receiver on another port, which our broadcast does not reach, gets its repairs unicast; a broadcast resend never counts against its NAK", async () => {
   const g = rig();
   const off: Dest = { address: "127.0.0.1", port: 5001, framing: "binary", broadcast: false };
-  const d = await g.s.send(delta, { sizing: ["binary"], dests: [BROADCAST, off] });
+  const d = await g.s.send(delta, { sizing: ["binary"], dests: [BROADCAST, off], audience: AUDIENCE });
   const offSeq = (idx: number): number => g.sent.find((x) => x.kind === "first" && x.idx === idx && x.to === off.address)!.seq;
   g.s.onNak(d.version, [3], false, off, offSeq(4));
   await g.window();

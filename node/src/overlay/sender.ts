@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { deflateRawSync } from "node:zlib";
 import { chunkRawBytes, ENC_DEFLATE, IdxRanges, nakRanges, REPAIRED_MAX_RANGES_CHARS, seqBefore, type Framing } from "./codec.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
+import { RepairBudget } from "./repair-budget.js";
 import { bump, type OverlayStats } from "./stats.js";
 import { sha256Hex } from "../util/sha256.js";
 import { toToken } from "../util/ids.js";
@@ -32,6 +33,8 @@ export interface SendPlan {
   /** Framing that sets the chunk size (binary only when every destination is a DeltaFleet node). */
   sizing: Framing[];
   dests: Dest[];
+  /** The receivers ("ip:port", as their NAKs come from) this delta is meant for: they get a repair allowance (repair-budget.ts). */
+  audience?: string[];
 }
 
 export interface SenderTimings {
@@ -119,8 +122,18 @@ export interface SentDelta { version: string; bytes: number; chunks: number; sha
  */
 const DEFLATE_MIN_SAVING = 0.1;
 
+/**
+ * A chunk's datagram as the repair budget counts it, never less than it is: text carries base64 and
+ * a header naming the sender and version; either framing less than 96 bytes of fixed fields.
+ */
+function resendCost(nodeId: string, t: OutgoingInfo, data: Uint8Array, framing: Framing): number {
+  const payload = framing === "binary" ? data.length : Math.ceil(data.length / 3) * 4;
+  return payload + 2 * (nodeId.length + t.version.length) + 96;
+}
+
 export class Sender {
   private readonly out = new Map<string, Outgoing>();
+  private readonly budget = new RepairBudget();
   private lastStamp = 0;
 
   constructor(private readonly wire: SenderWire, private readonly timings: SenderTimings, private readonly stats: OverlayStats,
@@ -156,6 +169,8 @@ export class Sender {
     const t: Outgoing = { version, sha256, size: bytes.length, chunks, enc, rawSha256: enc ? fileSha256 : undefined, lastActivity: this.now(), firstPassDone: 0, pending: new Map(),
       wantMeta: new Map(), timer: undefined, copies: new Map(), pendingSince: new Map(), repairing: 0, sending: true, unmarked: [], broadcast: binary && plan.dests.some((d) => d.broadcast) };
     this.out.set(version, t);
+    const copy = chunks.reduce((n, c) => n + resendCost(this.wire.nodeId, t, c, binary ? "binary" : "v1"), 0);
+    this.budget.open(version, plan.audience ?? [], copy);
     this.stats.deltasAnnounced++;
     this.wire.event("announced", { version, bytes: file.length, wireBytes: bytes.length, enc, chunks: chunks.length, chunkBytes: raw, sha256: fileSha256,
       dests: plan.dests.map((d) => `${d.framing}:${d.address}:${d.port}`) });
@@ -211,6 +226,18 @@ export class Sender {
     return false;
   }
 
+  /** A NAK datagram of `bytes` came from `asker` ("ip:port"): it earns that asker repair beyond any allowance (repair-budget.ts). */
+  earn(asker: string, bytes: number): void {
+    this.budget.earn(asker, bytes);
+  }
+
+  /** May `asker` be sent this datagram in repair? Counts a refusal. */
+  private afford(t: Outgoing, asker: string, cost: number): boolean {
+    if (this.budget.spend(t.version, asker, cost)) return true;
+    this.stats.repairsRefused++;
+    return false;
+  }
+
   /**
    * A CHUNK_NAK from `from` (its framing decides how the resend is encoded); `heard` as in codec's
    * NAK_HEARD_KEY. Budget: a NAK touches at most the chunks the transfer's first pass has sent, each
@@ -243,7 +270,7 @@ export class Sender {
     t.pendingSince = new Map();
     t.wantMeta = new Map();
     t.repairing++;
-    for (const d of metas.values()) if (!metaOnlyUpFront(d)) await this.wire.sendMeta(d, t);
+    for (const [k, d] of metas) if (!metaOnlyUpFront(d) && this.afford(t, k, 2 * (this.wire.nodeId.length + t.version.length) + 256)) await this.wire.sendMeta(d, t);
     let sent = 0, broadcasts = 0;
     const peers = new Set<string>();
     const binaryBroadcast = this.wire.canBroadcast("binary");
@@ -259,12 +286,19 @@ export class Sender {
       // An overlapping repair loop broadcast it after these NAKs came: that copy answers them.
       const copy = bc && t.copies.get(idx)?.get(BROADCAST_KEY);
       if (copy && copy.seq !== since.get(idx)) { this.stats.repairsSkipped++; continue; }
+      const data = t.chunks[idx]!;
       if (bc) {
+        // One datagram for all askers: the first that can afford it pays.
+        if (![...who.keys()].some((k) => this.budget.spend(t.version, k, resendCost(this.wire.nodeId, t, data, "binary")))) { this.stats.repairsRefused++; continue; }
         this.sentCopy(t, idx, bc, await this.wire.sendChunk(bc, t, idx, "repair"));
         t.unmarked.push(idx);
         sent++; broadcasts++;
       } else {
-        for (const d of who.values()) { this.sentCopy(t, idx, d, await this.wire.sendChunk(d, t, idx, "repair")); sent++; }
+        for (const [k, d] of who) {
+          if (!this.afford(t, k, resendCost(this.wire.nodeId, t, data, d.framing))) continue;
+          this.sentCopy(t, idx, d, await this.wire.sendChunk(d, t, idx, "repair"));
+          sent++;
+        }
       }
       for (const k of who.keys()) peers.add(k);
     }
@@ -286,12 +320,12 @@ export class Sender {
   tick(): void {
     const now = this.now();
     for (const [v, t] of this.out) {
-      if (now - t.lastActivity > this.timings.retentionMs && !t.timer) this.out.delete(v);
+      if (now - t.lastActivity > this.timings.retentionMs && !t.timer) { this.out.delete(v); this.budget.close(v); }
     }
   }
 
   close(): void {
-    for (const t of this.out.values()) t.timer?.cancel();
+    for (const [v, t] of this.out) { t.timer?.cancel(); this.budget.close(v); }
     this.out.clear();
   }
 }

@@ -22,6 +22,8 @@ export const DROP_REASONS = [
   "total_changed", "meta_changed", "duplicate",
   // sender.ts: a NAK for a version no longer held
   "nak_unknown_version",
+  // discovery.ts: a NAK from a SRC never heard before (repair is for peers only)
+  "nak_unknown_peer",
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -52,7 +54,9 @@ export interface OverlayStats {
   /** Open transfers closed to make room for another (untrusted: from the small pool). */
   transfersEvicted: Record<"trusted" | "untrusted", number>;
   sendErrors: number;
-  peersRefused: number;         // packets from a new SRC while the peer table was full
+  peersRefused: number;         // packets from a new SRC while the peer table (or its source's share) was full
+  addressesIgnored: number;     // Sprint 6.2 PEER_SYNCs naming another host than the one they came from
+  repairsRefused: number;       // NAKed chunks not resent: the asker's repair budget was spent
 }
 
 export function newStats(): OverlayStats {
@@ -62,7 +66,7 @@ export function newStats(): OverlayStats {
     deltasAnnounced: 0, deltasCompleted: 0, deltasApplied: 0,
     deltasRejected: zeros(REJECT_REASONS),
     datagramsDropped: zeros(DROP_REASONS),
-    transfersGaveUp: 0, transfersEvicted: { trusted: 0, untrusted: 0 }, sendErrors: 0, peersRefused: 0,
+    transfersGaveUp: 0, transfersEvicted: { trusted: 0, untrusted: 0 }, sendErrors: 0, peersRefused: 0, addressesIgnored: 0, repairsRefused: 0,
   };
 }
 

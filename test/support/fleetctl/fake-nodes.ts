@@ -14,6 +14,13 @@ export interface FakeNodeOptions {
   neverMerge?: string[];
   /** Node ids that start with a different model. */
   oddDigest?: string[];
+  /**
+   * Teaches that do not learn, as tiny-gpt2's often do: /teach reports learned: false and an answer
+   * generated only as long as the taught one (a prefix of what /ask then says).
+   */
+  unlearned?: boolean;
+  /** The fleet's API token: /status, /ask and /teach answer 401 without it, as a node does to another machine. */
+  token?: string;
 }
 
 interface FakeNode {
@@ -54,6 +61,9 @@ export async function startFakeFleet(o: FakeNodeOptions): Promise<FakeFleet> {
           res.writeHead(code, { "content-type": "application/json" });
           res.end(JSON.stringify(v));
         };
+        if (o.token !== undefined && req.url !== "/health" && req.url !== "/ready" && req.url !== "/metrics" && req.headers.authorization !== `Bearer ${o.token}`) {
+          return reply(401, { error: "needs the fleet's token", code: "UNAUTHORIZED" });
+        }
         if (req.method === "GET" && req.url === "/status") {
           return reply(200, {
             id, fingerprint: "f00d", digest: n.digest, version: n.applied.at(-1)?.version,
@@ -76,7 +86,8 @@ export async function startFakeFleet(o: FakeNodeOptions): Promise<FakeFleet> {
             const t = setTimeout(() => (timers.delete(t), apply(other)), o.propagateMs ?? 100);
             timers.add(t);
           }
-          return reply(200, { version, bytes: 1234, chunks: 3, loss: 0.69, steps: 2, ms: 12, answer: answerOf(n.digest), learned: answer.length > 0 && question.length > 0 });
+          const said = o.unlearned ? answerOf(n.digest).slice(0, Math.max(1, answer.length)) : answerOf(n.digest);
+          return reply(200, { version, bytes: 1234, chunks: 3, loss: 0.69, steps: 2, ms: 12, answer: said, learned: !o.unlearned && answer.length > 0 && question.length > 0 });
         }
         if (req.method === "POST" && req.url === "/ask") return reply(200, { answer: answerOf(n.digest), raw: "", tokens: 3, ms: 7 });
         reply(404, { error: "no such route", code: "NOT_FOUND" });
