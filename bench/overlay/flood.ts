@@ -2,10 +2,10 @@
 // run: the victim is a child process (its process.cpuUsage is its own), a real sender and the
 // attackers' sockets are in this one, all on loopback. Floods: binary chunks claiming 65,536 chunks
 // (the NAK-state attack: 32, measured with the second after them when their NAK timers run, then a
-// stream of them), NAKs with
-// `ranges=0-999999` for a delta the victim holds (from SRCs it never heard: discovery drops those as
-// nak_unknown_peer before the sender; the sender's own bound is in sender.test.ts), well-formed META for ever new versions from 200
-// SRCs on 8 sockets. The idle CPU rate (housekeeping) is taken off every phase.
+// stream of them); NAKs with `ranges=0-999999` for a delta the victim holds (from SRCs it never
+// heard: discovery drops those as nak_unknown_peer before the sender; the sender's own bound is in
+// sender.test.ts); well-formed META for ever new versions from 200 SRCs on 8 sockets. The idle CPU
+// rate (housekeeping) is taken off every phase.
 //
 //   npm run build && node dist/bench/overlay/flood.js
 
