@@ -175,12 +175,13 @@ export const ROWS: RowSpec[] = [
         width: 12,
         height: 6,
         description:
-          "HTTP clients turned away (unauthorized: no or wrong API token; timeout: too slow; over_cap: too many connections), NAKed fragments not resent because the asker's repair budget was spent, packets from new node ids while the peer table was full, and Sprint 6.2 PEER_SYNCs naming another host.",
+          "HTTP clients turned away (unauthorized: no or wrong API token; timeout: too slow; over_cap: too many connections), NAKed fragments not resent because the asker's repair budget was spent, packets from new node ids while the peer table was full, Sprint 6.2 PEER_SYNCs naming another host, and incoming transfers closed to free a slot (untrusted: the strangers' small pool).",
         queries: [
           { expr: `sum by (reason) (increase(fleet_http_refused_total{${SEL}}[${RATE}]))`, legend: "http {{reason}}" },
           { expr: `sum(increase(fleet_repairs_refused_total{${SEL}}[${RATE}]))`, legend: "repairs" },
           { expr: `sum(increase(fleet_peers_refused_total{${SEL}}[${RATE}]))`, legend: "peers" },
           { expr: `sum(increase(fleet_addresses_ignored_total{${SEL}}[${RATE}]))`, legend: "sprint 6.2 addresses" },
+          { expr: `sum by (pool) (increase(fleet_transfers_evicted_total{${SEL}}[${RATE}]))`, legend: "transfers evicted ({{pool}})" },
         ],
       },
     ],

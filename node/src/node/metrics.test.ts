@@ -48,6 +48,7 @@ test("overlay counters are read from the overlay's stats at scrape time", async 
   stats.bytesReceived = 1234;
   stats.deltasRejected.sha += 1;
   stats.datagramsDropped.crc += 7;
+  stats.transfersEvicted.untrusted += 9;
   const text = await m.text();
   assert.match(text, /^fleet_fragments_sent_total 556$/m);
   assert.match(text, /^fleet_retransmits_total 4$/m);
@@ -58,6 +59,8 @@ test("overlay counters are read from the overlay's stats at scrape time", async 
   assert.match(text, /^fleet_bytes_received_total 1234$/m);
   assert.match(text, /^fleet_deltas_rejected_total\{reason="sha"\} 1$/m);
   assert.match(text, /^fleet_datagrams_dropped_total\{reason="crc"\} 7$/m);
+  assert.match(text, /^fleet_transfers_evicted_total\{pool="untrusted"\} 9$/m);
+  assert.match(text, /^fleet_transfers_evicted_total\{pool="trusted"\} 0$/m);
   stats.fragmentsSent = 600;
   assert.match(await m.text(), /^fleet_fragments_sent_total 600$/m);
 });

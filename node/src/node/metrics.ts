@@ -76,19 +76,23 @@ export function createMetrics(source: MetricsSource, opts: { defaults?: boolean 
   mirror("peers_refused", "Packets from a new node id while the peer table, or its source address's share of it, was full.", (s) => s.peersRefused);
   mirror("addresses_ignored", "Sprint 6.2 PEER_SYNCs whose body named another host than the one they came from.", (s) => s.addressesIgnored);
 
-  // One series per listed reason, at 0 from start-up (the lists are closed: label values stay bounded).
-  const byReason = <R extends string>(name: string, help: string, reasons: readonly R[], read: (s: OverlayStats) => Record<R, number>): Counter =>
+  // One series per listed value, at 0 from start-up (the lists are closed: label values stay bounded).
+  const byLabel = <R extends string>(name: string, help: string, label: string, values: readonly R[], read: (s: OverlayStats) => Record<R, number>): Counter =>
     new Counter({
-      name, help, labelNames: ["reason"], registers: [registry],
+      name, help, labelNames: [label], registers: [registry],
       collect() {
         const s = source.overlayStats();
         this.reset();
-        for (const r of reasons) this.labels(r).inc(s ? read(s)[r] : 0);
+        for (const r of values) this.labels(r).inc(s ? read(s)[r] : 0);
       },
     });
+  const byReason = <R extends string>(name: string, help: string, reasons: readonly R[], read: (s: OverlayStats) => Record<R, number>): Counter =>
+    byLabel(name, help, "reason", reasons, read);
   // The overlay counts every reason, including decode/shape that onDelta's DeltaError carries.
   byReason("fleet_deltas_rejected_total", "Deltas not merged, by reason.", REJECT_REASONS, (s) => s.deltasRejected);
   byReason("fleet_datagrams_dropped_total", "Datagrams dropped on receipt, by reason.", DROP_REASONS, (s) => s.datagramsDropped);
+  byLabel("fleet_transfers_evicted_total", "Incoming transfers closed to free a slot for another sender: pool trusted (a peer over its fair share) or untrusted (the strangers' small pool, least progress first).",
+    "pool", ["trusted", "untrusted"] as const, (s) => s.transfersEvicted);
   new Gauge({ name: "fleet_peers", help: "Peers currently known (heard from recently).", registers: [registry], collect() { this.set(source.peers()); } });
   new Gauge({ name: "fleet_transfers_in_flight", help: "Delta transfers being received.", registers: [registry], collect() { this.set(source.transfersInFlight()); } });
   new Gauge({ name: "fleet_applied_deltas", help: "Delta versions applied to this node's weights (taught or merged).", registers: [registry], collect() { this.set(source.appliedDeltas()); } });
