@@ -16,6 +16,7 @@ import { encodeText } from "../../node/src/overlay/codec.js";
 import { Overlay } from "../../node/src/overlay/overlay.js";
 import { seeded } from "../../test/support/faulty-transport.js";
 import { claimingChunk, metaFlood } from "../../test/support/hostile-datagrams.js";
+import { freeUdpPorts } from "../../test/support/procs.js";
 
 const LO = "127.0.0.1";
 const CLAIMS = 32;
@@ -48,13 +49,8 @@ async function victim(port: number, senderPort: number): Promise<void> {
 
 // ---- the run (parent) --------------------------------------------------------------------------
 
-async function freePort(): Promise<number> {
-  const s = createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, LO, () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
+/** A UDP port free on loopback now (the shared helper, one at a time). */
+const freePort = async (): Promise<number> => (await freeUdpPorts(1, LO))[0]!;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -10,6 +10,7 @@ import { encodeText, nakRanges, type Body, type Dialect } from "./codec.js";
 import { Overlay, type OverlayOptions } from "./overlay.js";
 import { UdpTransport, type Transport, type UdpTransportOptions } from "./transport.js";
 import { seeded } from "../../../test/support/faulty-transport.js";
+import { freeUdpPorts } from "../../../test/support/procs.js";
 
 const LO = "127.0.0.1";
 const FAST = { binaryAfterMs: 0, syncIntervalMs: 60_000, tickMs: 20, nakQuietMs: 80, repairQuietMs: 40, nakBackoffMs: 60, nakBackoffMaxMs: 200, metaWaitMs: 600 };
@@ -41,13 +42,8 @@ async function raw(t: TestContext): Promise<Raw> {
   return me;
 }
 
-async function freePort(): Promise<number> {
-  const s = createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, LO, () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
+/** A UDP port free on loopback now (the shared helper, one at a time). */
+const freePort = async (): Promise<number> => (await freeUdpPorts(1, LO))[0]!;
 
 /** Every destination the overlay sends to, recorded before the socket sends it. */
 function recording(sentTo: string[]): (o: UdpTransportOptions) => Promise<Transport> {
