@@ -246,12 +246,25 @@ test("course sender that ignores NAKs: NAKs of at most 25 plain idx, then a boun
 
 test("a Sprint 6.2 peer is known: it gets well-formed Sprint 6.2 text, never a binary datagram", async (t) => {
   const [port] = await freePorts(1);
-  const n = await start(t, { nodeId: "ours", port: port! });
+  // What left our socket, recorded on its way out: Sprint 6.2 has no repair, so on a busy machine the
+  // peer's socket may drop a few of a burst, and what it got alone cannot say every chunk was sent.
+  const chunksOut = new Map<string, Set<number>>();
+  const record: FaultFn = (c) => {
+    if (c.dir === "out" && c.packet?.type === "MODEL_CHUNK") {
+      const f = chunksOut.get(c.packet.framing) ?? new Set<number>();
+      chunksOut.set(c.packet.framing, f.add(c.packet.idx));
+    }
+    return "pass";
+  };
+  const n = await start(t, { nodeId: "ours", port: port! }, record);
   const s62 = await coursePeer(t);
   await s62.send("sprint62", { type: "PEER_SYNC", ip: LO, port: s62.port, ours: false }, port!, "Pi-62");
   await until("the Sprint 6.2 peer in the table", () => n.ov.peers().some((p) => p.id === "Pi-62" && p.dialect === "sprint62"));
   const sent = await n.ov.sendDelta(DELTA);
-  await until("all chunks at the Sprint 6.2 peer", () => s62.got.filter((m) => m.toString().startsWith("[MODEL_CHUNK]")).length >= sent.chunks);
+  assert.deepEqual([...chunksOut.keys()], ["sprint62"], "every chunk went out as Sprint 6.2 text, none as a binary frame");
+  assert.equal(chunksOut.get("sprint62")!.size, sent.chunks);
+  await until("chunks at the Sprint 6.2 peer", () => s62.got.some((m) => m.toString().startsWith("[MODEL_CHUNK]")));
+  await new Promise((r) => setTimeout(r, 300)); // the rest of the burst lands
   const utf8 = new TextDecoder("utf-8", { fatal: true });
   for (const m of s62.got) {
     assert.doesNotThrow(() => utf8.decode(m), "a non-UTF-8 datagram would kill a Sprint 6.2 listener");
@@ -544,8 +557,10 @@ test("a lost last chunk: its repeat completes the file without a NAK; both copie
     let lost = 0;
     const loseLast: FaultFn = (c) =>
       c.dir === "in" && c.packet?.type === "MODEL_CHUNK" && c.packet.idx === c.packet.total - 1 && lost < lostCopies ? (lost++, "drop") : "pass";
-    // A quiet period of 10 minutes: a receiver that waited for it would never finish this test.
-    const timings = { nakQuietMs: 600_000, repairQuietMs: 600_000 };
+    // A quiet period of 10 minutes: a receiver that waited for it would never finish this test. The
+    // tail's quiet period is 1 s, not the default 10 ms, so a busy machine that delays the repeat a
+    // few ms behind the last chunk cannot make a NAK the repeat would have made unnecessary.
+    const timings = { nakQuietMs: 600_000, repairQuietMs: 600_000, tailQuietMs: 1_000 };
     const a = await start(t, { nodeId: "a", port: p1!, peers: [`${LO}:${p2}`], timings });
     const b = await start(t, { nodeId: "b", port: p2!, peers: [`${LO}:${p1}`], timings }, loseLast);
     await until("discovery", () => a.ov.peers().length === 1 && b.ov.peers().length === 1);
