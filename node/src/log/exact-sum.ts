@@ -18,6 +18,7 @@
 // parameter and for millions of realistic ones (|v| ~ 1e-2); a delta that would pass it is refused
 // whole, never wrapped.
 
+import { halfToFloat } from "../checkpoint/fp16.js";
 import type { StateDict } from "../checkpoint/tensor.js";
 import type { Gpt2Config } from "../engine/config.js";
 import { canonicalKey, paramCount, paramSpecs, TIED_KEYS, viewParams, type ParamSpec, type Params } from "../engine/params.js";
@@ -37,15 +38,12 @@ export class SumError extends Error {
   }
 }
 
-/** Every half's value in units of 2⁻²⁴ (an integer), NaN for infinities and NaNs. */
+/** Every half's value in units of 2⁻²⁴ (an integer: scaling by a power of two is exact), NaN for infinities and NaNs. */
 const HALF_UNITS = (() => {
   const t = new Float64Array(65536);
   for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const e = (h >> 10) & 0x1f;
-    const m = h & 0x3ff;
-    // Subnormal m·2⁻²⁴; normal (1024 + m)·2^(e−25) = (1024 + m)·2^(e−1) units.
-    t[h] = e === 31 ? NaN : sign * (e === 0 ? m : (1024 + m) * 2 ** (e - 1));
+    const v = halfToFloat(h);
+    t[h] = Number.isFinite(v) ? v / UNIT : NaN;
   }
   return t;
 })();
