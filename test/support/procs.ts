@@ -150,28 +150,37 @@ export interface CoursePeerOptions {
   extra?: string[];
 }
 
-export function coursePeerArgs(o: CoursePeerOptions): string[] {
-  const a = [COURSE_PEER(), "--id", o.id, "--port", String(o.port)];
+/** The flags the course peer and our agent share, then whatever `more` adds; `extra` goes last. */
+function peerArgs(script: string, o: CommonPeerOptions, more: (opt: (flag: string, v: unknown) => void, a: string[]) => void): string[] {
+  const a = [script, "--id", o.id, "--port", String(o.port)];
   const opt = (flag: string, v: unknown): void => { if (v !== undefined) a.push(flag, String(v)); };
   opt("--bind", o.bind);
   opt("--broadcast", o.broadcast);
   for (const p of o.peers ?? []) a.push("--peer", p);
   opt("--dialect", o.dialect);
+  more(opt, a);
   opt("--out", o.out);
   opt("--send", o.send);
-  opt("--ver", o.ver);
-  opt("--send-after", o.sendAfterS);
-  if (o.noCache) a.push("--no-cache");
-  if (o.dropIdx?.length) a.push("--drop-idx", o.dropIdx.join(","));
-  opt("--drop-frac", o.dropFrac);
-  opt("--seed", o.seed);
-  opt("--nak-quiet", o.nakQuietS);
-  opt("--nak-check", o.nakCheckS);
-  opt("--sync-every", o.syncEveryS);
-  opt("--s62-chunk-gap", o.s62ChunkGapS);
-  opt("--s62-meta-wait", o.s62MetaWaitS);
   a.push(...(o.extra ?? []));
   return a;
+}
+
+interface CommonPeerOptions { id: string; port: number; bind?: string; broadcast?: string; peers?: string[]; dialect?: string; out?: string; send?: string; extra?: string[] }
+
+export function coursePeerArgs(o: CoursePeerOptions): string[] {
+  return peerArgs(COURSE_PEER(), o, (opt, a) => {
+    opt("--ver", o.ver);
+    opt("--send-after", o.sendAfterS);
+    if (o.noCache) a.push("--no-cache");
+    if (o.dropIdx?.length) a.push("--drop-idx", o.dropIdx.join(","));
+    opt("--drop-frac", o.dropFrac);
+    opt("--seed", o.seed);
+    opt("--nak-quiet", o.nakQuietS);
+    opt("--nak-check", o.nakCheckS);
+    opt("--sync-every", o.syncEveryS);
+    opt("--s62-chunk-gap", o.s62ChunkGapS);
+    opt("--s62-meta-wait", o.s62MetaWaitS);
+  });
 }
 
 export function startCoursePeer(o: CoursePeerOptions, spawner: Spawner = localSpawner): JsonProcess {
@@ -193,17 +202,7 @@ export interface AgentOptions {
 }
 
 export function agentArgs(o: AgentOptions): string[] {
-  const a = [AGENT_JS(), "--id", o.id, "--port", String(o.port)];
-  const opt = (flag: string, v: unknown): void => { if (v !== undefined) a.push(flag, String(v)); };
-  opt("--bind", o.bind);
-  opt("--broadcast", o.broadcast);
-  for (const p of o.peers ?? []) a.push("--peer", p);
-  opt("--dialect", o.dialect);
-  opt("--rate", o.rate);
-  opt("--out", o.out);
-  opt("--send", o.send);
-  a.push(...(o.extra ?? []));
-  return a;
+  return peerArgs(AGENT_JS(), o, (opt) => opt("--rate", o.rate));
 }
 
 export function startAgent(o: AgentOptions, spawner: Spawner = localSpawner): JsonProcess {
