@@ -3,6 +3,7 @@ import { z } from "zod";
 import { FleetError } from "../errors.js";
 import { emit, processIo, progressTo, table, type Io } from "../io.js";
 import { MERGE_TIMEOUT_S, runCheck, type CheckReport } from "../nodes/check.js";
+import { nodeAddressOf } from "../nodes/client.js";
 import { actionWith, flag, LONG_WAIT_MAX_S, seconds, text, timeoutOption } from "./options.js";
 import { inventoryFrom, inventoryOption, withInventory } from "./playbook-options.js";
 
@@ -32,7 +33,7 @@ export function checkCommand(io: Io = processIo): Command {
   return actionWith(cmd, checkOptions, async (o) => {
     const inv = await inventoryFrom(o);
     const report = await runCheck({
-      nodes: inv.hosts.map((h) => ({ host: h.name, nodeId: h.nodeId, address: h.address, httpPort: h.httpPort, token: h.apiToken })),
+      nodes: inv.hosts.map(nodeAddressOf),
       teacher: o.teacher,
       asker: o.asker,
       question: o.question,

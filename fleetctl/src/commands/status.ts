@@ -3,6 +3,7 @@ import { z } from "zod";
 import { FleetError } from "../errors.js";
 import { emit, processIo, table, type Io } from "../io.js";
 import { fleetStatus, STATUS_TIMEOUT_S, type FleetStatus } from "../nodes/fleet-status.js";
+import { nodeAddressOf } from "../nodes/client.js";
 import { selectHosts } from "../inventory.js";
 import { actionWith, flag, hostList, seconds, timeoutOption } from "./options.js";
 import { inventoryFrom, inventoryOption, withInventory, withLimit } from "./playbook-options.js";
@@ -23,7 +24,7 @@ export function statusCommand(io: Io = processIo): Command {
     const inv = await inventoryFrom(o);
     const hosts = selectHosts(inv, o.limit);
     const status = await fleetStatus(
-      hosts.map((h) => ({ host: h.name, nodeId: h.nodeId, address: h.address, httpPort: h.httpPort, token: h.apiToken })),
+      hosts.map(nodeAddressOf),
       o.timeout * 1000,
     );
     emit(io, o.json, status, formatStatus);

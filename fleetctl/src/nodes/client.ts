@@ -2,6 +2,7 @@
 // every failure a FleetError naming the node.
 
 import { FleetError } from "../errors.js";
+import type { FleetHost } from "../inventory.js";
 
 export interface NodeAddress {
   /** Inventory host name, for messages. */
@@ -11,6 +12,11 @@ export interface NodeAddress {
   httpPort: number;
   /** The fleet's API token (fleet-node --api-token-file): from another machine, /status, /ask and /teach need it. */
   token?: string | undefined;
+}
+
+/** Where fleetctl reaches an inventory host's node, with the fleet's token. */
+export function nodeAddressOf(h: FleetHost): NodeAddress {
+  return { host: h.name, nodeId: h.nodeId, address: h.address, httpPort: h.httpPort, token: h.apiToken };
 }
 
 export interface AppliedVersion {
