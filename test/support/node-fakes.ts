@@ -73,6 +73,26 @@ export class FakeHub {
   deliver(from: FakeOverlay, version: string, bytes: Uint8Array): void {
     for (const m of this.members) if (m !== from && !m.closed) void m.receive(version, from.opts.nodeId, bytes);
   }
+  deliverPayload(from: FakeOverlay, kind: string, bytes: Uint8Array, to: readonly string[] | undefined): void {
+    const version = this.nextVersion();
+    for (const m of this.members) {
+      if (m === from || m.closed || (to && !to.includes(m.opts.nodeId))) continue;
+      const p = { version, from: from.opts.nodeId, kind, bytes, sha256: createHash("sha256").update(bytes).digest("hex"), metaAt: Date.now() };
+      void Promise.resolve(m.opts.onPayload?.(p)).catch(() => undefined);
+    }
+  }
+  control(from: FakeOverlay, to: string, kind: string, body: Record<string, string>): boolean {
+    const m = this.members.find((x) => x.opts.nodeId === to && !x.closed);
+    if (!m) return false;
+    setImmediate(() => m.opts.onControl?.(from.opts.nodeId, kind, { ...body }));
+    return true;
+  }
+  /** Every other member as a DeltaFleet peer, with what it says now. */
+  peersOf(me: FakeOverlay): Array<{ id: string; address: string; port: number; dialect: string; lastSeenMs: number; ours: boolean; says: Record<string, string> }> {
+    return this.members.filter((m) => m !== me && !m.closed).map((m) => ({
+      id: m.opts.nodeId, address: "127.0.0.1", port: 0, dialect: "v1", lastSeenMs: Date.now(), ours: true, says: m.opts.says?.() ?? {},
+    }));
+  }
   leave(m: FakeOverlay): void { this.members = this.members.filter((x) => x !== m); }
 }
 
@@ -97,7 +117,14 @@ export class FakeOverlay implements OverlayHandle {
       bump(this.stats.deltasRejected, rejectReason((e as { reason?: unknown }).reason ?? "decode"));
     }
   }
-  peers(): [] { return []; }
+  async sendPayload(bytes: Uint8Array, o: { kind: string; to?: readonly string[] }): Promise<{ version: string; bytes: number; chunks: number }> {
+    setImmediate(() => this.hub.deliverPayload(this, o.kind, bytes, o.to));
+    return { version: this.hub.nextVersion(), bytes: bytes.length, chunks: Math.ceil(bytes.length / 1000) };
+  }
+  async sendControl(to: string, kind: string, body: Record<string, string>): Promise<boolean> {
+    return this.hub.control(this, to, kind, body);
+  }
+  peers(): ReturnType<FakeHub["peersOf"]> { return this.hub.peersOf(this); }
   transfers(): [] { return []; }
   async close(): Promise<void> { this.closed = true; this.hub.leave(this); }
 }

@@ -23,12 +23,18 @@ export interface EngineModel {
 }
 
 export interface IncomingDelta { version: string; from: string; bytes: Uint8Array; sha256: string; metaAt: number }
+/** A DeltaFleet-only transfer (an entry bundle, an index), reassembled and verified. */
+export interface IncomingPayload extends IncomingDelta { kind: string }
 /** What the node did with a delta the overlay delivered: merged it, or held it already (nothing changed). */
 export type DeltaOutcome = "applied" | "duplicate";
 
 export interface PeerInfo {
   id: string; address: string; port: number; dialect: string;
   lastSeenMs: number; rttMs?: number | null; announced?: unknown;
+  /** A DeltaFleet peer: takes payloads and CONTROL datagrams. */
+  ours?: boolean;
+  /** What a DeltaFleet peer said about itself in its last PEER_SYNC (e.g. log=<count>.<set>). */
+  says?: Record<string, string>;
 }
 export interface TransferInfo { version: string; from: string; have: number; total: number | undefined; startedAt: number }
 
@@ -47,10 +53,19 @@ export interface OverlayStartOptions {
   /** Resolves with what became of the delta; throws (with a string `reason`) to reject it. */
   onDelta: (d: IncomingDelta) => Promise<DeltaOutcome>;
   isApplied: (version: string) => boolean;
+  onPayload?: (p: IncomingPayload) => Promise<void>;
+  onControl?: (from: string, kind: string, body: Record<string, string>) => void;
+  says?: () => Record<string, string>;
 }
 
+export interface SentTransfer { version: string; bytes: number; chunks: number }
+
 export interface OverlayHandle {
-  sendDelta(bytes: Uint8Array): Promise<{ version: string; bytes: number; chunks: number }>;
+  sendDelta(bytes: Uint8Array): Promise<SentTransfer>;
+  /** To our own nodes only (`to`: peer ids; absent: all of them); course nodes never get one. */
+  sendPayload(bytes: Uint8Array, opts: { kind: string; to?: readonly string[] }): Promise<SentTransfer>;
+  /** One small request to one of our nodes; false when it is not a DeltaFleet peer heard before. */
+  sendControl(to: string, kind: string, body: Record<string, string>): Promise<boolean>;
   peers(): PeerInfo[];
   transfers(): TransferInfo[];
   /** The overlay's counters; metrics.ts reads them at scrape time. */

@@ -59,7 +59,33 @@ export const ENC_DEFLATE = "deflate";
 export const CAP_KEY = "df";
 export const CAP_VALUE = "1";
 
-export const TYPES = ["PEER_SYNC", "PING", "PONG", "MODEL_META", "MODEL_CHUNK", "CHUNK_NAK", "REPAIRED"] as const;
+/**
+ * What a DeltaFleet node says about itself beside `df=1` in its V=1 PEER_SYNC (the node program
+ * fills it: e.g. `log=<count>.<set hash>`), and the small key/value bodies of CONTROL datagrams.
+ * Keys and values are restricted so they never hold the wire's separators (`|`, `;`, `=`) and a
+ * hostile peer cannot make us keep much: at most SAYS_MAX_KEYS keys of SAYS_MAX_VALUE_CHARS.
+ */
+export const SAYS_KEY = /^[a-z][a-z0-9]{0,15}$/;
+export const SAYS_VALUE = /^[A-Za-z0-9._:,*+~-]{1,1024}$/;
+export const SAYS_MAX_KEYS = 16;
+export const SAYS_MAX_VALUE_CHARS = 1024;
+/** PEER_SYNC keys of the wire itself, never part of what a node says. */
+const SYNC_OWN_KEYS = new Set(["ip", "port", CAP_KEY]);
+
+/**
+ * META key naming what a DeltaFleet-only transfer carries (`kind=entry`, `kind=index`): absent, the
+ * transfer is a delta file any course node could merge. Transfers with a kind go only where binary
+ * frames or unicast to our own nodes go (Router.payloadPlan), never to a course node.
+ */
+export const META_KIND_KEY = "kind";
+export const KIND_VALUE = /^[a-z][a-z0-9-]{0,31}$/;
+
+export const TYPES = ["PEER_SYNC", "PING", "PONG", "MODEL_META", "MODEL_CHUNK", "CHUNK_NAK", "REPAIRED", "CONTROL"] as const;
+/**
+ * CONTROL (V=1 text, DeltaFleet only, unicast to one of our nodes): `kind=<k>` and a few more
+ * key/values (SAYS_KEY / SAYS_VALUE), the node program's requests to a peer (what entries it
+ * holds, send me these). Course nodes never get one, and would drop an unknown TYPE.
+ */
 /**
  * REPAIRED (V=1 text, DeltaFleet only: sent where binary frames go, so no course node hears it):
  * `ver=<v>;ranges=<idx resent since the last one>`, broadcast after a batch of resends nothing
@@ -75,10 +101,11 @@ export type Framing = Dialect | "binary";
 
 export interface Header { framing: Framing; src: string; seq: number; ts: number }
 export type Body =
-  | { type: "PEER_SYNC"; ip?: string; port?: number; ours: boolean }
+  /** says: what a DeltaFleet node tells about itself (V=1 only; SAYS_KEY / SAYS_VALUE). */
+  | { type: "PEER_SYNC"; ip?: string; port?: number; ours: boolean; says?: Record<string, string> }
   | { type: "PING"; t0: number }
   | { type: "PONG"; t0: number }
-  | { type: "MODEL_META"; ver: string; chunks: number; size?: number; sha256?: string; enc?: typeof ENC_DEFLATE; rawSha256?: string }
+  | { type: "MODEL_META"; ver: string; chunks: number; size?: number; sha256?: string; enc?: typeof ENC_DEFLATE; rawSha256?: string; kind?: string }
   | { type: "MODEL_CHUNK"; ver: string; idx: number; total: number; data: Uint8Array }
   /** missing: course plain list or our ranges, expanded; wantMeta: our receivers asking for META. */
   /**
@@ -87,7 +114,8 @@ export type Body =
    */
   | { type: "CHUNK_NAK"; ver: string; missing: number[]; ranges?: IdxRanges; wantMeta: boolean; heard?: number }
   /** idx: the resent chunks (encoding: a list; decoded: IdxRanges, unexpanded). */
-  | { type: "REPAIRED"; ver: string; idx: readonly number[] | IdxRanges };
+  | { type: "REPAIRED"; ver: string; idx: readonly number[] | IdxRanges }
+  | { type: "CONTROL"; kind: string; body: Record<string, string> };
 export type Packet = Header & Body;
 
 /** Why decode() refuses a datagram; each is a datagram drop reason (stats.ts DROP_REASONS). */
@@ -159,8 +187,10 @@ function decodeV1(text: string): Decoded {
   switch (type) {
     case "PEER_SYNC": {
       const ip = kv.get("ip");
+      const ours = kv.get(CAP_KEY) === CAP_VALUE;
+      const says = ours ? saysOf(kv, SYNC_OWN_KEYS) : undefined;
       return ok(head, { type, ip: ip && IPV4.test(ip) ? ip : undefined, port: decimal(kv.get("port"), 65535),
-        ours: kv.get(CAP_KEY) === CAP_VALUE });
+        ours, ...(says && Object.keys(says).length > 0 ? { says } : {}) });
     }
     case "PING":
     case "PONG": {
@@ -178,9 +208,26 @@ function decodeV1(text: string): Decoded {
       const idx = IdxRanges.parse(kv.get("ranges") ?? "", []);
       return idx ? ok(head, { type, ver, idx }) : fail("nak_range");
     }
+    case "CONTROL": {
+      const kind = kv.get(META_KIND_KEY);
+      if (!kind || !KIND_VALUE.test(kind)) return fail("malformed");
+      return ok(head, { type, kind, body: saysOf(kv, new Set([META_KIND_KEY])) });
+    }
     default:
       return fail("unknown_type");
   }
+}
+
+/** The keys and values of a body that a node may say (SAYS_KEY / SAYS_VALUE), at most SAYS_MAX_KEYS; the rest ignored. */
+function saysOf(kv: Map<string, string>, skip: ReadonlySet<string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  let n = 0;
+  for (const [k, v] of kv) {
+    if (skip.has(k) || !SAYS_KEY.test(k) || !SAYS_VALUE.test(v)) continue;
+    if (++n > SAYS_MAX_KEYS) break;
+    out[k] = v;
+  }
+  return out;
 }
 
 function decodeSprint62(text: string): Decoded {
@@ -232,12 +279,15 @@ function decodeModelBody(h: Header, type: "MODEL_META" | "MODEL_CHUNK", kv: Map<
     if (sizeText !== undefined && size === undefined) return fail("bad_number");
     const sha = kv.get("sha256");
     if (sha && !HEX64.test(sha)) return fail("bad_sha");
+    const kindText = kv.get(META_KIND_KEY);
+    if (kindText !== undefined && (!KIND_VALUE.test(kindText) || !sha)) return fail("malformed");
+    const kind = kindText === undefined ? {} : { kind: kindText };
     const enc = kv.get(META_ENC_KEY);
-    if (enc === undefined) return ok(h, { type, ver, chunks, size, sha256: sha ? sha.toLowerCase() : undefined });
+    if (enc === undefined) return ok(h, { type, ver, chunks, size, sha256: sha ? sha.toLowerCase() : undefined, ...kind });
     if (enc !== ENC_DEFLATE) return fail("bad_enc");
     const rawSha = kv.get(META_RAW_SHA_KEY);
     if (!sha || !rawSha || !HEX64.test(rawSha)) return fail("bad_sha");
-    return ok(h, { type, ver, chunks, size, sha256: sha.toLowerCase(), enc, rawSha256: rawSha.toLowerCase() });
+    return ok(h, { type, ver, chunks, size, sha256: sha.toLowerCase(), enc, rawSha256: rawSha.toLowerCase(), ...kind });
   }
   const idx = decimal(kv.get("idx"), MAX_CHUNKS_ON_WIRE);
   const total = decimal(kv.get("total"), MAX_CHUNKS_ON_WIRE);
@@ -415,14 +465,17 @@ function bodyText(d: Dialect, p: Body, ownIp: string, ownPort: number): string {
   switch (p.type) {
     case "PEER_SYNC":
       return d === "v1"
-        ? fmtKv({ ip: p.ip ?? ownIp, port: p.port ?? ownPort, [CAP_KEY]: p.ours ? CAP_VALUE : undefined })
+        ? fmtKv({ ip: p.ip ?? ownIp, port: p.port ?? ownPort, [CAP_KEY]: p.ours ? CAP_VALUE : undefined, ...(p.ours ? checkedSays(p.says) : {}) })
         : `${p.ip ?? ownIp},${p.port ?? ownPort}`;
     case "PING":
       return d === "v1" ? fmtKv({ t0: p.t0 }) : `${ownIp},${p.t0}`;
     case "PONG":
       return d === "v1" ? fmtKv({ t0: p.t0 }) : `${ownIp},ok,${p.t0}`;
     case "MODEL_META":
-      return fmtKv({ ver: p.ver, size: p.size, chunks: p.chunks, sha256: p.sha256, [META_ENC_KEY]: p.enc, [META_RAW_SHA_KEY]: p.rawSha256 });
+      return fmtKv({ ver: p.ver, size: p.size, chunks: p.chunks, sha256: p.sha256, [META_ENC_KEY]: p.enc, [META_RAW_SHA_KEY]: p.rawSha256, [META_KIND_KEY]: p.kind });
+    case "CONTROL":
+      if (!KIND_VALUE.test(p.kind)) throw new Error(`CONTROL kind ${JSON.stringify(p.kind)} is not ${KIND_VALUE}`);
+      return fmtKv({ [META_KIND_KEY]: p.kind, ...checkedSays(p.body) });
     case "MODEL_CHUNK":
       return fmtKv({ ver: p.ver, idx: p.idx, total: p.total }) + ";b64=" + Buffer.from(p.data).toString("base64");
     case "CHUNK_NAK":
@@ -430,6 +483,18 @@ function bodyText(d: Dialect, p: Body, ownIp: string, ownPort: number): string {
     case "REPAIRED":
       return fmtKv({ ver: p.ver, ranges: p.idx instanceof IdxRanges ? p.idx.toString() : nakRanges(p.idx) });
   }
+}
+
+/** What we say must decode as said: a key or value outside the rules is a bug of ours, thrown. */
+function checkedSays(says: Record<string, string> | undefined): Record<string, string> {
+  if (!says) return {};
+  const keys = Object.keys(says);
+  if (keys.length > SAYS_MAX_KEYS) throw new Error(`at most ${SAYS_MAX_KEYS} keys may be said, not ${keys.length}`);
+  for (const k of keys) {
+    if (!SAYS_KEY.test(k) || SYNC_OWN_KEYS.has(k) || k === META_KIND_KEY) throw new Error(`key ${JSON.stringify(k)} may not be said`);
+    if (!SAYS_VALUE.test(says[k]!)) throw new Error(`value of ${k} is not ${SAYS_VALUE}`);
+  }
+  return says;
 }
 
 /**

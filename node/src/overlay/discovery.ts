@@ -33,6 +33,8 @@ export interface DiscoveryOptions {
   stats: OverlayStats;
   wire: DiscoveryWire;
   clock: Clock;
+  /** What we say about ourselves in every V=1 PEER_SYNC to DeltaFleet nodes (OverlayOptions.says). */
+  says?: () => Record<string, string>;
 }
 
 export class Discovery {
@@ -44,7 +46,7 @@ export class Discovery {
    */
   sync(): void {
     const { router, dialect, wire } = this.o;
-    const body: Body = { type: "PEER_SYNC", ours: dialect === "v1" };
+    const body: Body = { type: "PEER_SYNC", ours: dialect === "v1", says: this.says() };
     const bc = router.broadcastDest(dialect);
     if (bc) wire.send(dialect, body, bc.address, bc.port);
     for (const s of router.statics) wire.send(dialect, body, s.address, s.port);
@@ -86,10 +88,11 @@ export class Discovery {
     if (seen === "new") {
       wire.event("peer", { id: p.src, address: `${address}:${port}`, dialect, ours: ours ?? false });
       // Answer at once so discovery takes one round trip, not one sync period.
-      wire.send(dialect, { type: "PEER_SYNC", ours: dialect === "v1" }, address, port);
+      wire.send(dialect, { type: "PEER_SYNC", ours: dialect === "v1", says: this.says() }, address, port);
     }
     switch (p.type) {
       case "PEER_SYNC":
+        if (p.ours) table.said(p.src, p.says ?? {});
         return true;
       case "PING":
         // Echo t0: the asker's RTT is then exact (the course sends its own clock; both parse).
@@ -106,6 +109,16 @@ export class Discovery {
         return false;
       default:
         return false;
+    }
+  }
+
+  private says(): Record<string, string> | undefined {
+    if (this.o.dialect !== "v1" || !this.o.says) return undefined;
+    try {
+      return this.o.says();
+    } catch (e) {
+      this.o.wire.event("says-failed", { error: (e as Error).message });
+      return undefined;
     }
   }
 

@@ -4,7 +4,7 @@
 
 import type { RemoteInfo } from "node:dgram";
 import type { Logger } from "pino";
-import { BIN_SEQ_MODULUS, COURSE_NAK_MAX_IDX, decode, encodeBinaryChunk, isBinaryFrom, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT,
+import { BIN_SEQ_MODULUS, COURSE_NAK_MAX_IDX, decode, KIND_VALUE, encodeBinaryChunk, isBinaryFrom, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT,
   type Body, type Dialect, type Packet } from "./codec.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { Discovery, type DiscoveryTimings } from "./discovery.js";
@@ -109,6 +109,8 @@ const SOCKET_BUFFER_BYTES = 4 << 20;
 const COURSE_NAK_DATAGRAMS_PER_ROUND = 4;
 
 export interface DeltaArrival { version: string; from: string; bytes: Uint8Array; sha256: string; metaAt: number }
+/** A DeltaFleet-only transfer, reassembled and verified: `kind` says what its bytes are (META kind=). */
+export interface PayloadArrival extends DeltaArrival { kind: string }
 
 export interface OverlayOptions {
   nodeId: string;
@@ -134,6 +136,12 @@ export interface OverlayOptions {
    */
   onDelta?: (d: DeltaArrival) => Promise<"applied" | "duplicate" | void>;
   isApplied?: (version: string) => boolean;
+  /** Delivery of a DeltaFleet-only transfer (sendPayload); a throw is logged and counted as rejected. */
+  onPayload?: (p: PayloadArrival) => Promise<void> | void;
+  /** A CONTROL datagram from one of our nodes heard before (others are dropped: control_unknown_peer). */
+  onControl?: (from: string, kind: string, body: Record<string, string>) => void;
+  /** What we say about ourselves in each V=1 PEER_SYNC to DeltaFleet nodes (codec SAYS_KEY / SAYS_VALUE). */
+  says?: () => Record<string, string>;
   /**
    * Is this sender one of the fleet's (the roster)? Its transfers take the slots; the others share a
    * small pool (ReceiverLimits.maxUntrustedTransfers). Default: a SRC heard in a PEER_SYNC and still in
@@ -193,7 +201,7 @@ export class Overlay {
     this.maxDatagramBytes = o.maxDatagramBytes ?? ETHERNET_UDP_PAYLOAD_BYTES;
     this.router = new Router({ table: this.table, port: this.port, ownIp: this.ownIp, broadcastAddress: this.broadcastAddress,
       statics: (o.peers ?? []).map(parseHostPort), dialect: this.dialect, binary: o.binary ?? true, binaryAfterMs: this.timings.binaryAfterMs, clock: this.clock });
-    this.discovery = new Discovery({ table: this.table, router: this.router, dialect: this.dialect, timings: this.timings, stats: this.stats, clock: this.clock,
+    this.discovery = new Discovery({ table: this.table, router: this.router, dialect: this.dialect, timings: this.timings, stats: this.stats, clock: this.clock, says: o.says,
       wire: { send: (d, body, address, port) => void this.raw(this.text(d, body), address, port), event: (ev, f) => this.event(ev, f) } });
     this.receiver = new Receiver({ ...DEFAULT_LIMITS, ...o.limits }, this.timings, this.stats, {
       deliver: (c) => void this.deliver(c),
@@ -251,6 +259,29 @@ export class Overlay {
     return this.sender.send(bytes, this.router.plan());
   }
 
+  /**
+   * A DeltaFleet-only transfer (META `kind=`) to our own nodes: `to` (peer ids) by unicast, or all
+   * of them (Router.payloadPlan); the same chunking, deflate and NAK repair as a delta. Course nodes
+   * never get one. Resolves once every chunk went out once; with nobody to send to, at once (chunks 0).
+   */
+  sendPayload(bytes: Uint8Array, opts: { kind: string; to?: readonly string[] }): Promise<SentDelta> {
+    if (this.closed) return Promise.reject(new Error("overlay: sendPayload after close()"));
+    if (!KIND_VALUE.test(opts.kind)) return Promise.reject(new Error(`overlay: payload kind ${JSON.stringify(opts.kind)} is not ${KIND_VALUE}`));
+    const plan = this.router.payloadPlan(opts.to);
+    if (plan.dests.length === 0) return Promise.resolve({ version: "", bytes: bytes.length, chunks: 0, sha256: "", chunkBytes: 0, wireBytes: 0 });
+    this.stats.payloadsSent++;
+    return this.sender.send(bytes, plan, opts.kind);
+  }
+
+  /** One CONTROL datagram to one of our nodes heard before; false (nothing sent) when `to` is not one. */
+  async sendControl(to: string, kind: string, body: Record<string, string>): Promise<boolean> {
+    const dest = this.router.controlTo(to);
+    if (!dest || this.closed) return false;
+    await this.raw(this.text("v1", { type: "CONTROL", kind, body }), dest.address, dest.port);
+    this.stats.controlsSent++;
+    return true;
+  }
+
   peers(): PeerInfo[] {
     return this.table.list();
   }
@@ -300,7 +331,7 @@ export class Overlay {
   }
 
   private sendMeta(d: Dest, t: OutgoingInfo): Promise<void> {
-    return this.raw(this.text(textDialect(d.framing), { type: "MODEL_META", ver: t.version, size: t.size, chunks: t.chunks.length, sha256: t.sha256, enc: t.enc, rawSha256: t.rawSha256 }),
+    return this.raw(this.text(textDialect(d.framing), { type: "MODEL_META", ver: t.version, size: t.size, chunks: t.chunks.length, sha256: t.sha256, enc: t.enc, rawSha256: t.rawSha256, kind: t.kind }),
       d.address, d.port, "bulk");
   }
 
@@ -378,8 +409,15 @@ export class Overlay {
   private handle(p: Packet, rinfo: RemoteInfo, bytes: number): void {
     switch (p.type) {
       case "MODEL_META":
-        this.receiver.onMeta({ src: p.src, ver: p.ver, chunks: p.chunks, size: p.size, sha256: p.sha256, enc: p.enc, rawSha256: p.rawSha256 }, rinfo.address, rinfo.port, p.framing);
+        this.receiver.onMeta({ src: p.src, ver: p.ver, chunks: p.chunks, size: p.size, sha256: p.sha256, enc: p.enc, rawSha256: p.rawSha256, kind: p.kind }, rinfo.address, rinfo.port, p.framing);
         return;
+      case "CONTROL": {
+        // Discovery already dropped a SRC bound elsewhere; a request must also come from one of ours.
+        if (!this.table.get(p.src)?.ours) { bump(this.stats.datagramsDropped, "control_unknown_peer"); return; }
+        this.stats.controlsReceived++;
+        try { this.o.onControl?.(p.src, p.kind, p.body); } catch (e) { this.log("error", "control-error", { from: p.src, kind: p.kind, error: (e as Error).message }); }
+        return;
+      }
       case "REPAIRED":
         this.receiver.onRepaired({ src: p.src, ver: p.ver, idx: p.idx, seq: p.seq % BIN_SEQ_MODULUS }, rinfo.address, rinfo.port);
         return;
@@ -397,6 +435,7 @@ export class Overlay {
   }
 
   private async deliver(c: Completed): Promise<void> {
+    if (c.kind !== undefined) return this.deliverPayload({ ...c, kind: c.kind });
     const ms = this.clock.now() - c.metaAt;
     this.event("delta-received", { version: c.version, from: c.from, sha256: c.sha256, bytes: c.bytes.length, ms });
     try {
@@ -409,6 +448,19 @@ export class Overlay {
       const reason = rejectReason((e as { reason?: unknown } | undefined)?.reason);
       bump(this.stats.deltasRejected, reason);
       this.event("delta-rejected", { version: c.version, from: c.from, reason, detail: (e as Error).message });
+    }
+  }
+
+  private async deliverPayload(c: PayloadArrival): Promise<void> {
+    this.event("payload-received", { version: c.version, from: c.from, kind: c.kind, bytes: c.bytes.length, ms: this.clock.now() - c.metaAt });
+    if (!this.o.onPayload) { bump(this.stats.datagramsDropped, "payload_unwanted"); return; }
+    try {
+      await this.o.onPayload(c);
+      this.stats.payloadsDelivered++;
+    } catch (e) {
+      const reason = rejectReason((e as { reason?: unknown } | undefined)?.reason);
+      bump(this.stats.deltasRejected, reason);
+      this.event("payload-rejected", { version: c.version, from: c.from, kind: c.kind, reason, detail: (e as Error).message });
     }
   }
 
@@ -440,7 +492,7 @@ export class Overlay {
   private event(ev: string, fields: Record<string, unknown>): void {
     // A receiver NAKs tens of times per delta at high loss: per-NAK lines are debug, the sender's
     // "repaired" (one per batch) says what the repairs did.
-    const level = ev === "gave-up" || ev === "delta-rejected" || ev === "broadcast-unheard" ? "warn" : ev === "nak" ? "debug" : "info";
+    const level = ev === "gave-up" || ev === "delta-rejected" || ev === "payload-rejected" || ev === "broadcast-unheard" ? "warn" : ev === "nak" ? "debug" : "info";
     this.log(level, ev, fields);
     try { this.o.onEvent?.(ev, fields); } catch { /* a listener's bug is not the overlay's */ }
   }

@@ -30,6 +30,8 @@ export interface PeerInfo {
   rttMs: number | undefined;
   pinged: boolean;
   announced: string[];
+  /** What a DeltaFleet peer said about itself in its last PEER_SYNC (codec SAYS_*; the node program reads it). */
+  says: Record<string, string>;
 }
 
 export class PeerTable {
@@ -45,7 +47,7 @@ export class PeerTable {
     if (!p) {
       if (this.byId.size >= MAX_PEERS || !this.roomFor(source)) return "full";
       this.byId.set(id, { id, address, port, source, dialect, ours: ours ?? false, firstSeenMs: now, lastSeenMs: now,
-        rttMs: undefined, pinged: false, announced: [] });
+        rttMs: undefined, pinged: false, announced: [], says: {} });
       return "new";
     }
     p.source = source;
@@ -89,6 +91,12 @@ export class PeerTable {
     if (p.announced.length > ANNOUNCED_KEEP) p.announced.shift();
   }
 
+  /** Replaces what a peer says about itself (each PEER_SYNC says it all). */
+  said(id: string, says: Record<string, string>): void {
+    const p = this.byId.get(id);
+    if (p) p.says = says;
+  }
+
   /** Peers silent for at least afterMs are removed and returned. */
   prune(now: number, afterMs: number): PeerInfo[] {
     const gone = [...this.byId.values()].filter((p) => now - p.lastSeenMs >= afterMs);
@@ -103,7 +111,7 @@ export class PeerTable {
   }
 
   list(): PeerInfo[] {
-    return [...this.byId.values()].map((p) => ({ ...p, announced: [...p.announced] }));
+    return [...this.byId.values()].map((p) => ({ ...p, announced: [...p.announced], says: { ...p.says } }));
   }
 
   get size(): number {

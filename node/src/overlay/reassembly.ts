@@ -8,7 +8,7 @@ import { ENC_DEFLATE } from "./codec.js";
 import type { RejectReason } from "./stats.js";
 import { sha256Hex } from "../util/sha256.js";
 
-export interface MetaFacts { chunks: number; size?: number; sha256?: string; enc?: typeof ENC_DEFLATE; rawSha256?: string }
+export interface MetaFacts { chunks: number; size?: number; sha256?: string; enc?: typeof ENC_DEFLATE; rawSha256?: string; kind?: string }
 
 export interface Refusal { ok: false; reason: Extract<RejectReason, "bounds" | "sha" | "decode">; detail: string }
 
@@ -44,6 +44,8 @@ export class Reassembly implements Holding {
   /** From META: the bytes are the delta deflated, and rawDigest is the delta's sha256. */
   private enc: typeof ENC_DEFLATE | undefined;
   private rawDigest: string | undefined;
+  /** From META: what a DeltaFleet-only transfer carries (codec META_KIND_KEY); undefined for a delta file. */
+  kind: string | undefined;
   bytes = 0;
   private readonly parts = new Map<number, Uint8Array>();
   /** sha256 of chunks 0..hashed-1, fed as the in-order prefix grows: completion only hashes the rest. */
@@ -62,6 +64,7 @@ export class Reassembly implements Holding {
       this.digest = m.sha256;
       this.enc = m.enc;
       this.rawDigest = m.rawSha256;
+      this.kind = m.kind;
     }
     this.size ??= m.size;
     return undefined;

@@ -67,6 +67,8 @@ export interface Completed {
   sha256: string;
   /** Epoch ms when META (or, lacking it, the first chunk) arrived. */
   metaAt: number;
+  /** What a DeltaFleet-only transfer carries (META kind=); undefined for a delta file. */
+  kind?: string;
 }
 
 export interface NakRequest {
@@ -350,8 +352,9 @@ export class Receiver {
     if (!delta.ok) { this.finish(t, delta.reason, delta.detail); return; }
     this.finish(t, undefined, undefined);
     this.deliveredVersions.set(t.ver, this.now());
-    this.stats.deltasCompleted++;
-    this.hooks.deliver({ version: t.ver, from: t.src, bytes: delta.file, sha256: delta.sha256, metaAt: t.metaAt ?? t.startedAt });
+    if (t.held.kind === undefined) this.stats.deltasCompleted++;
+    const kind = t.held.kind;
+    this.hooks.deliver({ version: t.ver, from: t.src, bytes: delta.file, sha256: delta.sha256, metaAt: t.metaAt ?? t.startedAt, ...(kind ? { kind } : {}) });
   }
 
   /** Closes a transfer; with a reason it counts as rejected (gave_up also counts transfersGaveUp). */

@@ -88,6 +88,29 @@ export class Router {
     return { sizing: [...sizing], dests: unique(dests), audience: this.audience(peers) };
   }
 
+  /**
+   * Who gets a DeltaFleet-only payload (META kind=): our own nodes and nobody else, `to` (peer ids)
+   * or all of them. The delta's binary broadcast when it is for all and every peer takes binary
+   * (one copy for the fleet); else unicast to each, in its framing (V=1 text while a Sprint 6.2 node
+   * is known). A static peer not heard yet is not sent one: it may be a course node.
+   */
+  payloadPlan(to?: readonly string[]): SendPlan {
+    if (!to) {
+      const all = this.plan();
+      if (all.dests.length > 0 && all.dests.every((d) => d.framing === "binary")) return all;
+    }
+    const ours = this.o.table.list().filter((p) => p.ours && p.dialect === "v1" && (!to || to.includes(p.id)));
+    const dests = unique(ours.map((p) => unicast(p, this.framingFor(p))));
+    const sizing: Framing[] = dests.length > 0 && dests.every((d) => d.framing === "binary") ? ["binary"] : ["v1"];
+    return { sizing, dests, audience: [...new Set(ours.map((p) => p.source))] };
+  }
+
+  /** Where a CONTROL to peer `id` goes: undefined unless it is one of our nodes heard before. */
+  controlTo(id: string): HostPort | undefined {
+    const p = this.o.table.get(id);
+    return p?.ours && p.dialect === "v1" ? { address: p.address, port: p.port } : undefined;
+  }
+
   /** Who a delta is meant for, as their NAKs will come from: the peers we know now and the static ones. */
   private audience(peers: PeerInfo[]): string[] {
     return [...new Set([...peers.map((p) => p.source), ...this.o.statics.map((s) => `${s.address}:${s.port}`)])];

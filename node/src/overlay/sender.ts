@@ -82,6 +82,8 @@ export interface OutgoingInfo {
   /** Set when the wire bytes are the delta deflated; rawSha256 is then the file's sha256. */
   enc?: typeof ENC_DEFLATE;
   rawSha256?: string;
+  /** What a DeltaFleet-only transfer carries (META kind=); undefined for a delta file. */
+  kind?: string;
 }
 
 interface Outgoing extends OutgoingInfo {
@@ -154,7 +156,8 @@ export class Sender {
     return `d${stamp}-${id}-${sha256.slice(0, 8)}${randomBytes(2).toString("hex")}`;
   }
 
-  async send(file: Uint8Array, plan: SendPlan): Promise<SentDelta> {
+  /** `kind`: a DeltaFleet-only payload (the plan must hold only our nodes: Router.payloadPlan). */
+  async send(file: Uint8Array, plan: SendPlan, kind?: string): Promise<SentDelta> {
     const fileSha256 = sha256Hex(file);
     const version = this.newVersion(fileSha256);
     const binary = plan.dests.length > 0 && plan.dests.every((d) => d.framing === "binary");
@@ -166,7 +169,7 @@ export class Sender {
     const raw = Math.min(...plan.sizing.map((f) => chunkRawBytes(f, this.wire.nodeId, version, bytes.length, this.wire.maxDatagramBytes)));
     const chunks: Uint8Array[] = [];
     for (let o = 0; o < bytes.length || chunks.length === 0; o += raw) chunks.push(bytes.subarray(o, Math.min(o + raw, bytes.length)));
-    const t: Outgoing = { version, sha256, size: bytes.length, chunks, enc, rawSha256: enc ? fileSha256 : undefined, lastActivity: this.now(), firstPassDone: 0, pending: new Map(),
+    const t: Outgoing = { version, sha256, size: bytes.length, chunks, enc, rawSha256: enc ? fileSha256 : undefined, kind, lastActivity: this.now(), firstPassDone: 0, pending: new Map(),
       wantMeta: new Map(), timer: undefined, copies: new Map(), pendingSince: new Map(), repairing: 0, sending: true, unmarked: [], broadcast: binary && plan.dests.some((d) => d.broadcast) };
     this.out.set(version, t);
     const copy = chunks.reduce((n, c) => n + resendCost(this.wire.nodeId, t, c, binary ? "binary" : "v1"), 0);

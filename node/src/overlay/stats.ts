@@ -24,6 +24,8 @@ export const DROP_REASONS = [
   "nak_unknown_version",
   // discovery.ts: a NAK from a SRC never heard before (repair is for peers only)
   "nak_unknown_peer",
+  // overlay.ts: a CONTROL from a SRC that is not a DeltaFleet peer heard before; a payload nobody takes
+  "control_unknown_peer", "payload_unwanted",
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -48,6 +50,10 @@ export interface OverlayStats {
   deltasAnnounced: number;
   deltasCompleted: number;      // reassembled and sha256-verified, handed to onDelta
   deltasApplied: number;        // onDelta resolved
+  payloadsSent: number;         // DeltaFleet-only transfers started (sendPayload)
+  payloadsDelivered: number;    // DeltaFleet-only transfers reassembled, verified, handed to onPayload
+  controlsSent: number;
+  controlsReceived: number;
   deltasRejected: Record<RejectReason, number>;
   datagramsDropped: Record<DropReason, number>;
   transfersGaveUp: number;
@@ -63,7 +69,7 @@ export function newStats(): OverlayStats {
   return {
     datagramsSent: 0, datagramsReceived: 0, bytesSent: 0, bytesReceived: 0,
     fragmentsSent: 0, fragmentsReceived: 0, retransmits: 0, tailRepeats: 0, repairsSkipped: 0, repairMarkers: 0, naksSent: 0, naksReceived: 0,
-    deltasAnnounced: 0, deltasCompleted: 0, deltasApplied: 0,
+    deltasAnnounced: 0, deltasCompleted: 0, deltasApplied: 0, payloadsSent: 0, payloadsDelivered: 0, controlsSent: 0, controlsReceived: 0,
     deltasRejected: zeros(REJECT_REASONS),
     datagramsDropped: zeros(DROP_REASONS),
     transfersGaveUp: 0, transfersEvicted: { trusted: 0, untrusted: 0 }, sendErrors: 0, peersRefused: 0, addressesIgnored: 0, repairsRefused: 0,
