@@ -1,64 +1,10 @@
-// Test doubles for the node's seams (seams.ts), for unit tests of the runtime, API and prompt only:
-// the shipped program always runs the real engine and overlay (wiring.ts), and the e2e tests run the
-// real binary. The fake model's weights are a few numbers; its deltas are JSON.
+// A test double for the node's overlay seam (seams.ts), for unit tests of the runtime only: an
+// in-process LAN where every member hears every other. The shipped program always runs the real
+// overlay (wiring.ts), and the e2e tests run the real binary.
 
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { writeFileAtomicAsync as writeFileAtomic } from "../../node/src/util/atomic-write.js";
 import { bump, newStats, rejectReason } from "../../node/src/overlay/stats.js";
-import type { AskResult, EngineModel, IncomingDelta, MergeResult, OverlayHandle, OverlayStartOptions, TeachResult } from "../../node/src/node/seams.js";
-
-export class FakeDeltaError extends Error {
-  constructor(readonly reason: "decode" | "shape", message: string) { super(message); }
-}
-
-export class FakeModel implements EngineModel {
-  readonly fingerprint = "fa4e000000000001";
-  answers = new Map<string, string>();
-  teachDelayMs = 0;
-  /** What the fake's "rounding" held back from its last teach (the engine's carry). */
-  held: Float32Array | undefined;
-  private teaches = 0;
-  constructor(public weights: number[] = [0, 0, 0, 0]) {}
-
-  static async load(file: string): Promise<FakeModel> {
-    const v = JSON.parse(await readFile(file, "utf8")) as { weights: number[]; answers: [string, string][] };
-    const m = new FakeModel(v.weights);
-    m.answers = new Map(v.answers);
-    return m;
-  }
-  digest(): string { return createHash("sha256").update(JSON.stringify(this.weights)).digest("hex"); }
-  async ask(question: string): Promise<AskResult> {
-    return { answer: this.answers.get(question) ?? "stairs", raw: "", tokens: 1, ms: 1 };
-  }
-  async teach(question: string, answer: string): Promise<TeachResult> {
-    if (this.teachDelayMs) await new Promise((r) => setTimeout(r, this.teachDelayMs));
-    const delta = { add: this.weights.map((_, i) => (i + 1) / 8), question, answer };
-    this.apply(delta, 1);
-    this.teaches++;
-    this.held = Float32Array.from(this.weights, (_, i) => this.teaches / 1024 + i);
-    return { delta: new TextEncoder().encode(JSON.stringify(delta)), loss: 0.69, steps: 2, ms: 3, answer, learned: true };
-  }
-  async merge(bytes: Uint8Array, weight: number): Promise<MergeResult> {
-    let d: { add: number[]; question: string; answer: string };
-    try { d = JSON.parse(new TextDecoder().decode(bytes)) as typeof d; } catch { throw new FakeDeltaError("decode", "not a delta"); }
-    if (d.add.length !== this.weights.length) throw new FakeDeltaError("shape", "wrong length");
-    this.apply(d, weight);
-    return { keys: d.add.length, skipped: [], ms: 1 };
-  }
-  async saveBaseline(file: string): Promise<void> {
-    await writeFileAtomic(file, JSON.stringify({ weights: this.weights, answers: [...this.answers] }));
-  }
-  carry(): Float32Array | undefined { return this.held; }
-  restoreCarry(c: Float32Array): void {
-    if (c.length !== this.weights.length) throw new Error(`carry has ${c.length} values, the model ${this.weights.length}`);
-    this.held = c;
-  }
-  private apply(d: { add: number[]; question: string; answer: string }, w: number): void {
-    this.weights = this.weights.map((x, i) => x + w * d.add[i]!);
-    this.answers.set(d.question, d.answer);
-  }
-}
+import type { IncomingDelta, OverlayHandle, OverlayStartOptions } from "../../node/src/node/seams.js";
 
 /** An in-process "LAN": every overlay started on it hears every other's deltas. */
 export class FakeHub {

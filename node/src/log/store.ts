@@ -2,7 +2,7 @@
 // delta file and its record are both on disk, and what the store reports is what is on its disk.
 //
 //   entries/<name>.delta   the delta file, byte for byte as made or received (its sha256 is in the name)
-//   entries/<name>.json    {"bytes": <delta length>, "entry": <the entry's canonical encoding>}
+//   entries/<name>.json    {"bytes": <delta length>, "entry": <the entry's canonical encoding>, "sig"?: <its author's signature>}
 //   set-aside/             whatever open() found and refused, moved here and reported, never loaded
 //
 // An add writes the delta, then the record, each atomically (temporary file, fsync, rename, fsync
@@ -20,6 +20,8 @@ import { encodeEntry, entryName, ENTRY_MAX_BYTES, parseEntry, parseEntryName, ty
 export const ENTRIES_DIR = "entries";
 export const SET_ASIDE_DIR = "set-aside";
 const DELTA_EXT = ".delta";
+/** An Ed25519 signature is 64 bytes: 88 base64 characters; anything of base64 up to 512 is kept as it came. */
+const SIG = /^[A-Za-z0-9+/]{4,512}={0,2}$/;
 const RECORD_EXT = ".json";
 
 export type StoreErrorReason = "no_space" | "io" | "mismatch" | "invalid" | "damaged" | "absent";
@@ -61,6 +63,8 @@ function ioError(what: string, e: unknown): StoreError {
 
 export class EntryStore {
   private readonly index = new Map<string, Entry>();
+  /** Signatures as received or made (base64), kept so the entry can be passed on with it. */
+  private readonly sigs = new Map<string, string>();
   /** Adds run one at a time: two adds of one entry must not write the same files at once. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -112,7 +116,7 @@ export class EntryStore {
   private checkPair(name: string, haveDelta: boolean, hash: boolean): Entry | string {
     if (!parseEntryName(name)) return "not named like an entry";
     const recordPath = join(this.dir, ENTRIES_DIR, name + RECORD_EXT);
-    let record: { bytes?: unknown; entry?: unknown };
+    let record: { bytes?: unknown; entry?: unknown; sig?: unknown };
     try {
       const raw = readFileSync(recordPath);
       if (raw.length > ENTRY_MAX_BYTES + 64) return `record is ${raw.length} bytes, too long to be one`;
@@ -123,6 +127,8 @@ export class EntryStore {
     const entry = parseEntry(record?.entry);
     if (typeof entry === "string") return `record holds no valid entry: ${entry}`;
     if (entryName(entry) !== name) return `record holds entry ${entryName(entry)}, not the one its file is named for`;
+    if (record.sig !== undefined && (typeof record.sig !== "string" || !SIG.test(record.sig))) return "record's signature is not base64";
+    if (typeof record.sig === "string") this.sigs.set(name, record.sig);
     if (!haveDelta) return "its delta file is missing";
     const bytes = record.bytes;
     const deltaPath = join(this.dir, ENTRIES_DIR, name + DELTA_EXT);
@@ -173,19 +179,25 @@ export class EntryStore {
     return this.names().map((n) => this.index.get(n)!);
   }
 
+  /** The signature kept with an entry, if it came with one. */
+  sig(name: string): string | undefined {
+    return this.sigs.get(name);
+  }
+
   /**
    * Keeps an entry and its delta file; resolves once both are durable, and only then is the entry
    * visible. "present" when the store already holds it (the same name is the same entry).
    */
-  add(entry: Entry, delta: Uint8Array): Promise<"added" | "present"> {
-    const run = this.queue.then(() => this.addNow(entry, delta));
+  add(entry: Entry, delta: Uint8Array, sig?: string): Promise<"added" | "present"> {
+    const run = this.queue.then(() => this.addNow(entry, delta, sig));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async addNow(entry: Entry, delta: Uint8Array): Promise<"added" | "present"> {
+  private async addNow(entry: Entry, delta: Uint8Array, sig: string | undefined): Promise<"added" | "present"> {
     const checked = parseEntry(entry);
     if (typeof checked === "string") throw new StoreError("invalid", `not a valid entry: ${checked}`);
+    if (sig !== undefined && !SIG.test(sig)) throw new StoreError("invalid", "the signature is not base64");
     const name = entryName(checked);
     if (this.index.has(name)) return "present";
     const sha = sha256Hex(delta);
@@ -197,7 +209,8 @@ export class EntryStore {
     } catch (e) {
       throw ioError(`writing the delta of ${name}`, e);
     }
-    const record = `{"bytes":${delta.length},"entry":${new TextDecoder().decode(encodeEntry(checked))}}\n`;
+    const sigPart = sig === undefined ? "" : `,"sig":${JSON.stringify(sig)}`;
+    const record = `{"bytes":${delta.length},"entry":${new TextDecoder().decode(encodeEntry(checked))}${sigPart}}\n`;
     try {
       await this.writer(recordPath, new TextEncoder().encode(record));
     } catch (e) {
@@ -205,7 +218,18 @@ export class EntryStore {
       throw ioError(`writing the record of ${name}`, e);
     }
     this.index.set(name, checked);
+    if (sig !== undefined) this.sigs.set(name, sig);
     return "added";
+  }
+
+  /** Stops holding an entry: its files are set aside with the reason (a held entry that cannot be used). */
+  async drop(name: string, reason: string): Promise<void> {
+    if (!this.index.delete(name)) return;
+    this.sigs.delete(name);
+    for (const f of [name + RECORD_EXT, name + DELTA_EXT]) {
+      this.setAside.push({ file: f, reason });
+      await this.moveAside(f);
+    }
   }
 
   /** The delta file of an entry held, checked against its sha256; a damaged one is set aside. */
@@ -220,6 +244,7 @@ export class EntryStore {
     }
     if (sha256Hex(bytes) !== entry.sha256) {
       this.index.delete(name);
+      this.sigs.delete(name);
       const reason = "delta file no longer matches its sha256";
       for (const f of [name + RECORD_EXT, name + DELTA_EXT]) {
         this.setAside.push({ file: f, reason });

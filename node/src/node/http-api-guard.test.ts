@@ -24,10 +24,12 @@ function backend(): ApiBackend & { taught: string[] } {
     ready: true,
     taught: [],
     status: () => ({ id: "Pi-1" }),
+    log: () => ({ base: "w1-00", entries: 0, set: "0".repeat(64), names: [] }),
+    lessons: () => [],
     ask: async () => ({ answer: "4", raw: " 4", tokens: 1, ms: 2 }),
     async teach(question, answer) {
       this.taught.push(question);
-      return { version: "v1", bytes: 10, chunks: 1, loss: 0.7, steps: 2, ms: 3, answer, learned: true, digest: "d" } satisfies TeachOutcome;
+      return { version: "v1", transfer: "d1", bytes: 10, chunks: 1, loss: 0.7, steps: 2, ms: 3, answer, learned: true, digest: "d" } satisfies TeachOutcome;
     },
     metricsText: async () => "x 1\n",
     metricsContentType: "text/plain; version=0.0.4",

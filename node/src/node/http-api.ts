@@ -1,4 +1,4 @@
-// The node's HTTP API (docs/contracts.md): health, readiness, status, ask, teach, metrics. One bad
+// The node's HTTP API (docs/contracts.md): health, readiness, status, log, lessons, ask, teach, metrics. One bad
 // request gets a 4xx JSON error and changes nothing; no request can take the node down. Beyond
 // loopback, everything but health, readiness and metrics needs the fleet's bearer token; slow or
 // idle clients are cut off and connections are capped, so hostile clients cost bounded work.
@@ -20,6 +20,10 @@ export const TEXT_LIMIT_CHARS = 1000;
 export interface ApiBackend {
   readonly ready: boolean;
   status(): Record<string, unknown>;
+  /** The fleet log held: base identity, count, set hash and the sorted entry names. */
+  log(): { base: string; entries: number; set: string; names: string[] };
+  /** The lessons of the teach entries held. */
+  lessons(): Array<{ question: string; answer: string; author: string; seq: number; at?: number }>;
   ask(question: string, options?: AskOptions): Promise<AskResult>;
   teach(question: string, answer: string): Promise<TeachOutcome>;
   metricsText(): Promise<string>;
@@ -137,6 +141,8 @@ const ROUTES: Record<string, Route> = {
   "/health": { method: "GET", run: async (_b, _q, res) => sendJson(res, 200, { ok: true }) },
   "/ready": { method: "GET", run: async (b, _q, res) => sendJson(res, b.ready ? 200 : 503, { ready: b.ready }) },
   "/status": { method: "GET", run: async (b, _q, res) => sendJson(res, 200, b.status()) },
+  "/log": { method: "GET", run: async (b, _q, res) => sendJson(res, 200, b.log()) },
+  "/lessons": { method: "GET", run: async (b, _q, res) => sendJson(res, 200, { lessons: b.lessons() }) },
   "/metrics": {
     method: "GET",
     run: async (b, _q, res) => {
@@ -237,6 +243,8 @@ function askOptions(v: unknown): AskOptions | undefined {
 function toApiError(e: unknown): ApiError {
   const code = (e as { code?: unknown }).code;
   if (code === "TEACH_IN_PROGRESS") return new ApiError(409, "TEACH_IN_PROGRESS", (e as Error).message);
+  // The lesson could not be saved (disk full, out of file descriptors): nothing changed.
+  if (code === "STATE_NOT_SAVED") return new ApiError(507, "STATE_NOT_SAVED", (e as Error).message);
   return new ApiError(500, "INTERNAL", (e as Error)?.message ?? String(e));
 }
 

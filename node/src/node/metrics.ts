@@ -23,6 +23,8 @@ export interface MetricsSource {
   transfersInFlight(): number;
   appliedDeltas(): number;
   model(): { node: string; fingerprint: string; digest: string } | undefined;
+  /** The fleet log as the node holds it on disk (runtime.logStatus()), undefined before start-up finished. */
+  log?(): { entries: number; set: string; lacking: number; fetches: { index: number; entry: number }; fetchBytes: number } | undefined;
 }
 
 /** A hex digest's first 48 bits (12 hex digits) as a number: exact in a float64, as Prometheus stores it. */
@@ -42,6 +44,10 @@ export interface NodeMetrics {
   lastMergeTimestamp: Gauge;
   /** HTTP clients turned away, by reason (HTTP_REFUSALS): without the token, too slow, over the connection cap. */
   httpRefused: Counter<"reason">;
+  /** Entries that could not be saved (ENOSPC, EMFILE, EIO): the weights stayed as they were. */
+  stateWriteErrors: Counter;
+  /** From first knowing a peer holds entries this node lacks to holding them all. */
+  convergeSeconds: Histogram;
   text(): Promise<string>;
 }
 
@@ -119,6 +125,22 @@ export function createMetrics(source: MetricsSource, opts: { defaults?: boolean 
     },
   });
 
+  // The fleet log: what is on disk, and what catch-up fetched to get there.
+  const logGauge = (name: string, help: string, read: (l: NonNullable<ReturnType<NonNullable<MetricsSource["log"]>>>) => number | undefined): Gauge =>
+    new Gauge({ name, help, registers: [registry], collect() { this.reset(); const l = source.log?.(); const v = l && read(l); if (v !== undefined) this.set(v); } });
+  logGauge("fleet_log_entries", "Entries of the fleet log this node holds on disk (its weights are base + their exact sum).", (l) => l.entries);
+  logGauge("fleet_log_set_digest", "The set of entries held: the first 48 bits of its hash, as a number (equal values, the same entries).", (l) => digestNumber(l.set));
+  logGauge("fleet_log_lacking", "Entries a peer listed that this node does not hold yet (0: nothing known to be missing).", (l) => l.lacking);
+  new Counter({
+    name: "fleet_log_fetches_total", help: "Catch-up fetches: kind index (a peer's list of entries) or entry (an entry asked for and received).",
+    labelNames: ["kind"], registers: [registry],
+    collect() { this.reset(); const l = source.log?.(); this.labels("index").inc(l?.fetches.index ?? 0); this.labels("entry").inc(l?.fetches.entry ?? 0); },
+  });
+  new Counter({
+    name: "fleet_log_fetch_bytes_total", help: "Bytes of delta files received by catch-up (entries asked for).", registers: [registry],
+    collect() { this.reset(); this.inc(source.log?.()?.fetchBytes ?? 0); },
+  });
+
   const m: NodeMetrics = {
     registry,
     teaches: new Counter({ name: "fleet_teaches_total", help: "Corrections taught on this node (fine-tune + broadcast).", registers: [registry] }),
@@ -138,6 +160,11 @@ export function createMetrics(source: MetricsSource, opts: { defaults?: boolean 
     trainLoss: new Gauge({ name: "fleet_train_loss", help: "Training loss at the last step of the last teach.", registers: [registry] }),
     lastMergeTimestamp: new Gauge({ name: "fleet_last_merge_timestamp_seconds", help: "Unix time of the last merge (or teach) that changed the weights.", registers: [registry] }),
     httpRefused: new Counter({ name: "fleet_http_refused_total", help: "HTTP clients turned away, by reason: unauthorized (no or wrong token), timeout (headers or body too slow), over_cap (too many connections).", labelNames: ["reason"], registers: [registry] }),
+    stateWriteErrors: new Counter({ name: "fleet_state_write_errors_total", help: "Entries this node could not save (disk full, no file descriptors, I/O error); its weights stayed as they were and the entry is fetched again.", registers: [registry] }),
+    convergeSeconds: new Histogram({
+      name: "fleet_log_converge_seconds", help: "From first knowing a peer holds entries this node lacks to holding them all.",
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers: [registry],
+    }),
     text: () => registry.metrics(),
   };
   for (const r of HTTP_REFUSALS) m.httpRefused.labels(r).inc(0);

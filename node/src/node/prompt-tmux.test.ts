@@ -6,12 +6,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { needs } from "../../../test/support/needs.js";
 import { fleetSpecs, nodeEntry, type NodeSpec } from "../../../test/support/e2e-harness.js";
-import { decodeManifest, MANIFEST, type ManifestBody } from "./state-dir.js";
 
 const SOCKET = `fleet-prompt-${process.pid}`;
 const tmux = (...args: string[]): string => execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
@@ -28,7 +27,7 @@ const screen = (session: string): string => tmux("capture-pane", "-p", "-t", ses
 const keys = (session: string, ...k: string[]): void => void tmux("send-keys", "-t", session, ...k);
 
 /** The line that ends a teach: the delta's version, size and fragments. */
-const SENT = /sent to the fleet as delta (\S+) \([\d,]+ bytes? in [\d,]+ fragments?\)\./;
+const SENT = /sent to the fleet as lesson (\S+) \([\d,]+ bytes? in [\d,]+ fragments?\)\./;
 
 /** Nothing on screen but the prompt's own lines: no log lines, hashes, losses or "1 steps". */
 function assertForPeople(id: string, screen: string): void {
@@ -74,7 +73,7 @@ test("the prompt: query, 'n', correction, broadcast; the merge shows on Pi-2 wit
     const s1screen = await waitScreen("pi1", SENT);
     const version = SENT.exec(s1screen)![1]!;
 
-    const s2screen = await waitScreen("pi2", new RegExp(`Merged delta ${version.replace(/[.]/g, "\\.")} from Pi-1`));
+    const s2screen = await waitScreen("pi2", new RegExp(`Merged ${version.replace(/[.]/g, "\\.")} from Pi-1`));
     const lines = s2screen.split("\n").filter((l) => l.trim() !== "");
     assert.equal(lines.at(-1), "Mode: [t]rain / [q]uery / [x]exit > What is", `the half-typed line was garbled:\n${s2screen}`);
     assert.equal(lines.filter((l) => l.includes("What is")).length, 1, `the half-typed input was printed twice:\n${s2screen}`);
@@ -87,18 +86,17 @@ test("the prompt: query, 'n', correction, broadcast; the merge shows on Pi-2 wit
     await waitScreen("pi2", /^Answer:\s*$/m);
     keys("pi2", "Paris", "Enter");
     const v2 = SENT.exec(await waitScreen("pi2", SENT))![1]!;
-    await waitScreen("pi1", new RegExp(`Merged delta ${v2.replace(/[.]/g, "\\.")} from Pi-2`));
+    await waitScreen("pi1", new RegExp(`Merged ${v2.replace(/[.]/g, "\\.")} from Pi-2`));
 
     keys("pi2", "x", "Enter");
     await waitScreen("pi2", /Bye\.\s*\n\[exited 0\]/);
     keys("pi1", "C-c");
     await waitScreen("pi1", /Bye\.\s*\n\[exited 0\]/);
 
-    // Leaving by x or Ctrl-C saved the state: each folder's manifest lists both versions, the one
-    // taught there and the one merged from the other node.
+    // Leaving by x or Ctrl-C left the state whole: each folder holds both lessons as entries, the one
+    // taught there and the one merged from the other node (Pi-1#1 is entries/Pi-1~1~<sha256>.json).
     for (const spec of [s1!, s2!]) {
-      const body = decodeManifest(await readFile(join(spec.stateDir, MANIFEST), "utf8"));
-      assert.notEqual(typeof body, "string", `${spec.id}: ${String(body)}`);
-      assert.deepEqual((body as ManifestBody).applied.map((a) => a.version).sort(), [version, v2].sort(), `${spec.id}'s applied log`);
+      const held = (await readdir(join(spec.stateDir, "entries"))).filter((n) => n.endsWith(".json")).map((n) => n.replace(/~([0-9]+)~[0-9a-f]{64}\.json$/, "#$1"));
+      assert.deepEqual(held.sort(), [version, v2].sort(), `${spec.id}'s entries`);
     }
   });

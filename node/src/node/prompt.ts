@@ -3,6 +3,7 @@
 // with the partial input, so nothing the person types is garbled or lost. Each event is one line
 // for a person (the machine log stays in the log: only its warnings reach this screen).
 
+import { parseEntryName } from "../log/entry.js";
 import { clearLine, createInterface, cursorTo, type Interface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import type { MergedEvent, RejectedEvent, TeachOutcome } from "./runtime.js";
@@ -127,17 +128,24 @@ export function taughtLine(t: TeachOutcome): string {
   const trained = t.learned
     ? `Learned "${t.answer}" in ${count(t.steps, "step")} (${seconds(t.ms)})`
     : `Trained ${count(t.steps, "step")} (${seconds(t.ms)}), but it still answers "${t.answer}"`;
-  return `${trained}; sent to the fleet as delta ${t.version} (${count(t.bytes, "byte")} in ${count(t.chunks, "fragment")}).`;
+  return `${trained}; sent to the fleet as lesson ${shortName(t.version)} (${count(t.bytes, "byte")} in ${count(t.chunks, "fragment")}).`;
 }
 
 export function mergedLine(e: MergedEvent): string {
-  return `Merged delta ${e.version} from ${e.from} (${count(e.keys, "tensor")}, ${seconds(e.latencyMs)} after it was announced); model now ${e.digest.slice(0, 12)}.`;
+  const how = e.fetched ? "caught up from the fleet" : `${seconds(e.latencyMs)} after it was announced`;
+  return `Merged ${shortName(e.version)} from ${e.from} (${count(e.keys, "tensor")}, ${how}); model now ${e.digest.slice(0, 12)}.`;
 }
 
 export function rejectedLine(e: RejectedEvent): string {
-  return `Rejected delta ${e.version} from ${e.from} (${e.reason}): ${e.message}`;
+  return `Rejected ${shortName(e.version)} from ${e.from} (${e.reason}): ${e.message}`;
 }
 
 function closeQuietly(rl: Interface): void {
   try { rl.close(); } catch { /* already closed */ }
+}
+
+/** An entry name `author~seq~sha256` as a person reads it (`Pi-1#3`); anything else as it is. */
+export function shortName(version: string): string {
+  const id = parseEntryName(version);
+  return id ? `${id.author}#${id.seq}` : version;
 }

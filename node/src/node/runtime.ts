@@ -1,24 +1,33 @@
-// One node at run time: the model, its state folder and the overlay, wired so that a correction
-// taught here reaches every peer and every delta a peer sends is merged exactly once. The HTTP API
-// and the prompt call this; they never touch the model or the overlay themselves.
+// One node at run time: the model, its fleet log (log/ledger.ts) and the overlay, wired so that a
+// correction taught here reaches every peer, every entry a peer holds reaches us (catch-up.ts), and
+// the weights are always base + the exact sum of the entries on disk — the same bits on every node
+// that holds the same entries, whatever order they came in. The HTTP API and the prompt call this;
+// they never touch the model, the log or the overlay themselves.
 
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
+import { courseEntry, entryName, type Entry } from "../log/entry.js";
+import { decodeBundle } from "../log/bundle.js";
+import { LedgerError, type HeldLesson, type Ledger } from "../log/ledger.js";
+import { sha256Hex } from "../util/sha256.js";
+import { CatchUp } from "./catch-up.js";
 import { Lock } from "./lock.js";
 import type { NodeMetrics } from "./metrics.js";
-import type { AppliedEntry } from "./applied-log.js";
-import type { AskOptions, AskResult, DeltaOutcome, EngineModel, IncomingDelta, OverlayHandle, PeerInfo, TransferInfo } from "./seams.js";
-import type { StateDir } from "./state-dir.js";
-import type { DeltaRejectReason } from "../engine/delta.js";
+import type { AskOptions, AskResult, DeltaOutcome, EngineModel, IncomingDelta, IncomingPayload, OverlayHandle, PeerInfo, TransferInfo } from "./seams.js";
+import type { StateFolder } from "./state-folder.js";
 
 export interface TeachOutcome {
-  version: string; bytes: number; chunks: number;
+  /** The entry's name (author~seq~sha256): what every node lists once it holds the lesson. */
+  version: string;
+  /** The overlay transfer that carried it to our peers. */
+  transfer: string;
+  bytes: number; chunks: number;
   loss: number; steps: number; ms: number;
   answer: string; learned: boolean;
   digest: string;
 }
 
-export interface MergedEvent { version: string; from: string; keys: number; ms: number; latencyMs: number; digest: string }
+export interface MergedEvent { version: string; from: string; keys: number; ms: number; latencyMs: number; digest: string; fetched: boolean }
 export interface RejectedEvent { version: string; from: string; reason: string; message: string }
 
 export class BusyError extends Error {
@@ -26,14 +35,18 @@ export class BusyError extends Error {
   constructor() { super("a teach is already running on this node; try again when it finishes"); }
 }
 
+/** The state folder cannot take the entry (full disk, no file descriptors): nothing changed. */
+export class StateWriteError extends Error {
+  readonly code = "STATE_NOT_SAVED";
+}
+
 export interface RuntimeOptions {
   nodeId: string;
   model: EngineModel;
-  state: StateDir;
+  ledger: Ledger;
+  folder: StateFolder;
   logger: Logger;
   mergeWeight: number;
-  /** The engine's DeltaError test: "decode"/"shape" for a delta that cannot be merged. */
-  deltaErrorReason: (e: unknown) => DeltaRejectReason | undefined;
   metrics?: NodeMetrics;
 }
 
@@ -43,9 +56,27 @@ export interface RuntimeEvents {
   taught: [TeachOutcome];
 }
 
+/** Why an entry was not merged, as the overlay counts it (overlay/stats.ts REJECT_REASONS). */
+function rejectReasonOf(e: unknown): string {
+  if (!(e instanceof LedgerError)) return "error";
+  switch (e.reason) {
+    case "decode": case "dtype": case "empty": case "duplicate": return "decode";
+    case "unknown_key": case "shape": case "model": return "shape";
+    case "not_finite": case "overflow": return "bounds";
+    case "base": return "base";
+    case "write": return "write";
+  }
+}
+
+/** A transfer version made by one of our overlays (sender.ts newVersion): its entry travels as a bundle. */
+const OUR_VERSION = /^d[0-9]{13,}-/;
+/** How often anti-entropy looks at its peers. */
+const CATCH_UP_TICK_MS = 500;
+
 export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   readonly nodeId: string;
   readonly startedAt = Date.now();
+  readonly catchUp: CatchUp;
   private overlay: OverlayHandle | undefined;
   private readonly lock = new Lock();
   private teaching = false;
@@ -53,99 +84,187 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   private lastMergeAt: number | undefined;
   private readonly log: Logger;
   private closed = false;
+  private writeErrors = 0;
+  /** Transfer versions already delivered (course deltas re-sent under the same version). */
+  private readonly seenVersions = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: RuntimeOptions) {
     super();
     this.nodeId = opts.nodeId;
     this.log = opts.logger.child({ mod: "runtime" });
+    this.derive();
     this.digestCache = opts.model.digest();
+    this.catchUp = new CatchUp({
+      log: opts.ledger, overlay: () => this.overlay, logger: this.log,
+      onConverged: (ms) => opts.metrics?.convergeSeconds.observe(ms / 1000),
+    });
   }
 
   get model(): EngineModel { return this.opts.model; }
-  get state(): StateDir { return this.opts.state; }
+  get ledger(): Ledger { return this.opts.ledger; }
   get digest(): string { return this.digestCache; }
   get ready(): boolean { return this.overlay !== undefined && !this.closed; }
   get overlayStats(): OverlayHandle["stats"] | undefined { return this.overlay?.stats; }
+  get stateWriteErrors(): number { return this.writeErrors; }
 
-  attachOverlay(o: OverlayHandle): void { this.overlay = o; }
+  attachOverlay(o: OverlayHandle): void {
+    this.overlay = o;
+    this.timer = setInterval(() => this.catchUp.tick(this.peers()), CATCH_UP_TICK_MS);
+    this.timer.unref();
+  }
 
-  /** The overlay's question before it opens or delivers a transfer: the state's applied log answers. */
-  isApplied = (version: string): boolean => this.opts.state.applied.has(version);
+  /** The overlay's question before it opens or delivers a transfer. */
+  isApplied = (version: string): boolean => this.seenVersions.has(version);
 
-  /** The overlay's callback for a delta received whole with a matching sha256. */
+  /** What this node says in each PEER_SYNC. */
+  says = (): Record<string, string> => this.catchUp.says();
+
+  onControl = (from: string, kind: string, body: Record<string, string>): void => this.catchUp.onControl(from, kind, body);
+
+  /** A bare delta file: from a course node (its entry is named by its version), or our own nodes' copy for course nodes. */
   onDelta = async (d: IncomingDelta): Promise<DeltaOutcome> => {
-    // Decided under the lock, where merges and teaches take turns: a copy arriving while the first
-    // merges waits, then finds it applied.
+    if (OUR_VERSION.test(d.version)) {
+      // One of ours sent the bare file for the course nodes beside the bundle we merge.
+      this.log.debug({ ev: "bare_copy", version: d.version, from: d.from }, "a DeltaFleet node's copy for course nodes; its entry comes as a bundle");
+      return "duplicate";
+    }
+    const entry = courseEntry({ from: d.from, version: d.version, sha256: d.sha256, base: this.opts.ledger.baseId, at: Date.now() });
+    if (typeof entry === "string") {
+      const message = `course delta ${d.version} from ${d.from}: ${entry}`;
+      this.emit("rejected", { version: d.version, from: d.from, reason: "decode", message });
+      this.log.warn({ ev: "rejected", version: d.version, from: d.from, reason: "decode", err: entry }, "delta rejected");
+      throw Object.assign(new Error(message), { reason: "decode" });
+    }
+    const r = await this.merge(entry, d.bytes, undefined, { from: d.from, metaAt: d.metaAt, fetched: false });
+    this.seenVersions.set(d.version, entryName(entry));
+    return r;
+  };
+
+  /** A DeltaFleet-only transfer: an entry bundle (a teach's broadcast or catch-up) or a peer's index. */
+  onPayload = async (p: IncomingPayload): Promise<void> => {
+    if (p.kind === "index") { this.catchUp.onIndex(p.from, p.bytes); return; }
+    if (p.kind !== "entry") { this.log.debug({ ev: "payload_ignored", kind: p.kind, from: p.from }, "a payload of a kind this node does not take"); return; }
+    const b = decodeBundle(p.bytes);
+    if (typeof b === "string") {
+      this.log.warn({ ev: "rejected", version: p.version, from: p.from, reason: "decode", err: b }, "entry bundle rejected");
+      this.emit("rejected", { version: p.version, from: p.from, reason: "decode", message: b });
+      throw Object.assign(new Error(b), { reason: "decode" });
+    }
+    this.seenVersions.set(p.version, entryName(b.entry));
+    await this.merge(b.entry, b.delta, b.sig, { from: p.from, metaAt: p.metaAt, fetched: b.entry.author !== p.from });
+  };
+
+  /**
+   * Keeps an entry and derives the weights from the log: checked whole first, on disk before it
+   * counts; a write that fails leaves the weights as they were (and the entry is fetched again).
+   */
+  private merge(entry: Entry, delta: Uint8Array, sig: string | undefined, how: { from: string; metaAt: number; fetched: boolean }): Promise<DeltaOutcome> {
+    const name = entryName(entry);
     return this.lock.run(async () => {
-      if (this.isApplied(d.version)) {
-        this.log.info({ ev: "duplicate", version: d.version, from: d.from }, "delta already applied, skipped");
+      if (this.opts.ledger.has(name)) {
+        this.log.info({ ev: "duplicate", version: name, from: how.from }, "entry already held, skipped");
         return "duplicate";
       }
-      this.log.info({ ev: "verified", version: d.version, from: d.from, sha256: d.sha256, bytes: d.bytes.length }, "delta reassembled and verified, merging");
-      await this.opts.state.keepDelta(d.version, d.bytes).catch((e: Error) =>
-        this.log.warn({ ev: "delta_keep_failed", version: d.version, err: e.message }, "could not keep the delta file"));
       const t0 = performance.now();
       let keys = 0;
       try {
-        keys = (await this.opts.model.merge(d.bytes, this.opts.mergeWeight)).keys;
+        const checked = this.opts.ledger.check(entry, delta);
+        keys = checked.parts.length;
+        await this.opts.ledger.add(entry, delta, { sig, checked });
       } catch (e) {
-        const reason = this.opts.deltaErrorReason(e);
+        const reason = rejectReasonOf(e);
         const message = (e as Error).message;
-        this.log.warn({ ev: "rejected", version: d.version, from: d.from, reason: reason ?? "error", err: message }, "delta rejected");
-        this.emit("rejected", { version: d.version, from: d.from, reason: reason ?? "error", message });
-        throw e;
+        if (reason === "write") this.wroteNothing(name, e as LedgerError);
+        else {
+          this.log.warn({ ev: "rejected", version: name, from: how.from, reason, err: message }, "entry rejected");
+          this.emit("rejected", { version: name, from: how.from, reason, message });
+        }
+        throw Object.assign(e as Error, { reason });
       }
-      const entry: AppliedEntry = { version: d.version, from: d.from, at: Date.now(), sha256: d.sha256 };
-      await this.commit(entry);
+      this.derive();
       const ms = performance.now() - t0;
-      const latencyMs = Math.max(0, Date.now() - d.metaAt);
-      this.lastMergeAt = entry.at;
+      const at = Date.now();
+      const latencyMs = Math.max(0, at - how.metaAt);
+      this.lastMergeAt = at;
+      this.catchUp.onHeld(name, delta.length, how.fetched);
       const m = this.opts.metrics;
       m?.merged.inc();
       m?.mergeDuration.observe(ms / 1000);
       m?.deliveryLatency.observe(latencyMs / 1000);
-      m?.lastMergeTimestamp.set(entry.at / 1000);
-      const ev: MergedEvent = { version: d.version, from: d.from, keys, ms: round(ms), latencyMs: round(latencyMs), digest: this.digestCache };
-      this.log.info({ ev: "merged", ...ev, weight: this.opts.mergeWeight }, "delta merged");
+      m?.lastMergeTimestamp.set(at / 1000);
+      const ev: MergedEvent = { version: name, from: entry.author, keys, ms: round(ms), latencyMs: round(latencyMs), digest: this.digestCache, fetched: how.fetched };
+      this.log.info({ ev: "merged", ...ev, via: how.from, entries: this.opts.ledger.size }, "entry merged");
       this.emit("merged", ev);
       return "applied";
     });
-  };
+  }
+
+  private wroteNothing(name: string, e: LedgerError): void {
+    this.writeErrors++;
+    this.opts.metrics?.stateWriteErrors.inc();
+    this.catchUp.onFailed(name);
+    this.log.error({ ev: "state_write_failed", version: name, code: e.code, err: e.message, dir: this.opts.folder.dir },
+      "could not save an entry; the weights are unchanged and it will be fetched again");
+  }
 
   ask(question: string, options?: AskOptions): Promise<AskResult> {
     return this.lock.run(() => this.opts.model.ask(question, options));
   }
 
-  /** Fine-tunes on the correction, saves the weights, broadcasts the delta. One at a time. */
+  /** The lessons of the fleet as this node holds them (the teach entries). */
+  lessons(): HeldLesson[] {
+    return this.opts.ledger.lessons();
+  }
+
+  /** Fine-tunes on the correction, keeps it as an entry of the log, sends it to every peer. One at a time. */
   async teach(question: string, answer: string): Promise<TeachOutcome> {
     if (this.teaching) throw new BusyError();
     if (!this.overlay) throw new Error("teach: the overlay is not running yet (wait for /ready)");
     const overlay = this.overlay;
     this.teaching = true;
     try {
-      const r = await this.lock.run(async () => {
+      const { r, entry } = await this.lock.run(async () => {
         const t = await this.opts.model.teach(question, answer);
-        // The weights are baseline + delta now: save them before anyone hears of the delta, so a
-        // crash cannot leave this node behind the fleet it taught.
-        await this.commit();
-        return t;
+        const e: Entry = {
+          author: this.nodeId, seq: this.opts.ledger.nextSeq(this.nodeId), sha256: sha256Hex(t.delta), kind: "teach",
+          base: this.opts.ledger.baseId, lesson: { question: question.trim(), answer: answer.trim() }, at: Date.now(),
+        };
+        try {
+          // On disk before anyone hears of it: a teacher killed mid-broadcast still holds it, and
+          // re-offers it to every peer that lacks it once it is back.
+          await this.opts.ledger.add(e, t.delta);
+        } catch (err) {
+          this.derive();   // the model set its weights to baseline + delta: back to what the log holds
+          if (err instanceof LedgerError && err.reason === "write") {
+            this.wroteNothing(entryName(e), err);
+            throw new StateWriteError(`the lesson could not be saved (${err.message}); nothing changed, try again once the disk has room`);
+          }
+          throw err;
+        }
+        this.derive();
+        await this.opts.folder.saveCarry(this.opts.model.carry?.()).catch((err: Error) =>
+          this.log.warn({ ev: "carry_save_failed", err: err.message }, "could not save the teach's rounding carry; the next teach starts without it"));
+        return { r: t, entry: e };
       });
+      const name = entryName(entry);
       const m = this.opts.metrics;
       m?.teaches.inc();
       m?.trainDuration.observe(r.ms / 1000);
       m?.trainLoss.set(r.loss);
-      this.log.info({ ev: "trained", loss: r.loss, steps: r.steps, ms: round(r.ms), learned: r.learned, answer: r.answer, bytes: r.delta.length, digest: this.digestCache }, "fine-tuned on the correction");
-      const sent = await overlay.sendDelta(r.delta);
+      this.log.info({ ev: "trained", version: name, loss: r.loss, steps: r.steps, ms: round(r.ms), learned: r.learned, answer: r.answer, bytes: r.delta.length, digest: this.digestCache }, "fine-tuned on the correction");
+      const bundle = await this.opts.ledger.bundle(name);
+      const sent = await overlay.sendPayload(bundle, { kind: "entry" });
+      // Course nodes take only the bare delta file.
+      if (this.peers().some((p) => p.ours === false)) await overlay.sendDelta(r.delta);
       const at = Date.now();
-      await this.lock.run(() => this.opts.state.recordApplied({ version: sent.version, from: this.nodeId, at }));
-      await this.opts.state.keepDelta(sent.version, r.delta).catch(() => undefined);
       this.lastMergeAt = at;
       m?.lastMergeTimestamp.set(at / 1000);
       const out: TeachOutcome = {
-        version: sent.version, bytes: sent.bytes, chunks: sent.chunks,
+        version: name, transfer: sent.version, bytes: r.delta.length, chunks: sent.chunks,
         loss: r.loss, steps: r.steps, ms: round(r.ms), answer: r.answer, learned: r.learned, digest: this.digestCache,
       };
-      this.log.info({ ev: "broadcast", version: sent.version, bytes: sent.bytes, chunks: sent.chunks }, "delta broadcast");
+      this.log.info({ ev: "broadcast", version: name, transfer: sent.version, bytes: bundle.length, chunks: sent.chunks }, "entry sent to the fleet");
       this.emit("taught", out);
       return out;
     } finally {
@@ -156,40 +275,54 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   peers(): PeerInfo[] { return this.overlay?.peers() ?? []; }
   transfers(): TransferInfo[] { return this.overlay?.transfers() ?? []; }
 
+  /** The log as /status and the metrics report it: what is on disk. */
+  logStatus(): { base: string; entries: number; set: string; writeErrors: number; lacking: number; fetches: { index: number; entry: number }; fetchBytes: number; peers: Array<{ id: string; entries: number | null; set: string | null }> } {
+    const l = this.opts.ledger;
+    const s = this.catchUp.stats;
+    return {
+      base: l.baseId, entries: l.size, set: l.set, writeErrors: this.writeErrors, lacking: this.catchUp.lacking(),
+      fetches: { index: s.indexFetches, entry: s.entryFetches }, fetchBytes: s.fetchBytes,
+      peers: this.peers().filter((p) => p.ours).map((p) => {
+        const said = /^(\d+)\.([0-9a-f]{16})$/.exec(p.says?.log ?? "");
+        return { id: p.id, entries: said ? Number(said[1]) : null, set: said ? said[2]! : null };
+      }),
+    };
+  }
+
   status(): Record<string, unknown> {
-    const applied = this.opts.state.applied.entries();
+    const entries = this.opts.ledger.entries().sort((a, b) => (a.at ?? 0) - (b.at ?? 0));
     return {
       id: this.nodeId,
       fingerprint: this.opts.model.fingerprint,
       digest: this.digestCache,
-      version: applied.at(-1)?.version ?? null,
-      applied: applied.map((a) => ({ version: a.version, from: a.from, at: a.at })),
-      peers: this.peers().map((p) => ({ id: p.id, address: p.address, port: p.port, dialect: p.dialect, lastSeenMs: p.lastSeenMs, rttMs: p.rttMs ?? null })),
+      version: entries.length ? entryName(entries[entries.length - 1]!) : null,
+      applied: entries.map((e) => ({ version: entryName(e), from: e.author, kind: e.kind, at: e.at ?? null })),
+      log: this.logStatus(),
+      peers: this.peers().map((p) => ({ id: p.id, address: p.address, port: p.port, dialect: p.dialect, ours: p.ours ?? false, lastSeenMs: p.lastSeenMs, rttMs: p.rttMs ?? null })),
       transfers: this.transfers(),
       counters: this.overlay?.stats ?? {},
       lastMergeAt: this.lastMergeAt ?? null,
       startedAt: this.startedAt,
       ready: this.ready,
       teaching: this.teaching,
-      stateProblems: this.opts.state.problems,
+      stateProblems: [...this.opts.folder.problems, ...this.opts.ledger.problems],
     };
   }
 
-  /** Stops the overlay and waits for a merge or save in progress; the state on disk is then whole. */
+  /** Stops the overlay and waits for a merge in progress; the state on disk is then whole. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.timer) clearInterval(this.timer);
     await this.overlay?.close().catch((e: Error) => this.log.warn({ ev: "overlay_close_failed", err: e.message }, "overlay close failed"));
     await this.lock.run(async () => undefined);
   }
 
-  private async commit(entry?: AppliedEntry): Promise<void> {
+  /** The weights become base + mergeWeight · (exact sum of the entries held). */
+  private derive(): void {
+    const w = this.opts.ledger.derive(this.opts.mergeWeight);
+    this.opts.model.params.flat.set(w.flat);
     this.digestCache = this.opts.model.digest();
-    try {
-      await this.opts.state.commit(this.opts.model, entry);
-    } catch (e) {
-      this.log.error({ ev: "state_save_failed", err: (e as Error).message, dir: this.opts.state.dir }, "could not save the state; the weights in memory are ahead of the disk");
-    }
   }
 }
 

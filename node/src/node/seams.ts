@@ -6,17 +6,17 @@
 import type { Logger } from "pino";
 import type { AskOptions, AskResult, MergeResult, TeachResult } from "../model/model.js";
 import type { OverlayStats } from "../overlay/stats.js";
-import type { DeltaRejectReason } from "../engine/delta.js";
+import type { Params } from "../engine/params.js";
 
 export type { AskOptions, AskResult, MergeResult, TeachResult };
 
 export interface EngineModel {
   readonly fingerprint: string;
+  /** The weights in use, in place: the runtime sets them to base + the log's exact sum. */
+  readonly params: Params;
   digest(): string;
   ask(question: string, opts?: AskOptions): Promise<AskResult>;
   teach(question: string, answer: string): Promise<TeachResult>;
-  merge(delta: Uint8Array, weight: number): Promise<MergeResult>;
-  saveBaseline(file: string): Promise<void>;
   /** What rounding kept out of broadcast deltas, owed to the next teach; saved with the baseline. */
   carry?(): Float32Array | undefined;
   restoreCarry?(carry: Float32Array): void;
@@ -81,6 +81,4 @@ export interface NodeDeps {
   /** Path of the model used when neither --model nor a saved baseline is given. */
   defaultModelPath(): Promise<string>;
   startOverlay(opts: OverlayStartOptions): Promise<OverlayHandle>;
-  /** The engine's DeltaError test: a merge failure that rejects the delta (bad bytes), not the node. */
-  deltaErrorReason(e: unknown): DeltaRejectReason | undefined;
 }

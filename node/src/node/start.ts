@@ -1,9 +1,14 @@
-// Start-up and shut-down of one node, in order: state folder, model (the last good baseline, else
-// --model, else the embedded default), metrics, HTTP API (answers /health at once, /ready later),
-// overlay. Shut-down reverses it and leaves the state folder whole.
+// Start-up and shut-down of one node, in order: state folder, base model (--model, else the embedded
+// default), its fleet log (weights = base + the entries' exact sum), metrics, HTTP API (answers
+// /health at once, /ready later), overlay. Shut-down reverses it and leaves the state folder whole.
 
-import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
+import { basename } from "node:path";
+import type { Logger } from "pino";
+import { viewParams } from "../engine/params.js";
+import { Ledger } from "../log/ledger.js";
+import type { Writer } from "../log/store.js";
+import { writeFileAtomicAsync } from "../util/atomic-write.js";
 import type { AddressInfo } from "node:net";
 import { isLoopback } from "./api-token.js";
 import { createHttpApi, listen } from "./http-api.js";
@@ -11,14 +16,14 @@ import type { NodeLogger } from "./logger.js";
 import { createMetrics, type NodeMetrics } from "./metrics.js";
 import type { NodeOptions } from "./options.js";
 import { NodeRuntime } from "./runtime.js";
-import type { EngineModel, NodeDeps } from "./seams.js";
-import { StateDir } from "./state-dir.js";
+import type { NodeDeps } from "./seams.js";
+import { StateFolder } from "./state-folder.js";
 
 export interface RunningNode {
   runtime: NodeRuntime;
   metrics: NodeMetrics;
   http: AddressInfo;
-  /** Where the model came from: "state" (saved baseline), "state.prev", or the model path. */
+  /** The base model's path: --model, else the embedded default. */
   modelSource: string;
   close(): Promise<void>;
 }
@@ -26,39 +31,27 @@ export interface RunningNode {
 export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLogger): Promise<RunningNode> {
   const log = nlog.logger.child({ mod: "node" });
   const t0 = performance.now();
+  const folder = await StateFolder.open(opts.stateDir, nlog.logger);
+  const modelSource = opts.model ?? (await deps.defaultModelPath());
+  const model = await deps.loadModel(modelSource);
+  // The base is a copy the ledger keeps: the model's own buffer becomes base + the log's sum.
+  const base = viewParams(model.params.config, Float32Array.from(model.params.flat));
   const savePauseMs = Number(process.env.FLEET_TEST_SAVE_PAUSE_MS ?? 0) || undefined;
-  const state = await StateDir.open({ dir: opts.stateDir, nodeId: opts.nodeId, logger: nlog.logger, savePauseMs });
-
-  let model: EngineModel | undefined;
-  let modelSource = "";
-  for (const c of await state.candidates()) {
-    try {
-      model = await deps.loadModel(c.baselineFile);
-      state.adopt(c);
-      if (c.carryFile) restoreCarry(model, state, c.carryFile);
-      modelSource = c.manifest === "state.json" ? "state" : "state.prev";
-      break;
-    } catch (e) {
-      state.report(`${c.baselineFile}: the engine cannot load it (${(e as Error).message})`);
-    }
-  }
-  const fresh = model === undefined;
-  if (!model) {
-    modelSource = opts.model ?? (await deps.defaultModelPath());
-    model = await deps.loadModel(modelSource);
-  }
+  const ledger = await Ledger.open({ dir: opts.stateDir, base, writer: savePauseMs ? pausingWriter(savePauseMs, log) : undefined });
+  for (const p of ledger.problems) log.warn({ ev: "state_problem", problem: p, dir: opts.stateDir }, p);
+  const carry = folder.readCarry(model.params.flat.length);
+  if (carry && model.restoreCarry) model.restoreCarry(carry);
 
   let runtime: NodeRuntime | undefined;
   const metrics = createMetrics({
     overlayStats: () => runtime?.overlayStats,
     peers: () => runtime?.peers().length ?? 0,
     transfersInFlight: () => runtime?.transfers().length ?? 0,
-    appliedDeltas: () => state.applied.size,
+    appliedDeltas: () => ledger.size,
     model: () => runtime && { node: opts.nodeId, fingerprint: runtime.model.fingerprint, digest: runtime.digest },
+    log: () => runtime?.logStatus(),
   });
-  runtime = new NodeRuntime({ nodeId: opts.nodeId, model, state, logger: nlog.logger, mergeWeight: opts.mergeWeight, deltaErrorReason: deps.deltaErrorReason, metrics });
-  // A fresh state folder gets the starting weights as generation 1, so a restart never depends on --model again.
-  if (fresh) await state.commit(model);
+  runtime = new NodeRuntime({ nodeId: opts.nodeId, model, ledger, folder, logger: nlog.logger, mergeWeight: opts.mergeWeight, metrics });
 
   const rt = runtime;
   const server: Server = createHttpApi({
@@ -68,6 +61,8 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
     backend: {
       get ready() { return rt.ready; },
       status: () => rt.status(),
+      log: () => ({ base: ledger.baseId, entries: ledger.size, set: ledger.set, names: ledger.names() }),
+      lessons: () => rt.lessons(),
       ask: (q, o) => rt.ask(q, o),
       teach: (q, a) => rt.teach(q, a),
       metricsText: () => metrics.text(),
@@ -91,7 +86,7 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
     const overlay = await deps.startOverlay({
       nodeId: opts.nodeId, port: opts.port, bindAddress: opts.bindAddress, broadcastAddress: opts.broadcastAddress,
       peers: opts.peers.map((p) => `${p.host}:${p.port}`), dialect: opts.dialect, rateBytesPerSec: opts.rateBytesPerSec,
-      logger: nlog.logger, onDelta: rt.onDelta, isApplied: rt.isApplied,
+      logger: nlog.logger, onDelta: rt.onDelta, isApplied: rt.isApplied, onPayload: rt.onPayload, onControl: rt.onControl, says: rt.says,
     });
     rt.attachOverlay(overlay);
     broadcast = overlay.broadcastAddress;
@@ -103,8 +98,8 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
   log.info({
     ev: "started", id: opts.nodeId, udp: `${opts.bindAddress}:${opts.port}`, broadcast: broadcast ?? null,
     peers: opts.peers.map((p) => `${p.host}:${p.port}`), dialect: opts.dialect, http: `${http.address}:${http.port}`, apiToken: opts.apiToken !== undefined,
-    model: modelSource, fingerprint: model.fingerprint, digest: rt.digest, generation: state.generation,
-    applied: state.applied.size, stateDir: opts.stateDir, readyMs: Math.round(performance.now() - t0),
+    model: modelSource, fingerprint: model.fingerprint, base: ledger.baseId, digest: rt.digest,
+    entries: ledger.size, set: ledger.set.slice(0, 16), stateDir: opts.stateDir, readyMs: Math.round(performance.now() - t0),
   }, "node started");
 
   let closing: Promise<void> | undefined;
@@ -114,20 +109,19 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await rt.close();
-      log.info({ ev: "stopped", digest: rt.digest, generation: state.generation, applied: state.applied.size }, "node stopped, state saved");
+      log.info({ ev: "stopped", digest: rt.digest, entries: ledger.size }, "node stopped, state saved");
     })(),
   };
 }
 
-/** Gives the model back the carry its last teach left; without it the next teach only loses rounding dust. */
-function restoreCarry(model: EngineModel, state: StateDir, file: string): void {
-  if (!model.restoreCarry) return;
-  try {
-    const b = readFileSync(file);
-    const carry = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-    model.restoreCarry(carry);
-    state.adoptCarry(carry);
-  } catch (e) {
-    state.report(`${file}: carry not restored (${(e as Error).message})`);
-  }
+/**
+ * Test hook (FLEET_TEST_SAVE_PAUSE_MS): each file of an entry is written, then the writer pauses
+ * before the next, so a test can kill -9 a node between an entry's delta and its record.
+ */
+function pausingWriter(ms: number, log: Logger): Writer {
+  return async (path, data) => {
+    await writeFileAtomicAsync(path, data);
+    log.info({ ev: "save_paused", file: basename(path), ms }, "test hook: file written, pausing before the next");
+    await new Promise((r) => setTimeout(r, ms));
+  };
 }

@@ -2,7 +2,6 @@
 // model, the UDP overlay. The only file of the node program that imports them.
 
 import { ensureDefaultModel } from "../model/default-model.js";
-import { DeltaError } from "../engine/delta.js";
 import { Model } from "../model/model.js";
 import { Overlay } from "../overlay/overlay.js";
 import type { NodeDeps } from "./seams.js";
@@ -11,5 +10,4 @@ export const realDeps: NodeDeps = {
   loadModel: (path) => Model.load(path),
   defaultModelPath: async () => ensureDefaultModel(),
   startOverlay: (o) => Overlay.start(o),
-  deltaErrorReason: (e) => (e instanceof DeltaError ? e.reason : undefined),
 };
