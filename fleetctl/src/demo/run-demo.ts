@@ -146,7 +146,9 @@ function followLogs(fleet: LocalFleet, teacher: LocalNode, view: ProgressView): 
       } else if (ev === "sent") view.set(n.id, "sent", { have: Number(e.chunks), total: Number(e.chunks) });
       return;
     }
-    if (logs.version !== undefined && e.version !== undefined && e.version !== logs.version) return;
+    // Receivers log the transfer's version as `transfer` once it is an entry (`version` is then the entry's name).
+    const transfer = e.transfer ?? e.version;
+    if (logs.version !== undefined && transfer !== undefined && transfer !== logs.version) return;
     if (ev === "meta") view.set(n.id, "receiving", { total: Number(e.chunks), have: 0 });
     else if (ev === "verified") view.set(n.id, "verified", { note: `sha256 ${String(e.sha256).slice(0, 12)}…` });
     else if (ev === "merged") {

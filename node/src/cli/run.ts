@@ -31,9 +31,9 @@ export function configureRun(program: Command, deps: () => Promise<NodeDeps>): C
     .addOption(opt("--http <host:port>", "HTTP API address; 0.0.0.0:8477 opens it to the LAN", DEFAULT_HTTP, ENV.http))
     .addOption(opt("--api-token-file <file>", "file holding the bearer token that /status, /ask and /teach need from other machines (not world-readable)",
       "none: those answer only on loopback", ENV.apiTokenFile))
-    .addOption(opt("--state-dir <dir>", "state folder: baseline, applied versions, received deltas", defaultStateDir("<node-id>"), ENV.stateDir))
+    .addOption(opt("--state-dir <dir>", "state folder: the fleet log (entries, checkpoints) the weights are derived from", defaultStateDir("<node-id>"), ENV.stateDir))
     .addOption(opt("--model <path>", "model folder or .pt to start from when the state folder has none", "the embedded tiny-gpt2", ENV.model))
-    .addOption(opt("--merge-weight <w>", "weight a received delta is merged with", DEFAULT_MERGE_WEIGHT, ENV.mergeWeight))
+    .addOption(opt("--merge-weight <w>", "weight of every log entry in the weights (base + w × sum; the same on every node of a fleet)", DEFAULT_MERGE_WEIGHT, ENV.mergeWeight))
     .addOption(opt("--rate <bytes/s>", "send rate limit in bytes per second (500k, 2M)", formatRate(DEFAULT_RATE_BYTES_PER_SEC), ENV.rate))
     .addOption(opt("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", DEFAULT_LOG_LEVEL, ENV.logLevel))
     .addOption(opt("--log-format <json|pretty>", "log lines as JSON or for people", "pretty on a terminal, else json", ENV.logFormat))

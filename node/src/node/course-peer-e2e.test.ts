@@ -29,16 +29,18 @@ for (const dialect of ["v1", "sprint62"] as const) {
     await py.waitEv("listening");
 
     const before = await node.status();
-    await until("our node merging the course delta", async () => (await node.status()).applied.some((a) => a.version === "v1764009046"), 60_000);
-    const merged = await node.waitEv("merged", (e) => e.version === "v1764009046");
+    // A course delta is an entry named by its sender, the unix seconds in its version and its sha256.
+    const courseEntry = new RegExp(`^Pi-C~1764009046~${sha256(await readFile(COURSE_DELTA))}$`);
+    await until("our node merging the course delta", async () => (await node.status()).applied.some((a) => courseEntry.test(a.version)), 60_000);
+    const merged = await node.waitEv("merged", (e) => e.transfer === "v1764009046");
     assert.equal(merged.from, "Pi-C");
     const after: NodeStatusBody = await node.status();
     assert.notEqual(after.digest, before.digest, "a course delta is tiny but not all zero in fp16: the weights must change");
 
-    const r = await node.post<{ version: string }>("/teach", { question: "What is 2+2", answer: "4" });
-    const done = await py.waitEv("complete", (e) => e.ver === r.version, 60_000);
+    const r = await node.post<{ version: string; courseTransfer: string }>("/teach", { question: "What is 2+2", answer: "4" });
+    const done = await py.waitEv("complete", (e) => e.ver === r.courseTransfer, 60_000);
     assert.equal(done.verified, true, "the course peer must verify our delta's sha256 (META before any chunk)");
-    const ourDelta = await readFile(join(dir, "Pi-1", "deltas", `${r.version}.pt`));
+    const ourDelta = await readFile(join(dir, "Pi-1", "entries", `${r.version}.delta`));
     assert.equal(done.sha256, sha256(ourDelta));
     assert.equal(py.count("sha_mismatch") + py.count("bad_packet") + py.count("listener_dead"), 0, py.tail());
   });

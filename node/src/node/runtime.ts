@@ -19,8 +19,10 @@ import type { StateFolder } from "./state-folder.js";
 export interface TeachOutcome {
   /** The entry's name (author~seq~sha256): what every node lists once it holds the lesson. */
   version: string;
-  /** The overlay transfer that carried it to our peers. */
+  /** The overlay transfer that carried it to our peers ("" when none was known). */
   transfer: string;
+  /** The transfer of the bare delta file for course nodes, when one was known. */
+  courseTransfer?: string;
   bytes: number; chunks: number;
   loss: number; steps: number; ms: number;
   answer: string; learned: boolean;
@@ -136,7 +138,8 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       this.log.warn({ ev: "rejected", version: d.version, from: d.from, reason: "decode", err: entry }, "delta rejected");
       throw Object.assign(new Error(message), { reason: "decode" });
     }
-    const r = await this.merge(entry, d.bytes, undefined, { from: d.from, metaAt: d.metaAt, fetched: false });
+    this.log.info({ ev: "verified", version: d.version, from: d.from, sha256: d.sha256, bytes: d.bytes.length }, "delta reassembled and verified, merging");
+    const r = await this.merge(entry, d.bytes, undefined, { from: d.from, metaAt: d.metaAt, fetched: false, transfer: d.version });
     this.seenVersions.set(d.version, entryName(entry));
     return r;
   };
@@ -152,18 +155,19 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       throw Object.assign(new Error(b), { reason: "decode" });
     }
     this.seenVersions.set(p.version, entryName(b.entry));
-    await this.merge(b.entry, b.delta, b.sig, { from: p.from, metaAt: p.metaAt, fetched: b.entry.author !== p.from });
+    this.log.info({ ev: "verified", version: p.version, entry: entryName(b.entry), from: p.from, sha256: b.entry.sha256, bytes: b.delta.length }, "entry reassembled and verified, merging");
+    await this.merge(b.entry, b.delta, b.sig, { from: p.from, metaAt: p.metaAt, fetched: b.entry.author !== p.from, transfer: p.version });
   };
 
   /**
    * Keeps an entry and derives the weights from the log: checked whole first, on disk before it
    * counts; a write that fails leaves the weights as they were (and the entry is fetched again).
    */
-  private merge(entry: Entry, delta: Uint8Array, sig: string | undefined, how: { from: string; metaAt: number; fetched: boolean }): Promise<DeltaOutcome> {
+  private merge(entry: Entry, delta: Uint8Array, sig: string | undefined, how: { from: string; metaAt: number; fetched: boolean; transfer: string }): Promise<DeltaOutcome> {
     const name = entryName(entry);
     return this.lock.run(async () => {
       if (this.opts.ledger.has(name)) {
-        this.log.info({ ev: "duplicate", version: name, from: how.from }, "entry already held, skipped");
+        this.log.info({ ev: "duplicate", version: name, transfer: how.transfer, from: how.from }, "entry already held, skipped");
         return "duplicate";
       }
       const t0 = performance.now();
@@ -177,7 +181,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
         const message = (e as Error).message;
         if (reason === "write") this.wroteNothing(name, e as LedgerError);
         else {
-          this.log.warn({ ev: "rejected", version: name, from: how.from, reason, err: message }, "entry rejected");
+          this.log.warn({ ev: "rejected", version: name, transfer: how.transfer, from: how.from, reason, err: message }, "entry rejected");
           this.emit("rejected", { version: name, from: how.from, reason, message });
         }
         throw Object.assign(e as Error, { reason });
@@ -194,7 +198,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       m?.deliveryLatency.observe(latencyMs / 1000);
       m?.lastMergeTimestamp.set(at / 1000);
       const ev: MergedEvent = { version: name, from: entry.author, keys, ms: round(ms), latencyMs: round(latencyMs), digest: this.digestCache, fetched: how.fetched };
-      this.log.info({ ev: "merged", ...ev, via: how.from, entries: this.opts.ledger.size }, "entry merged");
+      this.log.info({ ev: "merged", ...ev, transfer: how.transfer, via: how.from, entries: this.opts.ledger.size }, "entry merged");
       this.emit("merged", ev);
       return "applied";
     });
@@ -256,12 +260,13 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       const bundle = await this.opts.ledger.bundle(name);
       const sent = await overlay.sendPayload(bundle, { kind: "entry" });
       // Course nodes take only the bare delta file.
-      if (this.peers().some((p) => p.ours === false)) await overlay.sendDelta(r.delta);
+      const course = this.peers().some((p) => p.ours === false) ? await overlay.sendDelta(r.delta) : undefined;
       const at = Date.now();
       this.lastMergeAt = at;
       m?.lastMergeTimestamp.set(at / 1000);
       const out: TeachOutcome = {
-        version: name, transfer: sent.version, bytes: r.delta.length, chunks: sent.chunks,
+        version: name, transfer: sent.version, ...(course ? { courseTransfer: course.version } : {}),
+        bytes: r.delta.length, chunks: sent.chunks + (course?.chunks ?? 0),
         loss: r.loss, steps: r.steps, ms: round(r.ms), answer: r.answer, learned: r.learned, digest: this.digestCache,
       };
       this.log.info({ ev: "broadcast", version: name, transfer: sent.version, bytes: bundle.length, chunks: sent.chunks }, "entry sent to the fleet");
