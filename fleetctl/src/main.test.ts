@@ -58,6 +58,40 @@ test("status --json reports every node and that the digests agree", { skip: need
   assert.deepEqual(s.nodes.map((n: { nodeId: string; up: boolean }) => [n.nodeId, n.up]), [["pi-1", true], ["pi-2", true], ["pi-3", true]]);
 });
 
+test("status names what a node lacks of the fleet's log, in the table and in --json, and exits 1 until it has converged", { skip: needs("ansible") }, async (t) => {
+  const fleet = await startFakeFleet({ count: 3, behind: ["pi-3"] });
+  t.after(() => fleet.close());
+  const inv = join(tmp(), "hosts.yml");
+  writeFileSync(inv, fakeInventoryYaml(fleet));
+  const people = memoryIo();
+  assert.equal(await runCli(["status", "-i", inv], people), 1);
+  assert.match(people.stdout(), /^pi-1 .* 1 +converged /m);
+  assert.match(people.stdout(), /^pi-3 .* 0 +lacks 1 /m);
+  assert.match(people.stdout(), /^ {2}pi-3 lacks 1 entry: course-1#1764892800$/m);
+  assert.match(people.stderr(), /1 of 3 nodes have not converged on the fleet's log/);
+  const io = memoryIo();
+  assert.equal(await runCli(["status", "-i", inv, "--json"], io), 1);
+  const s = JSON.parse(io.stdout());
+  assert.equal(s.converged, false);
+  assert.deepEqual(s.nodes.map((n: { log: { lacking: string[] } }) => n.log.lacking.length), [0, 0, 1]);
+  const rest = memoryIo();
+  assert.equal(await runCli(["status", "-i", inv, "-l", "pi-1,pi-2", "--json"], rest), 0, rest.stderr());
+  assert.equal(JSON.parse(rest.stdout()).converged, true);
+});
+
+test("check -l checks only the nodes named, and fails on a node that is behind", { skip: needs("ansible") }, async (t) => {
+  const fleet = await startFakeFleet({ count: 3, propagateMs: 10, behind: ["pi-3"] });
+  t.after(() => fleet.close());
+  const inv = join(tmp(), "hosts.yml");
+  writeFileSync(inv, fakeInventoryYaml(fleet));
+  const rest = memoryIo();
+  assert.equal(await runCli(["check", "-i", inv, "-l", "pi-1,pi-2", "--json"], rest), 0, rest.stderr());
+  assert.deepEqual(JSON.parse(rest.stdout()).nodes.map((n: { nodeId: string }) => n.nodeId), ["pi-1", "pi-2"]);
+  const all = memoryIo();
+  assert.equal(await runCli(["check", "-i", inv], all), 1);
+  assert.match(all.stderr(), /pi-3 lacks 1 entry: course-1#1764892800/);
+});
+
 test("status exits 1 when a node is down, and the JSON still parses", { skip: needs("ansible") }, async (t) => {
   const fleet = await startFakeFleet({ count: 2 });
   t.after(() => fleet.close());

@@ -4,6 +4,7 @@ import { FleetError } from "../errors.js";
 import { emit, processIo, table, type Io } from "../io.js";
 import { fleetStatus, STATUS_TIMEOUT_S, type FleetStatus } from "../nodes/fleet-status.js";
 import { nodeAddressOf } from "../nodes/client.js";
+import { describeLack, shortName } from "../nodes/fleet-log.js";
 import { selectHosts } from "../inventory.js";
 import { actionWith, flag, hostList, seconds, timeoutOption } from "./options.js";
 import { inventoryFrom, inventoryOption, withInventory, withLimit } from "./playbook-options.js";
@@ -13,11 +14,12 @@ const STATUS_TIMEOUT_MAX_S = 60;
 
 const statusOptions = z.object({ ...inventoryOption, limit: hostList.optional(), timeout: seconds(STATUS_TIMEOUT_MAX_S), json: flag });
 
-/** `fleetctl status`: a row per node from its /status, and whether all hold the same model.
- * Exits 1 when a node is down or the digests differ, so scripts can wait on it. */
+/** `fleetctl status`: a row per node from its /status and /log, whether all hold the same model,
+ * and what each node still lacks of the fleet's log. Exits 1 when a node is down, the digests
+ * differ or a node lacks entries, so scripts can wait on it. */
 export function statusCommand(io: Io = processIo): Command {
   const cmd = withLimit(withInventory(new Command("status")))
-    .description("show every node's state (up, version, model digest, peers, merges, fragments) and whether all models agree")
+    .description("show every node's state (up, version, model digest, log entries, peers, merges, fragments), whether all models agree and what each node lacks of the fleet's log")
     .addOption(timeoutOption("how long to wait for each node", STATUS_TIMEOUT_S))
     .option("--json", "print the status as JSON");
   return actionWith(cmd, statusOptions, async (o) => {
@@ -28,12 +30,28 @@ export function statusCommand(io: Io = processIo): Command {
       o.timeout * 1000,
     );
     emit(io, o.json, status, formatStatus);
-    if (!status.ok) {
-      throw new FleetError("CHECK_FAILED", status.up < status.total ? `${status.total - status.up} of ${status.total} nodes are down` : `the nodes hold ${status.digests.length} different models`, {
-        suggestion: status.up < status.total ? "`fleetctl up` starts them; `fleetctl logs` shows why they stopped" : "wait for merges to finish, or look at `fleetctl logs` for rejected deltas",
-        reported: true,
-      });
-    }
+    if (!status.ok) throw notOk(status);
+  });
+}
+
+/** Why the fleet is not ok, the most basic reason first. */
+function notOk(s: FleetStatus): FleetError {
+  if (s.up < s.total) {
+    return new FleetError("CHECK_FAILED", `${s.total - s.up} of ${s.total} nodes are down`, {
+      suggestion: "`fleetctl up` starts them; `fleetctl logs` shows why they stopped",
+      reported: true,
+    });
+  }
+  const behind = s.nodes.filter((r) => r.log === null || r.log.lacking.length > 0);
+  if (behind.length > 0) {
+    return new FleetError("CHECK_FAILED", `${behind.length} of ${s.total} nodes have not converged on the fleet's log`, {
+      suggestion: "a node fetches what it lacks from its peers within a minute or so: run status again; `fleetctl logs` shows its catch-up fetches",
+      reported: true,
+    });
+  }
+  return new FleetError("CHECK_FAILED", `the nodes hold ${s.digests.length} different models`, {
+    suggestion: "wait for merges to finish, or look at `fleetctl logs` for rejected deltas",
+    reported: true,
   });
 }
 
@@ -44,19 +62,26 @@ export function formatStatus(s: FleetStatus): string {
     r.nodeId,
     r.host,
     r.up ? "up" : "DOWN",
-    r.version ? r.version.slice(0, 16) : "-",
+    r.version ? shortName(r.version).slice(0, 16) : "-",
     short(r.digest),
+    r.log ? String(r.log.entries) : "-",
+    r.log ? (r.log.lacking.length === 0 ? "converged" : `lacks ${r.log.lacking.length}`) : "-",
     String(r.peers),
     String(r.applied),
     r.lastMergeAt ? r.lastMergeAt.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-",
     `${n(r.fragmentsSent)}/${n(r.fragmentsReceived)}`,
     n(r.retransmits),
   ]);
-  let out = table(["NODE", "HOST", "STATE", "VERSION", "DIGEST", "PEERS", "APPLIED", "LAST MERGE", "FRAG OUT/IN", "RETRANSMITS"], rows);
+  let out = table(["NODE", "HOST", "STATE", "VERSION", "DIGEST", "ENTRIES", "LOG", "PEERS", "APPLIED", "LAST MERGE", "FRAG OUT/IN", "RETRANSMITS"], rows);
   for (const r of s.nodes) if (!r.up) out += `  ${r.nodeId}: ${r.error}\n`;
   for (const r of s.nodes) if (r.up && r.reportedId !== r.nodeId) out += `  ${r.host}: the node there says it is "${r.reportedId}", the inventory says "${r.nodeId}"\n`;
+  for (const r of s.nodes) if (r.up && r.log === null) out += `  ${r.nodeId}: its log is unknown: ${r.logError}\n`;
+  for (const r of s.nodes) if (r.log && r.log.lacking.length > 0) out += `  ${describeLack(r.nodeId, r.log.lacking)}\n`;
   out += s.digestsAgree
     ? `\nall ${s.total} nodes hold the same model (${short(s.digests[0] ?? null)})\n`
     : `\nmodels DISAGREE: ${s.up} of ${s.total} up, ${s.digests.length} distinct digest(s)\n`;
+  out += s.converged
+    ? `all ${s.total} nodes converged on the fleet's log (${s.log.entries} entries, set ${short(s.log.set)})\n`
+    : `the fleet's log has ${s.log.entries} entries (set ${short(s.log.set)}); not every node holds them all\n`;
   return out;
 }

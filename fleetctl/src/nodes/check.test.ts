@@ -52,7 +52,7 @@ test("a node that never merges fails the check, named, after the timeout", async
   const r = await runCheck({ nodes: fleet.nodes, mergeTimeoutMs: 600, pollMs: 20 });
   assert.equal(r.ok, false);
   assert.equal(r.nodes.find((n) => n.nodeId === "pi-3")!.merged, false);
-  assert.match(r.failures.join("\n"), /pi-3 did not merge version [0-9a-f]+ within 600 ms/);
+  assert.match(r.failures.join("\n"), /pi-3 did not merge version pi-1~1~[0-9a-f]{64} within 600 ms/);
   assert.match(r.failures.join("\n"), /2 different models/);
 });
 
@@ -90,4 +90,22 @@ test("every check teaches a question no node has seen", () => {
   const b = freshQa();
   assert.notEqual(a.question, b.question);
   assert.ok(a.answer.length > 0);
+});
+
+test("a node that merged the teach but misses an earlier entry fails the check: it is behind, and what it lacks is named", async (t) => {
+  const fleet = await startFakeFleet({ count: 3, propagateMs: 10, behind: ["pi-3"] });
+  t.after(() => fleet.close());
+  const r = await runCheck({ nodes: fleet.nodes, mergeTimeoutMs: 10_000, pollMs: 20 });
+  assert.equal(r.ok, false);
+  assert.deepEqual(r.nodes.map((n) => [n.nodeId, n.merged, n.lacking?.length]), [["pi-1", true, 0], ["pi-2", true, 0], ["pi-3", true, 1]]);
+  assert.match(r.failures.join("\n"), /^pi-3 lacks 1 entry: course-1#1764892800$/m);
+  assert.equal(r.log.entries, 2);
+});
+
+test("a check on some of the nodes compares only their logs", async (t) => {
+  const fleet = await startFakeFleet({ count: 3, propagateMs: 10, behind: ["pi-3"] });
+  t.after(() => fleet.close());
+  const r = await runCheck({ nodes: fleet.nodes.slice(0, 2), mergeTimeoutMs: 10_000, pollMs: 20 });
+  assert.deepEqual(r.failures, []);
+  assert.equal(r.ok, true);
 });

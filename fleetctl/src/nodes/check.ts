@@ -1,11 +1,13 @@
 // The assignment's end-to-end test against a running fleet: teach one node a fresh QA pair, wait
 // until every other node merged that version, check they all hold the same weights, and ask
-// another node the question. Each step is timed per node.
+// another node the question. Each step is timed per node. Merging the taught entry is not all:
+// a node that missed an earlier one is behind, and the check names what it lacks of the fleet's log.
 
 import { randomBytes } from "node:crypto";
 import { FleetError } from "../errors.js";
 import { waitUntil } from "../wait.js";
-import { ask, getStatus, teach, type NodeAddress, type NodeStatus } from "./client.js";
+import { ask, getLog, getStatus, teach, type NodeAddress, type NodeStatus } from "./client.js";
+import { compareLogs, describeLack, type NodeLog } from "./fleet-log.js";
 
 /** How long every node gets to merge when nobody says otherwise. */
 export const MERGE_TIMEOUT_S = 120;
@@ -42,6 +44,9 @@ export interface NodeMerge {
   digest: string | null;
   /** Why it did not merge. */
   whyNot?: string;
+  /** Entries the other nodes hold and this one does not, after the merge wait; null when its
+   * GET /log did not answer. */
+  lacking: string[] | null;
 }
 
 export interface CheckReport {
@@ -54,6 +59,8 @@ export interface CheckReport {
   nodes: NodeMerge[];
   digestsAgree: boolean;
   digests: string[];
+  /** The union of the entries the checked nodes hold after the merge wait. */
+  log: { entries: number; set: string };
   ask: { nodeId: string; answer: string; expected: string; matches: boolean; ms: number; roundTripMs: number } | null;
   totalMs: number;
 }
@@ -107,11 +114,11 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
     (taught.learned ? `it answers "${qa.answer}"` : `it answers "${taught.answer}", not yet "${qa.answer}" (the model holds little)`));
 
   const merges = new Map<NodeAddress, NodeMerge>();
-  merges.set(teacher, { nodeId: teacher.nodeId, host: teacher.host, role: "teacher", merged: true, mergeMs: roundTripMs, digest: null });
+  merges.set(teacher, { nodeId: teacher.nodeId, host: teacher.host, role: "teacher", merged: true, mergeMs: roundTripMs, digest: null, lacking: null });
   const deadline = t0 + o.mergeTimeoutMs;
   await Promise.all(
     others.map(async (n) => {
-      const m: NodeMerge = { nodeId: n.nodeId, host: n.host, role: "peer", merged: false, mergeMs: null, digest: null };
+      const m: NodeMerge = { nodeId: n.nodeId, host: n.host, role: "peer", merged: false, mergeMs: null, digest: null, lacking: null };
       merges.set(n, m);
       const r = await waitUntil(async () => hasApplied(await status(n), taught.version), { deadline, everyMs: pollMs, abandon: () => o.wontMerge?.(n) });
       if (r.done) {
@@ -135,6 +142,19 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
     if (r.status === "fulfilled") m.digest = r.value.digest;
     else failures.push(`${m.nodeId} stopped answering: ${(r.reason as Error).message}`);
   });
+  // Logs from the same moment: a node that merged the teach but missed an earlier entry is behind.
+  const logs = await Promise.allSettled(o.nodes.map((n) => getLog(n)));
+  const held = new Map<string, NodeLog>();
+  logs.forEach((r, i) => {
+    if (r.status === "fulfilled") held.set(o.nodes[i]!.nodeId, r.value);
+    else step(`${o.nodes[i]!.nodeId}: its log is unknown: ${(r.reason as Error).message}`);
+  });
+  const fleetLog = compareLogs(held);
+  for (const [id, lacking] of fleetLog.lacking) {
+    const m = [...merges.values()].find((x) => x.nodeId === id)!;
+    m.lacking = lacking;
+    if (lacking.length > 0) failures.push(describeLack(id, lacking));
+  }
   const digests = [...new Set([...merges.values()].map((m) => m.digest ?? ""))];
   const digestsAgree = digests.length === 1 && digests[0] !== "";
   if (!digestsAgree) failures.push(`the nodes hold ${digests.length} different models after the merge`);
@@ -164,6 +184,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
     nodes: o.nodes.map((n) => merges.get(n)!),
     digestsAgree,
     digests: digests.filter(Boolean),
+    log: { entries: fleetLog.entries, set: fleetLog.set },
     ask: asked,
     totalMs: Date.now() - started,
   };

@@ -3,6 +3,7 @@
 
 import { FleetError } from "../errors.js";
 import type { FleetHost } from "../inventory.js";
+import type { NodeLog } from "./fleet-log.js";
 
 export interface NodeAddress {
   /** Inventory host name, for messages. */
@@ -109,6 +110,11 @@ async function call<T>(n: NodeAddress, method: "GET" | "POST", path: string, bod
 
 export function getStatus(n: NodeAddress, timeoutMs = 5_000): Promise<NodeStatus> {
   return call<NodeStatus>(n, "GET", "/status", undefined, timeoutMs);
+}
+
+/** The entries the node holds on disk (GET /log). */
+export function getLog(n: NodeAddress, timeoutMs = 5_000): Promise<NodeLog> {
+  return call<NodeLog>(n, "GET", "/log", undefined, timeoutMs);
 }
 
 export function teach(n: NodeAddress, question: string, answer: string, timeoutMs = 120_000): Promise<TeachAnswer> {

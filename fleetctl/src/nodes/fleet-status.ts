@@ -1,8 +1,19 @@
-// The state of the whole fleet from every node's /status, gathered at once: who is up, what model
-// each holds, and whether they all hold the same one.
+// The state of the whole fleet from every node's /status and /log, gathered at once: who is up,
+// what model each holds, whether they all hold the same one, and which entries of the fleet's log
+// each node still lacks.
 
 import { FleetError } from "../errors.js";
-import { counter, getStatus, toMs, type NodeAddress, type NodeStatus } from "./client.js";
+import { counter, getLog, getStatus, toMs, type NodeAddress, type NodeStatus } from "./client.js";
+import { compareLogs, type NodeLog } from "./fleet-log.js";
+
+/** A node's share of the fleet log: what it holds and what the others hold that it does not. */
+export interface NodeLogRow {
+  entries: number;
+  /** Hash of its sorted entry names (GET /log `set`). */
+  set: string;
+  /** Entry names (`author~seq~sha256`) that another node holds and this one does not, sorted. */
+  lacking: string[];
+}
 
 export interface NodeRow {
   host: string;
@@ -23,6 +34,9 @@ export interface NodeRow {
   fragmentsSent: number | null;
   fragmentsReceived: number | null;
   retransmits: number | null;
+  /** Null when the node is down or its /log did not answer (logError says why). */
+  log: NodeLogRow | null;
+  logError?: string;
 }
 
 export interface FleetStatus {
@@ -34,6 +48,11 @@ export interface FleetStatus {
   digestsAgree: boolean;
   /** Distinct digests among the nodes that are up. */
   digests: string[];
+  /** The union of the entries the nodes hold: what each should hold once caught up. */
+  log: { entries: number; set: string };
+  /** Every node up, its log known, and none lacking an entry another holds. */
+  converged: boolean;
+  /** Digests agree and the logs converged. */
   ok: boolean;
 }
 
@@ -41,30 +60,44 @@ export interface FleetStatus {
 export const STATUS_TIMEOUT_S = 5;
 
 export async function fleetStatus(nodes: NodeAddress[], timeoutMs = STATUS_TIMEOUT_S * 1000): Promise<FleetStatus> {
-  const rows = await Promise.all(
-    nodes.map(async (n): Promise<NodeRow> => {
+  const read = await Promise.all(
+    nodes.map(async (n): Promise<{ row: NodeRow; log: NodeLog | null }> => {
       const url = `http://${n.address}:${n.httpPort}`;
-      try {
-        return toRow(n, url, await getStatus(n, timeoutMs));
-      } catch (e) {
-        return { ...emptyRow(n, url), error: e instanceof FleetError ? e.message : String(e) };
-      }
+      const [status, log] = await Promise.allSettled([getStatus(n, timeoutMs), getLog(n, timeoutMs)]);
+      if (status.status === "rejected") return { row: { ...emptyRow(n, url), error: message(status.reason) }, log: null };
+      const row = toRow(n, url, status.value);
+      if (log.status === "rejected") row.logError = message(log.reason);
+      return { row, log: log.status === "fulfilled" ? log.value : null };
     }),
   );
-  return summarize(rows);
+  return summarize(read.map((r) => r.row), new Map(read.flatMap((r) => (r.log ? [[r.row.nodeId, r.log] as const] : []))));
 }
 
-export function summarize(rows: NodeRow[]): FleetStatus {
+/** The fleet's verdict from its rows and the logs that could be read (by node id). */
+export function summarize(rows: NodeRow[], logs: ReadonlyMap<string, NodeLog> = new Map()): FleetStatus {
   const up = rows.filter((r) => r.up);
   const digests = [...new Set(up.map((r) => r.digest ?? ""))];
   const digestsAgree = up.length === rows.length && rows.length > 0 && digests.length === 1 && digests[0] !== "";
-  return { at: new Date().toISOString(), nodes: rows, up: up.length, total: rows.length, digestsAgree, digests, ok: digestsAgree };
+  const fleetLog = compareLogs(logs);
+  for (const r of up) {
+    const l = logs.get(r.nodeId);
+    if (l) r.log = { entries: l.entries, set: l.set, lacking: fleetLog.lacking.get(r.nodeId) ?? [] };
+  }
+  const converged = up.length === rows.length && rows.length > 0 && up.every((r) => r.log !== null && r.log.lacking.length === 0);
+  return {
+    at: new Date().toISOString(), nodes: rows, up: up.length, total: rows.length, digestsAgree, digests,
+    log: { entries: fleetLog.entries, set: fleetLog.set }, converged, ok: digestsAgree && converged,
+  };
+}
+
+function message(e: unknown): string {
+  return e instanceof FleetError ? e.message : String(e);
 }
 
 function emptyRow(n: NodeAddress, url: string): NodeRow {
   return {
     host: n.host, nodeId: n.nodeId, url, up: false, version: null, digest: null, fingerprint: null, applied: 0, peers: 0,
-    lastMergeAt: null, fragmentsSent: null, fragmentsReceived: null, retransmits: null,
+    lastMergeAt: null, fragmentsSent: null, fragmentsReceived: null, retransmits: null, log: null,
   };
 }
 
@@ -87,5 +120,6 @@ export function toRow(n: NodeAddress, url: string, s: NodeStatus): NodeRow {
     fragmentsSent: counter(c, "fragmentsSent", "fragments_sent", "fragments_sent_total"),
     fragmentsReceived: counter(c, "fragmentsReceived", "fragments_received", "fragments_received_total"),
     retransmits: counter(c, "retransmits", "retransmits_total"),
+    log: null,
   };
 }

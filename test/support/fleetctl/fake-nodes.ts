@@ -1,6 +1,6 @@
 // Fake DeltaFleet nodes for fleetctl's tests: real node:http servers on loopback that answer the
-// node HTTP API (docs/contracts.md) from a tiny model of a fleet: teaching one node changes its
-// digest and, after `propagateMs`, every other node's the same way.
+// node HTTP API (docs/contracts.md) from a tiny model of a fleet: teaching one node adds an entry
+// to its log and changes its digest and, after `propagateMs`, every other node's the same way.
 
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
@@ -19,6 +19,10 @@ export interface FakeNodeOptions {
    * generated only as long as the taught one (a prefix of what /ask then says).
    */
   unlearned?: boolean;
+  /** Node ids that missed an entry every other node holds from the start (a course delta). */
+  behind?: string[];
+  /** Node ids that answer 404 on GET /log, as a node from before the fleet log does. */
+  noLog?: string[];
   /** The fleet's API token: /status, /ask and /teach answer 401 without it, as a node does to another machine. */
   token?: string;
 }
@@ -27,6 +31,10 @@ interface FakeNode {
   id: string;
   digest: string;
   applied: { version: string; from: string; at: number }[];
+  /** Entry names held, in arrival order (GET /log sorts them). */
+  names: string[];
+  /** Entries this node authored: the next teach is seq + 1. */
+  seq: number;
   server: Server;
   port: number;
   fragmentsSent: number;
@@ -49,9 +57,17 @@ export async function startFakeFleet(o: FakeNodeOptions): Promise<FakeFleet> {
   const requests: string[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const base = sha("base");
+  /** The entry the nodes of `behind` missed. */
+  const missed = `course-1~1764892800~${sha("missed")}`;
   for (let i = 1; i <= o.count; i++) {
     const id = `pi-${i}`;
-    const n: FakeNode = { id, digest: o.oddDigest?.includes(id) ? sha("odd" + id) : base, applied: [], server: createServer(), port: 0, fragmentsSent: 0 };
+    const n: FakeNode = {
+      id, digest: o.oddDigest?.includes(id) ? sha("odd" + id) : base, applied: [], names: [], seq: 0, server: createServer(), port: 0, fragmentsSent: 0,
+    };
+    if (o.behind && !o.behind.includes(id)) {
+      n.digest = sha(n.digest + missed);
+      n.names.push(missed);
+    }
     n.server.on("request", (req, res) => {
       let body = "";
       req.on("data", (d) => (body += d));
@@ -72,12 +88,18 @@ export async function startFakeFleet(o: FakeNodeOptions): Promise<FakeFleet> {
             lastMergeAt: n.applied.at(-1)?.at ?? null, startedAt: Date.now(),
           });
         }
+        if (req.method === "GET" && req.url === "/log" && !o.noLog?.includes(id)) {
+          const names = [...n.names].sort();
+          return reply(200, { base, entries: names.length, set: sha(names.map((x) => `${x}\n`).join("")), names });
+        }
         if (req.method === "POST" && req.url === "/teach") {
           const { question, answer } = JSON.parse(body) as { question: string; answer: string };
-          const version = randomBytes(8).toString("hex");
+          // As a node does: the version is the lesson's entry name, author~seq~sha256.
+          const version = `${id}~${++n.seq}~${sha(randomBytes(8).toString("hex"))}`;
           const apply = (x: FakeNode) => {
             x.digest = sha(x.digest + version);
             x.applied.push({ version, from: id, at: Date.now() });
+            x.names.push(version);
           };
           apply(n);
           n.fragmentsSent += 3;
