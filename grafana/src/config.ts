@@ -15,6 +15,10 @@ export const SEL = `job="${JOB}", node=~"$node", instance=~"$instance"`;
 export const THRESHOLDS = {
   // More than one digest means some node holds different weights than the rest.
   distinctDigests: { warnAt: 2 },
+  // More than one set of fleet-log entries: some node has not caught up (yet).
+  distinctLogSets: { warnAt: 2 },
+  // Any entry behind is worth colour; the FleetNodeBehind alert waits 2 minutes before it speaks.
+  behindEntries: { warnAt: 1 },
   // Same limit as the FleetRetransmitRatioHigh alert (prometheus/rules/alerts.yml).
   retransmitRatio: { warnAt: 0.25, badAt: 0.5 },
   // A Pi 4 has RAM to spare, but the node's target is 150 MB resident.

@@ -83,6 +83,83 @@ export const ROWS: RowSpec[] = [
     ],
   },
   {
+    // The fleet log (node/src/log/): a node's weights are a function of the entries it holds, and
+    // anti-entropy (node/src/node/catch-up.ts) fetches what a peer holds and it lacks.
+    title: "Fleet log",
+    panels: [
+      {
+        kind: "stat",
+        title: "Distinct log sets",
+        unit: "none",
+        width: 4,
+        thresholds: THRESHOLDS.distinctLogSets,
+        description: "How many different sets of entries the nodes hold. 1 means every node holds every entry (and so the same weights); more means a node is still catching up.",
+        queries: [{ expr: "fleet:log_sets:distinct", legend: "sets", instant: true }],
+      },
+      {
+        kind: "timeseries",
+        title: "Entries per node",
+        unit: "none",
+        width: 10,
+        min: 0,
+        description: "Entries of the fleet log each node holds on disk (an entry counts only once saved). Lines that part and meet again are a node falling behind and catching up.",
+        queries: [{ expr: `fleet_log_entries{${SEL}}`, legend: "{{node}}" }],
+      },
+      {
+        kind: "timeseries",
+        title: "Entries behind and lacking",
+        unit: "none",
+        width: 10,
+        min: 0,
+        thresholds: THRESHOLDS.behindEntries,
+        description:
+          "behind: entries fewer than the node holding the most (the FleetNodeBehind alert fires after 2 minutes of it while the node is up). lacking: entries a peer's index listed that the node does not hold yet.",
+        queries: [
+          { expr: `fleet:node_log_behind_entries{node=~"$node", instance=~"$instance"}`, legend: "{{node}} behind" },
+          { expr: `fleet_log_lacking{${SEL}}`, legend: "{{node}} lacking" },
+        ],
+      },
+      {
+        kind: "bars",
+        title: "Catch-up fetches and failed saves",
+        unit: "none",
+        width: 8,
+        description:
+          "index: a peer's list of entry names asked for; entry: an entry fetched from a peer. unsaved: entries that could not be written to the state folder (full disk, no file descriptors): the weights stay unchanged and the entry is fetched again.",
+        queries: [
+          { expr: `sum by (node, kind) (increase(fleet_log_fetches_total{${SEL}}[${RATE}]))`, legend: "{{node}} {{kind}}" },
+          { expr: `sum by (node) (increase(fleet_state_write_errors_total{${SEL}}[${RATE}]))`, legend: "{{node}} unsaved" },
+        ],
+      },
+      {
+        kind: "timeseries",
+        title: "Catch-up bytes",
+        unit: "Bps",
+        width: 8,
+        min: 0,
+        description: "Delta bytes each node received by catch-up (not by a teach's broadcast).",
+        queries: [{ expr: `sum by (node) (rate(fleet_log_fetch_bytes_total{${SEL}}[${RATE}]))`, legend: "{{node}}" }],
+      },
+      {
+        kind: "timeseries",
+        title: "Time to converge",
+        unit: "s",
+        width: 8,
+        description: "From a node first knowing it lacks entries to holding them all, p50 and p95. Empty while no node had anything to catch up.",
+        queries: [
+          {
+            expr: `histogram_quantile(0.5, sum by (node, le) (rate(fleet_log_converge_seconds_bucket{${SEL}}[${RATE}])))`,
+            legend: "{{node}} p50",
+          },
+          {
+            expr: `histogram_quantile(0.95, sum by (node, le) (rate(fleet_log_converge_seconds_bucket{${SEL}}[${RATE}])))`,
+            legend: "{{node}} p95",
+          },
+        ],
+      },
+    ],
+  },
+  {
     title: "Transfers",
     panels: [
       {
