@@ -33,7 +33,8 @@ function courseModelFolder(dir: string): string {
 }
 
 test(
-  "image build → sim up → up (with the course model) → check → status → up again changes nothing → down → sim down",
+  "image build → sim up → up (with the course model) → check → status → up again changes nothing → " +
+    "down -l pi-3 → check -l pi-1,pi-2 → up -l pi-3 → status: converged → down → sim down",
   { skip: needs("docker", "ansible", "debootstrap"), timeout: 40 * 60_000 },
   async (t) => {
     const inv = join(mkdtempSync(join(tmpdir(), "fleet-sim-")), "sim.yml");
@@ -80,6 +81,30 @@ test(
     const second = JSON.parse(again.stdout);
     t.diagnostic(`first up ${(first.durationMs / 1000).toFixed(1)} s, second up ${(second.durationMs / 1000).toFixed(1)} s`);
     for (const h of second.hosts) assert.deepEqual([h.host, h.changed, h.changedTasks], [h.host, 0, []], `${h.host} changed nothing`);
+
+    // A Pi unplugged while the class goes on: the rest learn without it, and it catches up on its
+    // own once it is back (anti-entropy; nothing re-sends the teach for it).
+    const stopped = await fleetctl("down", "-l", "pi-3", "-i", inv, "--json");
+    assert.equal(stopped.code, 0, "down -l pi-3");
+    assert.deepEqual(JSON.parse(stopped.stdout).hosts.map((h: { host: string }) => h.host), ["pi-3"]);
+    const rest = await fleetctl("check", "-l", "pi-1,pi-2", "-i", inv, "--json", "--timeout", "120");
+    assert.equal(rest.code, 0, "check -l pi-1,pi-2");
+    const missed = await fleetctl("status", "-i", inv, "--json", "--timeout", "2");
+    assert.equal(missed.code, 1, "status while pi-3 is down");
+    const back = await fleetctl("up", "-l", "pi-3", "-i", inv, "--json");
+    assert.equal(back.code, 0, "up -l pi-3");
+    const backAt = Date.now();
+    let converged: { converged: boolean; nodes: Array<{ nodeId: string; log: { entries: number; lacking: string[] } | null }> } | undefined;
+    while (Date.now() - backAt < 60_000) {
+      const r = await fleetctl("status", "-i", inv, "--json");
+      converged = JSON.parse(r.stdout);
+      if (r.code === 0 && converged!.converged) break;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+    assert.equal(converged?.converged, true, `pi-3 did not converge within 60 s: ${JSON.stringify(converged?.nodes.map((n) => [n.nodeId, n.log]))}`);
+    t.diagnostic(`pi-3 back up: the fleet converged ${Date.now() - backAt} ms after up -l pi-3 returned`);
+    // Converged: pi-3 lacks nothing pi-1 holds, and pi-1 holds both checks' entries.
+    for (const n of converged!.nodes) assert.ok(n.log!.lacking.length === 0 && n.log!.entries >= 2, `${n.nodeId}: ${JSON.stringify(n.log)}`);
 
     const down = await fleetctl("down", "-i", inv, "--json");
     assert.equal(down.code, 0, "down");
