@@ -113,7 +113,7 @@ export const ROWS: RowSpec[] = [
         min: 0,
         thresholds: THRESHOLDS.behindEntries,
         description:
-          "behind: entries fewer than the node holding the most (the FleetNodeBehind alert fires after 2 minutes of it while the node is up). lacking: entries a peer's index listed that the node does not hold yet.",
+          "behind: entries fewer than the node holding the most. lacking: entries a peer's index listed that the node does not hold yet. The FleetNodeBehind alert fires after 2 minutes of either while the node is up.",
         queries: [
           { expr: `fleet:node_log_behind_entries{node=~"$node", instance=~"$instance"}`, legend: "{{node}} behind" },
           { expr: `fleet_log_lacking{${SEL}}`, legend: "{{node}} lacking" },
