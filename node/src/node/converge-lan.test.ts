@@ -2,7 +2,9 @@
 // 100 Mbit/s, 5 % of datagrams dropped at every receiver): two teaches at the same moment, a late
 // joiner with an empty state folder, kill -9 of a receiver mid-transfer, of a teacher
 // mid-broadcast, of a receiver mid-save, and a state folder on a tmpfs that fills up and is freed.
-// Each ends with every node on one digest and one log set, by anti-entropy alone.
+// Each ends with every node on one digest and one log set, by anti-entropy alone. The first three
+// tests share one LAN and its nodes, in order (each goes on from the fleet the one before left);
+// the tmpfs test builds a LAN of its own, so its full disk holds only what it teaches there.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
