@@ -92,13 +92,24 @@ test("every check teaches a question no node has seen", () => {
   assert.ok(a.answer.length > 0);
 });
 
-test("a node that merged the teach but misses an earlier entry fails the check: it is behind, and what it lacks is named", async (t) => {
+test("a node that merged the teach but still misses an earlier entry when the merge wait ends fails the check: it is behind, and what it lacks is named", async (t) => {
   const fleet = await startFakeFleet({ count: 3, propagateMs: 10, behind: ["pi-3"] });
   t.after(() => fleet.close());
-  const r = await runCheck({ nodes: fleet.nodes, mergeTimeoutMs: 10_000, pollMs: 20 });
+  const t0 = Date.now();
+  const r = await runCheck({ nodes: fleet.nodes, mergeTimeoutMs: 1_000, pollMs: 20 });
+  assert.ok(Date.now() - t0 >= 1_000, "a node behind is given the whole merge wait to catch up");
   assert.equal(r.ok, false);
   assert.deepEqual(r.nodes.map((n) => [n.nodeId, n.merged, n.lacking?.length]), [["pi-1", true, 0], ["pi-2", true, 0], ["pi-3", true, 1]]);
   assert.match(r.failures.join("\n"), /^pi-3 lacks 1 entry: course-1#1764892800$/m);
+  assert.equal(r.log.entries, 2);
+});
+
+test("a node still fetching an earlier entry when the teach is merged passes once it holds it, within the merge wait", async (t) => {
+  const fleet = await startFakeFleet({ count: 3, propagateMs: 10, behind: ["pi-3"], catchUpMs: 400 });
+  t.after(() => fleet.close());
+  const r = await runCheck({ nodes: fleet.nodes, mergeTimeoutMs: 10_000, pollMs: 20 });
+  assert.deepEqual(r.failures, []);
+  assert.deepEqual(r.nodes.map((n) => n.lacking), [[], [], []]);
   assert.equal(r.log.entries, 2);
 });
 

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { FleetError } from "../errors.js";
 import { waitUntil } from "../wait.js";
 import { ask, getLog, getStatus, teach, type NodeAddress, type NodeStatus } from "./client.js";
-import { compareLogs, describeLack, type NodeLog } from "./fleet-log.js";
+import { compareLogs, describeLack, type FleetLog, type NodeLog } from "./fleet-log.js";
 
 /** How long every node gets to merge when nobody says otherwise. */
 export const MERGE_TIMEOUT_S = 120;
@@ -135,21 +135,24 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   const failures: string[] = [];
   for (const m of merges.values()) if (!m.merged) failures.push(`${m.nodeId} ${m.whyNot}`);
 
-  // Digests from one fresh round, after every merge, so they describe the same moment.
+  // A node that merged the teach but missed an earlier entry is behind. It may be fetching it
+  // still (a Pi just back), so the logs get what is left of the merge wait to agree — unless a
+  // node failed already, and waiting could change nothing about the verdict.
+  let logs = await readLogs(o.nodes);
+  while (failures.length === 0 && [...logs.fleet.lacking.values()].some((l) => l.length > 0) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, pollMs));
+    logs = await readLogs(o.nodes);
+  }
+  for (const u of logs.unknown) step(u);
+
+  // Digests from one fresh round, after every merge and catch-up, so they describe the same moment.
   const after = await Promise.allSettled(o.nodes.map(status));
   after.forEach((r, i) => {
     const m = merges.get(o.nodes[i]!)!;
     if (r.status === "fulfilled") m.digest = r.value.digest;
     else failures.push(`${m.nodeId} stopped answering: ${(r.reason as Error).message}`);
   });
-  // Logs from the same moment: a node that merged the teach but missed an earlier entry is behind.
-  const logs = await Promise.allSettled(o.nodes.map((n) => getLog(n)));
-  const held = new Map<string, NodeLog>();
-  logs.forEach((r, i) => {
-    if (r.status === "fulfilled") held.set(o.nodes[i]!.nodeId, r.value);
-    else step(`${o.nodes[i]!.nodeId}: its log is unknown: ${(r.reason as Error).message}`);
-  });
-  const fleetLog = compareLogs(held);
+  const fleetLog = logs.fleet;
   for (const [id, lacking] of fleetLog.lacking) {
     const m = [...merges.values()].find((x) => x.nodeId === id)!;
     m.lacking = lacking;
@@ -188,6 +191,18 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
     ask: asked,
     totalMs: Date.now() - started,
   };
+}
+
+/** Every node's GET /log compared, read at once; a node whose log did not answer is named in `unknown`. */
+async function readLogs(nodes: NodeAddress[]): Promise<{ fleet: FleetLog; unknown: string[] }> {
+  const read = await Promise.allSettled(nodes.map((n) => getLog(n)));
+  const held = new Map<string, NodeLog>();
+  const unknown: string[] = [];
+  read.forEach((r, i) => {
+    if (r.status === "fulfilled") held.set(nodes[i]!.nodeId, r.value);
+    else unknown.push(`${nodes[i]!.nodeId}: its log is unknown: ${(r.reason as Error).message}`);
+  });
+  return { fleet: compareLogs(held), unknown };
 }
 
 function hasApplied(s: NodeStatus, version: string): boolean {

@@ -1,6 +1,7 @@
 // Fake DeltaFleet nodes for fleetctl's tests: real node:http servers on loopback that answer the
 // node HTTP API (docs/contracts.md) from a tiny model of a fleet: teaching one node adds an entry
-// to its log and changes its digest and, after `propagateMs`, every other node's the same way.
+// to its log and, after `propagateMs`, to every other node's. A node's digest is a function of the
+// entries it holds, whatever their order, as a real node's weights are.
 
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
@@ -21,6 +22,8 @@ export interface FakeNodeOptions {
   unlearned?: boolean;
   /** Node ids that missed an entry every other node holds from the start (a course delta). */
   behind?: string[];
+  /** The nodes of `behind` fetch the entry they missed after this long (never when absent). */
+  catchUpMs?: number;
   /** Node ids that answer 404 on GET /log, as a node from before the fleet log does. */
   noLog?: string[];
   /** The fleet's API token: /status, /ask and /teach answer 401 without it, as a node does to another machine. */
@@ -29,6 +32,8 @@ export interface FakeNodeOptions {
 
 interface FakeNode {
   id: string;
+  /** What the digest is made from besides the entries: the base model, or an odd one. */
+  model: string;
   digest: string;
   applied: { version: string; from: string; at: number }[];
   /** Entry names held, in arrival order (GET /log sorts them). */
@@ -51,6 +56,8 @@ export interface FakeFleet {
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 /** What a node "answers": a function of its weights, so equal digests answer equally. */
 const answerOf = (digest: string) => `word-${digest.slice(0, 6)}`;
+/** Base model + the set of entries held: arrival order changes nothing. */
+const digestOf = (model: string, names: string[]) => sha(model + [...names].sort().join("\n"));
 
 export async function startFakeFleet(o: FakeNodeOptions): Promise<FakeFleet> {
   const nodes: FakeNode[] = [];
@@ -61,12 +68,16 @@ export async function startFakeFleet(o: FakeNodeOptions): Promise<FakeFleet> {
   const missed = `course-1~1764892800~${sha("missed")}`;
   for (let i = 1; i <= o.count; i++) {
     const id = `pi-${i}`;
-    const n: FakeNode = {
-      id, digest: o.oddDigest?.includes(id) ? sha("odd" + id) : base, applied: [], names: [], seq: 0, server: createServer(), port: 0, fragmentsSent: 0,
+    const model = o.oddDigest?.includes(id) ? sha("odd" + id) : base;
+    const n: FakeNode = { id, model, digest: digestOf(model, []), applied: [], names: [], seq: 0, server: createServer(), port: 0, fragmentsSent: 0 };
+    const hold = (name: string) => {
+      n.names.push(name);
+      n.digest = digestOf(n.model, n.names);
     };
-    if (o.behind && !o.behind.includes(id)) {
-      n.digest = sha(n.digest + missed);
-      n.names.push(missed);
+    if (o.behind && !o.behind.includes(id)) hold(missed);
+    else if (o.behind && o.catchUpMs !== undefined) {
+      const t = setTimeout(() => (timers.delete(t), hold(missed)), o.catchUpMs);
+      timers.add(t);
     }
     n.server.on("request", (req, res) => {
       let body = "";
@@ -97,9 +108,9 @@ export async function startFakeFleet(o: FakeNodeOptions): Promise<FakeFleet> {
           // As a node does: the version is the lesson's entry name, author~seq~sha256.
           const version = `${id}~${++n.seq}~${sha(randomBytes(8).toString("hex"))}`;
           const apply = (x: FakeNode) => {
-            x.digest = sha(x.digest + version);
-            x.applied.push({ version, from: id, at: Date.now() });
             x.names.push(version);
+            x.digest = digestOf(x.model, x.names);
+            x.applied.push({ version, from: id, at: Date.now() });
           };
           apply(n);
           n.fragmentsSent += 3;
