@@ -74,15 +74,15 @@ export async function fleetStatus(nodes: NodeAddress[], timeoutMs = STATUS_TIMEO
 }
 
 /** The fleet's verdict from its rows and the logs that could be read (by node id). */
-export function summarize(rows: NodeRow[], logs: ReadonlyMap<string, NodeLog> = new Map()): FleetStatus {
+export function summarize(read: NodeRow[], logs: ReadonlyMap<string, NodeLog> = new Map()): FleetStatus {
+  const fleetLog = compareLogs(logs);
+  const rows = read.map((r): NodeRow => {
+    const l = r.up ? logs.get(r.nodeId) : undefined;
+    return l ? { ...r, log: { entries: l.entries, set: l.set, lacking: fleetLog.lacking.get(r.nodeId) ?? [] } } : r;
+  });
   const up = rows.filter((r) => r.up);
   const digests = [...new Set(up.map((r) => r.digest ?? ""))];
   const digestsAgree = up.length === rows.length && rows.length > 0 && digests.length === 1 && digests[0] !== "";
-  const fleetLog = compareLogs(logs);
-  for (const r of up) {
-    const l = logs.get(r.nodeId);
-    if (l) r.log = { entries: l.entries, set: l.set, lacking: fleetLog.lacking.get(r.nodeId) ?? [] };
-  }
   const converged = up.length === rows.length && rows.length > 0 && up.every((r) => r.log !== null && r.log.lacking.length === 0);
   return {
     at: new Date().toISOString(), nodes: rows, up: up.length, total: rows.length, digestsAgree, digests,
