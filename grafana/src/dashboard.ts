@@ -156,7 +156,7 @@ export const ROWS: RowSpec[] = [
         unit: "none",
         width: 8,
         description:
-          "sha: the bytes did not match the announced hash; decode/shape: not a usable delta; duplicate: already applied; stale, bounds, gave_up: the transfer was dropped.",
+          "sha: the bytes did not match the announced hash; decode/shape: not a usable delta; duplicate: already applied; stale, bounds, gave_up: the transfer was dropped; untrusted: the trust gate refused the entry (Entries refused says why).",
         queries: [{ expr: `sum by (reason) (increase(fleet_deltas_rejected_total{${SEL}}[${RATE}]))`, legend: "{{reason}}" }],
       },
       {
