@@ -3,11 +3,11 @@
 // line), so operators copy one short token per node and nothing else.
 //
 // The private key is kept as PKCS#8 PEM (what `openssl pkey` reads), mode 0600 from its creation,
-// written atomically. A key file that exists but cannot be read as an Ed25519 key is an error, never
+// written atomically and never over an existing one. A key file that exists but cannot be read as an Ed25519 key is an error, never
 // replaced: a new key would silently un-enrol the node from every roster that lists the old one.
 
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic-write.js";
 
@@ -62,7 +62,18 @@ export function loadOrCreateIdentity(stateDir: string): Identity {
   if (existsSync(file)) return loadIdentity(file);
   mkdirSync(stateDir, { recursive: true });
   const { privateKey } = generateKeyPairSync("ed25519");
-  writeFileAtomic(file, privateKey.export({ format: "pem", type: "pkcs8" }) as string, 0o600);
+  // Written whole beside the target (0600 from creation), then linked into place: a link never
+  // replaces a file, so a node starting while `fleet-node identity` runs ends with one key, not two.
+  const tmp = join(stateDir, `.${IDENTITY_FILE}.${process.pid}.${Date.now()}.tmp`);
+  writeFileAtomic(tmp, privateKey.export({ format: "pem", type: "pkcs8" }) as string, 0o600);
+  try {
+    linkSync(tmp, file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return loadIdentity(file);
+    throw e;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
   return identityOf(privateKey, file, true);
 }
 
