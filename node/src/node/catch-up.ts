@@ -171,9 +171,9 @@ export class CatchUp {
     this.noteLacking();
   }
 
-  /** The roster changed: refused names may be admitted now; the next index lists them again. */
-  forgetRefused(): void {
-    this.refused.clear();
+  /** The roster changed: these refused names may be admitted now; peers' next indexes list them again. */
+  forgetRefused(names: Iterable<string>): void {
+    for (const n of names) this.refused.delete(n);
     this.askedIndex.clear();
   }
 

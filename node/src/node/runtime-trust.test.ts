@@ -114,10 +114,13 @@ test("three refusals of entries a member's key signed: it is ignored, after a re
   const base = b.runtime.ledger.baseId;
   const deliver = (n: RunningNode, x: { bytes: Uint8Array }, v: string) => n.runtime.onPayload({ kind: "entry", version: v, from: "Pi-1", bytes: x.bytes, sha256: "", metaAt: 0 }).catch((e: { refusal?: string }) => e.refusal);
   // 20.0 (fp16 0x4d00) is past what one teach can move a parameter by; 1.0 (0x3c00) is not.
-  for (let s = 1; s <= 3; s++) assert.equal(await deliver(b, signedBundle(keys.get("Pi-1")!, base, s, 0x4d00), `d1764000000000-p-${s}`), "out_of_bounds");
+  const huge = [1, 2, 3].map((s) => signedBundle(keys.get("Pi-1")!, base, s, 0x4d00));
+  for (const [i, x] of huge.entries()) assert.equal(await deliver(b, x, `d1764000000000-p-${i + 1}`), "out_of_bounds");
   const fine = signedBundle(keys.get("Pi-1")!, base, 4, 0x3c00);
   assert.equal(await deliver(b, fine, "d1764000000000-p-4"), "ignored_author");
   assert.equal(trustOf(b).authors.find((x) => x.id === "Pi-1")?.ignored, true);
+  // A refused entry again is refused from memory as before (judged again it would read "ignored_author").
+  assert.equal(await deliver(b, huge[0]!, "d1764000000000-p-1b"), "out_of_bounds");
   assert.match(await b.metrics.text(), /^fleet_authors_ignored 1$/m);
 
   await b.close();

@@ -242,10 +242,16 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
     return new UntrustedError(refusal, message);
   }
 
-  /** The roster changed: what was refused may be admitted now (a re-enrolled node), so it may be fetched and judged again. */
+  /**
+   * The roster changed: what was refused for who signed it may be admitted now (a re-enrolled node),
+   * so it may be fetched and judged again. A delta out of bounds or unsigned stays so whatever the
+   * roster says: judging it again would only count it against its author twice.
+   */
   rosterChanged(): void {
-    this.refusedNames.clear();
-    this.catchUp.forgetRefused();
+    const forgotten: string[] = [];
+    for (const [name, why] of this.refusedNames) if (why !== "out_of_bounds" && why !== "unsigned") forgotten.push(name);
+    for (const name of forgotten) this.refusedNames.delete(name);
+    this.catchUp.forgetRefused(forgotten);
   }
 
   private wroteNothing(name: string, e: LedgerError): void {

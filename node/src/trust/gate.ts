@@ -5,7 +5,7 @@
 //
 // Without a roster, trust is off: every entry is taken as before (isOn false, judge never asked).
 
-import type { Entry } from "../log/entry.js";
+import { entryName, type Entry } from "../log/entry.js";
 import type { CheckedDelta } from "../log/exact-sum.js";
 import { ADMISSIONS, judge, REFUSALS, type Admission, type Judgement, type Refusal } from "./admission.js";
 import { Reputation, type AuthorStatus } from "./reputation.js";
@@ -66,7 +66,7 @@ export class TrustGate {
       entry, sig, checked, roster, acceptUnsigned: this.o.acceptUnsigned, params: this.o.params,
       isIgnored: (a, k) => this.reputation.isIgnored(a, k),
     });
-    if ("refused" in j) this.countRefusal(entry.author, j.refused, j.vouchedBy);
+    if ("refused" in j) this.countRefusal(entry, j.refused, j.vouchedBy);
     else {
       this.admitted[j.admitted]++;
       this.reputation.admitted(entry.author, this.isMember(entry.author));
@@ -99,8 +99,8 @@ export class TrustGate {
     this.reputation.save();
   }
 
-  private countRefusal(author: string, reason: Refusal, vouchedBy: string | undefined): void {
+  private countRefusal(entry: Entry, reason: Refusal, vouchedBy: string | undefined): void {
     this.refused[reason]++;
-    this.reputation.refused(author, vouchedBy);
+    this.reputation.refused(entry.author, entryName(entry), vouchedBy);
   }
 }

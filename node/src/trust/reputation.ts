@@ -1,7 +1,7 @@
 // Per-author counts of what this node admitted and refused, and which authors it ignores.
 //
 // Only refusals an author's own key vouched for count against it: an entry signed by its member key
-// that was refused anyway (out of bounds). Anyone can put a member's id on an unsigned or badly
+// that was refused anyway (out of bounds), each entry once however often it comes back. Anyone can put a member's id on an unsigned or badly
 // signed entry, so those refusals are counted and shown but never held against the member — or an
 // attacker could get a member ignored by forging its name. An author with IGNORE_AFTER vouched
 // refusals is ignored (its entries refused unread) until the roster gives it another key: a
@@ -21,8 +21,8 @@ export const AUTHORS_MAX = 256;
 export interface AuthorRecord {
   admitted: number;
   refused: number;
-  /** Refusals of entries its key signed: what ignoring counts. */
-  vouched: number;
+  /** Names of the entries its key signed that were refused (at most IGNORE_AFTER kept): what ignoring counts. */
+  vouched: string[];
   /** The roster key the vouched refusals were made under (base64); a new key starts afresh. */
   key: string | null;
 }
@@ -42,9 +42,10 @@ export class Reputation {
     try {
       const v = JSON.parse(readFileSync(file, "utf8")) as { authors?: Record<string, Partial<AuthorRecord>> };
       for (const [id, a] of Object.entries(v.authors ?? {})) {
-        const rec = { admitted: count(a.admitted), refused: count(a.refused), vouched: count(a.vouched), key: typeof a.key === "string" ? a.key : null };
+        const vouched = Array.isArray(a.vouched) ? a.vouched.filter((n): n is string => typeof n === "string").slice(0, IGNORE_AFTER) : [];
+        const rec = { admitted: count(a.admitted), refused: count(a.refused), vouched, key: typeof a.key === "string" ? a.key : null };
         // Vouched refusals are a member's (the cap never drops them); anyone else's only fill what room is left.
-        if (rec.vouched > 0 || r.authors.size < AUTHORS_MAX) r.authors.set(id, rec);
+        if (rec.vouched.length > 0 || r.authors.size < AUTHORS_MAX) r.authors.set(id, rec);
       }
     } catch (e) {
       r.problems.push(`${TRUST_FILE} could not be read (${(e as Error).message}); authors' refusal counts start at zero`);
@@ -55,7 +56,7 @@ export class Reputation {
   /** Whether `author`'s entries are refused unread: IGNORE_AFTER vouched refusals under the key it still has. */
   isIgnored(author: string, key: string | undefined): boolean {
     const a = this.authors.get(author);
-    return a !== undefined && a.vouched >= IGNORE_AFTER && a.key !== null && a.key === key;
+    return a !== undefined && a.vouched.length >= IGNORE_AFTER && a.key !== null && a.key === key;
   }
 
   /** An admitted entry; `member`: its author is on the roster (tracked even when the table is full). */
@@ -64,14 +65,14 @@ export class Reputation {
     if (a) a.admitted++;
   }
 
-  /** A refusal; `vouchedBy` is the author's member key when its signature was good. */
-  refused(author: string, vouchedBy?: string): void {
+  /** A refusal of entry `name`; `vouchedBy` is the author's member key when its signature was good. */
+  refused(author: string, name: string, vouchedBy?: string): void {
     const a = this.record(author, vouchedBy !== undefined);
     if (!a) return;
     a.refused++;
     if (vouchedBy !== undefined) {
-      if (a.key !== vouchedBy) { a.key = vouchedBy; a.vouched = 0; }
-      a.vouched++;
+      if (a.key !== vouchedBy) { a.key = vouchedBy; a.vouched = []; }
+      if (!a.vouched.includes(name) && a.vouched.length < IGNORE_AFTER) a.vouched.push(name);
       this.save();
     }
   }
@@ -101,7 +102,7 @@ export class Reputation {
   /** An author's record; past AUTHORS_MAX only roster members get one (the roster is the operator's, so bounded). */
   private record(author: string, member: boolean): AuthorRecord | undefined {
     let a = this.authors.get(author);
-    if (!a && (member || this.authors.size < AUTHORS_MAX)) this.authors.set(author, (a = { admitted: 0, refused: 0, vouched: 0, key: null }));
+    if (!a && (member || this.authors.size < AUTHORS_MAX)) this.authors.set(author, (a = { admitted: 0, refused: 0, vouched: [], key: null }));
     return a;
   }
 }
