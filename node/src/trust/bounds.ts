@@ -24,6 +24,7 @@
 // (test/fixtures/course/) hold max |Δ| 1.5e-6 and 1.2e-6, ‖Δ‖₂ 4.5e-6 and 2.4e-6 (tied weights once).
 
 import { halfToFloat } from "../checkpoint/fp16.js";
+import { ADAM_BETA1, ADAM_BETA2 } from "../engine/optim.js";
 import { COURSE_CLIP_NORM, RECIPES } from "../engine/teach.js";
 import type { EntryKind } from "../log/entry.js";
 import { UNIT, type CheckedDelta } from "../log/exact-sum.js";
@@ -35,8 +36,8 @@ export interface Bounds {
   l2: number;
 }
 
-/** Adam's largest effective step in units of lr, (1−β1)/√(1−β2) with engine/optim.ts's β1 0.9, β2 0.999. */
-export const ADAM_STEP_BOUND = (1 - 0.9) / Math.sqrt(1 - 0.999);
+/** Adam's largest effective step in units of lr (Kingma & Ba §2.1), ≈ 3.16 with the teach's β1 0.9, β2 0.999. */
+const ADAM_STEP_BOUND = (1 - ADAM_BETA1) / Math.sqrt(1 - ADAM_BETA2);
 /** What the carry of fp16 rounding (≤ 2⁻¹¹ of a value) can add to a teach's delta. */
 const CARRY_ALLOWANCE = 1 + 2 ** -10;
 /** Half the smallest fp16 step: the most rounding a value of a course delta can gain. */
