@@ -28,6 +28,10 @@ export interface AdamWOptions {
   weightDecay?: number;
 }
 
+/** torch.optim.Adam's default moment decays (trust/bounds.ts derives the largest step from them). */
+export const ADAM_BETA1 = 0.9;
+export const ADAM_BETA2 = 0.999;
+
 /** torch.optim.AdamW (decoupled weight decay; with weightDecay 0 it is torch.optim.Adam). */
 export class AdamW {
   private readonly m: Float32Array;
@@ -42,7 +46,7 @@ export class AdamW {
   }
 
   step(params: Float32Array, grads: Float32Array): void {
-    const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0 } = this.o;
+    const { lr, beta1 = ADAM_BETA1, beta2 = ADAM_BETA2, eps = 1e-8, weightDecay = 0 } = this.o;
     this.t++;
     const bc1 = 1 - beta1 ** this.t;
     const bc2 = Math.sqrt(1 - beta2 ** this.t);

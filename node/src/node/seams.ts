@@ -56,6 +56,10 @@ export interface OverlayStartOptions {
   onPayload?: (p: IncomingPayload) => Promise<void>;
   onControl?: (from: string, kind: string, body: Record<string, string>) => void;
   says?: () => Record<string, string>;
+  /** Whose transfers get the slots (overlay.ts OverlayOptions.isTrusted); absent: SRCs heard in a PEER_SYNC. */
+  isTrusted?: (src: string) => boolean;
+  /** The roster (overlay.ts OverlayOptions.isMember): payloads, audiences and the repair pool are for members only. */
+  isMember?: (src: string) => boolean;
 }
 
 export interface SentTransfer { version: string; bytes: number; chunks: number }
