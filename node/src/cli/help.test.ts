@@ -17,7 +17,7 @@ const VALUE_DEFAULTS: Record<string, keyof RawNodeOptions> = {
 /** Flags whose default is a description (nothing, or something derived at start-up). */
 const DESCRIBED_DEFAULTS: Record<string, keyof RawNodeOptions> = {
   "--broadcast": "broadcast", "--peer": "peer", "--model": "model", "--log-format": "logFormat", "--log-file": "logFile",
-  "--api-token-file": "apiTokenFile",
+  "--api-token-file": "apiTokenFile", "--roster": "roster", "--accept-unsigned": "acceptUnsigned",
 };
 
 function statedDefaults(): Map<string, { value: string; env: string }> {

@@ -4,6 +4,7 @@
 
 import { Command, CommanderError } from "commander";
 import { UsageError } from "../node/options.js";
+import { identityCommand } from "./identity.js";
 import { modelCommand } from "./model.js";
 import { configureRun } from "./run.js";
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions();
   configureRun(program, async () => (await import("../node/wiring.js")).realDeps);
   program.addCommand(modelCommand());
+  program.addCommand(identityCommand());
   // Usage mistakes in any subcommand reach main() too (exit 2), not commander's own exit(1).
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.exitOverride();

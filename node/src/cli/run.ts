@@ -31,6 +31,9 @@ export function configureRun(program: Command, deps: () => Promise<NodeDeps>): C
     .addOption(opt("--http <host:port>", "HTTP API address; 0.0.0.0:8477 opens it to the LAN", DEFAULT_HTTP, ENV.http))
     .addOption(opt("--api-token-file <file>", "file holding the bearer token that /status, /ask and /teach need from other machines (not world-readable)",
       "none: those answer only on loopback", ENV.apiTokenFile))
+    .addOption(opt("--roster <file>", "the fleet's roster (lines \"<node-id> <base64 key>\", from fleet-node identity): only its members' signed entries change the model; re-read when it changes",
+      "none: trust off, every delta merged", ENV.roster))
+    .addOption(opt("--accept-unsigned", "with --roster, merge unsigned deltas from course nodes too (a mixed classroom)", "off", `${ENV.acceptUnsigned}=1`))
     .addOption(opt("--state-dir <dir>", "state folder: the fleet log (entries, checkpoints) the weights are derived from", defaultStateDir("<node-id>"), ENV.stateDir))
     .addOption(opt("--model <path>", "model folder or .pt to start from when the state folder has none", "the embedded tiny-gpt2", ENV.model))
     .addOption(opt("--merge-weight <w>", "weight of every log entry in the weights (base + w × sum; the same on every node of a fleet)", DEFAULT_MERGE_WEIGHT, ENV.mergeWeight))
@@ -45,6 +48,9 @@ log's warnings and errors (the whole log goes to --log-file); without one it run
 HTTP: GET /health /ready /status /metrics, POST /ask {question}, POST /teach {question, answer}.
 From another machine, /status, /ask and /teach need "Authorization: Bearer <token>" (--api-token-file);
 loopback needs none, and /health, /ready and /metrics are open to all.
+Each node has a key (<state-dir>/identity.key, created at first start); \`fleet-node identity\` prints
+its roster line. With --roster, entries not signed by a member, or larger than one teach can make,
+are refused and counted by reason (/status trust, fleet_entries_refused_total).
 
 Examples:
   fleet-node Pi-1

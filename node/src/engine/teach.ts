@@ -32,8 +32,8 @@ export const RECIPES: Readonly<Record<RecipeName, Recipe>> = {
 /** Steps the default recipe spends teaching the answer's closing newline before giving up on it. */
 const STOP_TOKEN_STEPS = 15;
 
-/** The course's gradient clip. */
-const COURSE_CLIP_NORM = 1.0;
+/** The course's gradient clip (trust/bounds.ts derives the largest course delta from it). */
+export const COURSE_CLIP_NORM = 1.0;
 
 export interface TeachInput {
   /** The weights every node agrees on now; left untouched. */

@@ -27,6 +27,8 @@ export const WANT_BATCH = 8;
 export const INDEX_MAX_NAMES = 100_000;
 /** Requests for entries queued at a serving node at most (more are dropped; the asker re-asks). */
 export const SERVE_QUEUE_MAX = 256;
+/** Refused names remembered at most. */
+export const REFUSED_MAX = 4096;
 
 export interface LogView {
   readonly size: number;
@@ -63,6 +65,8 @@ export class CatchUp {
   private readonly serveQueue: Array<{ to: string; kind: "index" | "entry"; name?: string }> = [];
   private serving = false;
   private lackingSince: number | undefined;
+  /** Names this node refused (trust): never asked for again, never counted as lacking, until forgotten. */
+  private readonly refused = new Set<string>();
 
   constructor(
     private readonly o: {
@@ -87,7 +91,7 @@ export class CatchUp {
   /** Entries some peer listed that we do not hold (as far as we know). */
   lacking(): number {
     const all = new Set<string>();
-    for (const s of this.lackingFrom.values()) for (const n of s) if (!this.o.log.has(n)) all.add(n);
+    for (const s of this.lackingFrom.values()) for (const n of s) if (!this.o.log.has(n) && !this.refused.has(n)) all.add(n);
     return all.size;
   }
 
@@ -137,7 +141,7 @@ export class CatchUp {
       this.o.logger.warn({ ev: "index_refused", from, names: names.length }, "a peer's index is not a list of entry names; ignored");
       return;
     }
-    const lacking = new Set(names.filter((n) => !this.o.log.has(n)));
+    const lacking = new Set(names.filter((n) => !this.o.log.has(n) && !this.refused.has(n)));
     this.lackingFrom.set(from, lacking);
     this.o.logger.info({ ev: "index", from, names: names.length, lacking: lacking.size }, `${from} holds ${names.length} entries, ${lacking.size} of them not here`);
     this.requestMore();
@@ -152,6 +156,25 @@ export class CatchUp {
     }
     this.requestMore();
     this.noteLacking();
+  }
+
+  /**
+   * An entry this node refused (not signed by a member, out of bounds…): a peer that holds it (its
+   * author, or an older node) keeps listing it, and asking again would fetch the same refusal forever.
+   */
+  onRefused(name: string): void {
+    // The runtime remembers as many; past that the oldest may be fetched (and refused) once more.
+    if (this.refused.size >= REFUSED_MAX) this.refused.delete(this.refused.values().next().value!);
+    this.refused.add(name);
+    this.requested.delete(name);
+    for (const s of this.lackingFrom.values()) s.delete(name);
+    this.noteLacking();
+  }
+
+  /** The roster changed: refused names may be admitted now; the next index lists them again. */
+  forgetRefused(): void {
+    this.refused.clear();
+    this.askedIndex.clear();
   }
 
   /** An entry we asked for could not be kept (disk full…): it may be asked for again at once. */
@@ -169,7 +192,7 @@ export class CatchUp {
       const batch: string[] = [];
       for (const n of names) {
         if (batch.length >= WANT_BATCH - inFlight) break;
-        if (this.o.log.has(n)) { names.delete(n); continue; }
+        if (this.o.log.has(n) || this.refused.has(n)) { names.delete(n); continue; }
         if (this.requested.has(n)) continue;
         batch.push(n);
       }

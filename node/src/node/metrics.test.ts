@@ -8,6 +8,8 @@ import { execFileSync } from "node:child_process";
 import { DROP_REASONS, newStats, REJECT_REASONS } from "../overlay/stats.js";
 import { needs } from "../../../test/support/needs.js";
 import { createMetrics } from "./metrics.js";
+import { ADMISSIONS, REFUSALS } from "../trust/admission.js";
+import { TrustGate } from "../trust/gate.js";
 
 const CONTRACT_NAMES = [
   "fleet_fragments_sent_total", "fleet_fragments_received_total", "fleet_retransmits_total", "fleet_naks_sent_total",
@@ -17,6 +19,7 @@ const CONTRACT_NAMES = [
   "fleet_peers", "fleet_transfers_in_flight", "fleet_teaches_total", "fleet_delivery_latency_seconds",
   "fleet_merge_duration_seconds", "fleet_train_duration_seconds", "fleet_train_loss", "fleet_last_merge_timestamp_seconds",
   "fleet_applied_deltas", "fleet_model_info", "fleet_model_digest",
+  "fleet_entries_refused_total", "fleet_entries_admitted_total", "fleet_authors_ignored",
 ];
 
 function page(stats = newStats(), model = { node: "Pi-1", fingerprint: "abcd", digest: "ef01" }) {
@@ -102,4 +105,22 @@ test("promtool check metrics accepts the page", { skip: needs("promtool") }, asy
   // promtool exits non-zero on errors and on lint problems; its output names them.
   const out = execFileSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
   assert.equal(out.trim(), "");
+});
+
+test("trust: entries refused by reason and admitted by how, every label at 0 from the start, read from the gate at scrape time", async () => {
+  const gate = new TrustGate({ roster: undefined, acceptUnsigned: false, params: 10 });
+  const m = createMetrics({
+    overlayStats: () => undefined, peers: () => 0, transfersInFlight: () => 0, appliedDeltas: () => 0, model: () => undefined,
+    trust: () => ({ refused: gate.refused, admitted: gate.admitted, ignored: gate.ignoredCount() }),
+  });
+  let text = await m.text();
+  for (const r of REFUSALS) assert.match(text, new RegExp(`^fleet_entries_refused_total\\{reason="${r}"\\} 0$`, "m"));
+  for (const b of ADMISSIONS) assert.match(text, new RegExp(`^fleet_entries_admitted_total\\{by="${b}"\\} 0$`, "m"));
+  assert.match(text, /^fleet_authors_ignored 0$/m);
+  gate.refusedAgain("not_member");
+  gate.refusedAgain("not_member");
+  gate.admitSelf();
+  text = await m.text();
+  assert.match(text, /^fleet_entries_refused_total\{reason="not_member"\} 2$/m);
+  assert.match(text, /^fleet_entries_admitted_total\{by="self"\} 1$/m);
 });

@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { DeltaRejectReason } from "../engine/delta.js";
 import { HTTP_REFUSALS } from "./http-api.js";
 import { DROP_REASONS, REJECT_REASONS, type OverlayStats, type RejectReason } from "../overlay/stats.js";
+import { ADMISSIONS, REFUSALS, type Admission, type Refusal } from "../trust/admission.js";
 
 /**
  * The engine rejects deltas for reasons of its own, which the overlay counts as it gets them from
@@ -25,6 +26,8 @@ export interface MetricsSource {
   model(): { node: string; fingerprint: string; digest: string } | undefined;
   /** The fleet log as the node holds it on disk (runtime.logStatus()), undefined before start-up finished. */
   log?(): { entries: number; set: string; lacking: number; fetches: { index: number; entry: number }; fetchBytes: number } | undefined;
+  /** The trust gate's counts (trust/gate.ts), undefined before start-up finished. */
+  trust?(): { refused: Record<Refusal, number>; admitted: Record<Admission, number>; ignored: number } | undefined;
 }
 
 /** A hex digest's first 48 bits (12 hex digits) as a number: exact in a float64, as Prometheus stores it. */
@@ -139,6 +142,23 @@ export function createMetrics(source: MetricsSource, opts: { defaults?: boolean 
   new Counter({
     name: "fleet_log_fetch_bytes_total", help: "Bytes of delta files received by catch-up (entries asked for).", registers: [registry],
     collect() { this.reset(); this.inc(source.log?.()?.fetchBytes ?? 0); },
+  });
+
+  // Trust: entries refused by reason and admitted by how, at 0 from start-up (closed lists), and
+  // how many authors are ignored (past the refusal threshold, until re-enrolled).
+  new Counter({
+    name: "fleet_entries_refused_total", help: "Entries the trust gate refused, by reason: unsigned, not_member, bad_signature, revoked, out_of_bounds, ignored_author.",
+    labelNames: ["reason"], registers: [registry],
+    collect() { this.reset(); const t = source.trust?.(); for (const r of REFUSALS) this.labels(r).inc(t?.refused[r] ?? 0); },
+  });
+  new Counter({
+    name: "fleet_entries_admitted_total", help: "Entries admitted into the fleet log, by how: signed (a roster member's signature), unsigned (--accept-unsigned), self (taught here).",
+    labelNames: ["by"], registers: [registry],
+    collect() { this.reset(); const t = source.trust?.(); for (const b of ADMISSIONS) this.labels(b).inc(t?.admitted[b] ?? 0); },
+  });
+  new Gauge({
+    name: "fleet_authors_ignored", help: "Authors whose entries this node ignores after repeated refusals of their signed entries, until re-enrolled with a new key.",
+    registers: [registry], collect() { this.set(source.trust?.()?.ignored ?? 0); },
   });
 
   const m: NodeMetrics = {

@@ -30,6 +30,9 @@ export interface RawNodeOptions {
   port?: string; bind?: string; broadcast?: string; peer?: string[]; dialect?: string; http?: string;
   stateDir?: string; model?: string; mergeWeight?: string; rate?: string; logLevel?: string; logFormat?: string; logFile?: string;
   apiTokenFile?: string;
+  roster?: string;
+  /** A boolean flag: commander gives true when present. */
+  acceptUnsigned?: boolean | string;
 }
 
 export interface HostPort { host: string; port: number }
@@ -55,6 +58,10 @@ export interface NodeOptions {
   logFormat: LogFormat;
   /** Where the whole log goes (JSON lines); the terminal then shows only warnings and errors. */
   logFile: string | undefined;
+  /** The fleet's roster file: trust is on, only its members' signed entries change the model. Undefined: trust off. */
+  roster: string | undefined;
+  /** With a roster, merge unsigned course deltas too (a classroom with course nodes). */
+  acceptUnsigned: boolean;
 }
 
 /** Every setting's environment variable, for --help and for reading. */
@@ -62,14 +69,14 @@ export const ENV: Record<keyof RawNodeOptions | "nodeId", string> = {
   nodeId: "FLEET_NODE_ID", port: "FLEET_PORT", bind: "FLEET_BIND", broadcast: "FLEET_BROADCAST", peer: "FLEET_PEER",
   dialect: "FLEET_DIALECT", http: "FLEET_HTTP", stateDir: "FLEET_STATE_DIR", model: "FLEET_MODEL",
   mergeWeight: "FLEET_MERGE_WEIGHT", rate: "FLEET_RATE", logLevel: "FLEET_LOG_LEVEL", logFormat: "FLEET_LOG_FORMAT", logFile: "FLEET_LOG_FILE",
-  apiTokenFile: "FLEET_API_TOKEN_FILE",
+  apiTokenFile: "FLEET_API_TOKEN_FILE", roster: "FLEET_ROSTER", acceptUnsigned: "FLEET_ACCEPT_UNSIGNED",
 };
 
 type Env = Record<string, string | undefined>;
 
 export function resolveNodeOptions(nodeIdArg: string | undefined, raw: RawNodeOptions, env: Env = process.env, stdoutIsTty = Boolean(process.stdout.isTTY)): NodeOptions {
   const problems: string[] = [];
-  const pick = (k: keyof RawNodeOptions): string | undefined => {
+  const pick = (k: Exclude<keyof RawNodeOptions, "acceptUnsigned">): string | undefined => {
     const v = raw[k];
     if (typeof v === "string" && v !== "") return v;
     const e = env[ENV[k]];
@@ -143,6 +150,15 @@ export function resolveNodeOptions(nodeIdArg: string | undefined, raw: RawNodeOp
   const logFormat = (pick("logFormat") ?? (stdoutIsTty ? "pretty" : "json")) as LogFormat;
   if (logFormat !== "json" && logFormat !== "pretty") problems.push(`--log-format ${String(logFormat)}: must be json or pretty`);
 
+  const roster = pick("roster");
+  let acceptUnsigned = raw.acceptUnsigned === true;
+  const au = env[ENV.acceptUnsigned];
+  if (!acceptUnsigned && au !== undefined && au !== "") {
+    if (au === "1" || au === "0") acceptUnsigned = au === "1";
+    else problems.push(`${ENV.acceptUnsigned}=${au}: must be 1 (merge unsigned course deltas) or 0`);
+  }
+  if (acceptUnsigned && roster === undefined) problems.push("--accept-unsigned needs --roster: without a roster every delta is merged already");
+
   if (problems.length) throw new UsageError(problems);
   return {
     nodeId: nodeId!, port: port!, bindAddress, bindInterface, broadcastAddress, peers,
@@ -150,6 +166,7 @@ export function resolveNodeOptions(nodeIdArg: string | undefined, raw: RawNodeOp
     stateDir: resolve(pick("stateDir") ?? defaultStateDir(nodeId!)),
     model: pick("model"), mergeWeight, rateBytesPerSec: rateBytesPerSec!, logLevel, logFormat,
     logFile: pick("logFile") === undefined ? undefined : resolve(pick("logFile")!),
+    roster: roster === undefined ? undefined : resolve(roster), acceptUnsigned,
   };
 }
 

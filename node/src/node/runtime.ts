@@ -9,6 +9,8 @@ import type { Logger } from "pino";
 import { courseEntry, entryName, type Entry } from "../log/entry.js";
 import { decodeBundle } from "../log/bundle.js";
 import { LedgerError, type HeldLesson, type Ledger } from "../log/ledger.js";
+import type { Refusal } from "../trust/admission.js";
+import type { TrustGate } from "../trust/gate.js";
 import { sha256Hex } from "../util/sha256.js";
 import { CatchUp } from "./catch-up.js";
 import { Lock } from "./lock.js";
@@ -50,6 +52,10 @@ export interface RuntimeOptions {
   logger: Logger;
   mergeWeight: number;
   metrics?: NodeMetrics;
+  /** Who may change the model (trust/gate.ts); off without a roster. */
+  trust?: TrustGate;
+  /** Signs an entry this node makes (its identity.key); the bundle carries the signature. */
+  sign?: (entry: Entry) => string;
 }
 
 export interface RuntimeEvents {
@@ -69,6 +75,15 @@ function rejectReasonOf(e: unknown): string {
     case "write": return "write";
   }
 }
+
+/** Thrown for an entry the trust gate refused; the overlay counts it as "untrusted". */
+export class UntrustedError extends Error {
+  readonly reason = "untrusted";
+  constructor(readonly refusal: Refusal, message: string) { super(message); }
+}
+
+/** Names of refused entries remembered (so a replay is refused unread and catch-up does not fetch it again). */
+const REFUSED_NAMES_MAX = 4096;
 
 /** A transfer version made by one of our overlays (sender.ts newVersion): its entry travels as a bundle. */
 const OUR_VERSION = /^d[0-9]{13,}-/;
@@ -90,6 +105,8 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   /** Transfer versions already delivered (course deltas re-sent under the same version). */
   private readonly seenVersions = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
+  /** Entries the trust gate refused, and why (oldest forgotten first past REFUSED_NAMES_MAX). */
+  private readonly refusedNames = new Map<string, Refusal>();
 
   constructor(private readonly opts: RuntimeOptions) {
     super();
@@ -170,13 +187,23 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
         this.log.info({ ev: "duplicate", version: name, transfer: how.transfer, from: how.from }, "entry already held, skipped");
         return "duplicate";
       }
+      const trust = this.opts.trust?.isOn ? this.opts.trust : undefined;
+      const before = trust && this.refusedNames.get(name);
+      if (trust && before) {
+        trust.refusedAgain(before);
+        this.log.info({ ev: "refused_again", version: name, transfer: how.transfer, from: how.from, refusal: before }, "entry refused before, refused again unread");
+        throw new UntrustedError(before, `entry ${name} was refused (${before})`);
+      }
       const t0 = performance.now();
       let keys = 0;
       try {
         const checked = this.opts.ledger.check(entry, delta);
         keys = checked.parts.length;
+        const j = trust?.judge(entry, sig, checked);
+        if (j && "refused" in j) throw this.refuse(name, j.refused, j.message, how);
         await this.opts.ledger.add(entry, delta, { sig, checked });
       } catch (e) {
+        if (e instanceof UntrustedError) throw e;
         const reason = rejectReasonOf(e);
         const message = (e as Error).message;
         if (reason === "write") this.wroteNothing(name, e as LedgerError);
@@ -202,6 +229,22 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       this.emit("merged", ev);
       return "applied";
     });
+  }
+
+  /** A refusal by the trust gate: remembered, counted, logged, never merged; catch-up stops asking for it. */
+  private refuse(name: string, refusal: Refusal, message: string, how: { from: string; transfer: string }): UntrustedError {
+    if (this.refusedNames.size >= REFUSED_NAMES_MAX) this.refusedNames.delete(this.refusedNames.keys().next().value!);
+    this.refusedNames.set(name, refusal);
+    this.catchUp.onRefused(name);
+    this.log.warn({ ev: "refused", version: name, transfer: how.transfer, from: how.from, refusal, err: message }, "entry refused: it may not change this node's model");
+    this.emit("rejected", { version: name, from: how.from, reason: refusal, message });
+    return new UntrustedError(refusal, message);
+  }
+
+  /** The roster changed: what was refused may be admitted now (a re-enrolled node), so it may be fetched and judged again. */
+  rosterChanged(): void {
+    this.refusedNames.clear();
+    this.catchUp.forgetRefused();
   }
 
   private wroteNothing(name: string, e: LedgerError): void {
@@ -234,10 +277,12 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
           author: this.nodeId, seq: this.opts.ledger.nextSeq(this.nodeId), sha256: sha256Hex(t.delta), kind: "teach",
           base: this.opts.ledger.baseId, lesson: { question: question.trim(), answer: answer.trim() }, at: Date.now(),
         };
+        // Signed by this node's key: the store keeps the signature and every bundle of it carries it.
+        const sig = this.opts.sign?.(e);
         try {
           // On disk before anyone hears of it: a teacher killed mid-broadcast still holds it, and
           // re-offers it to every peer that lacks it once it is back.
-          await this.opts.ledger.add(e, t.delta);
+          await this.opts.ledger.add(e, t.delta, sig === undefined ? {} : { sig });
         } catch (err) {
           this.derive();   // the model set its weights to baseline + delta: back to what the log holds
           if (err instanceof LedgerError && err.reason === "write") {
@@ -252,6 +297,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
         return { r: t, entry: e };
       });
       const name = entryName(entry);
+      this.opts.trust?.admitSelf();
       const m = this.opts.metrics;
       m?.teaches.inc();
       m?.trainDuration.observe(r.ms / 1000);
@@ -307,6 +353,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       transfers: this.transfers(),
       counters: this.overlay?.stats ?? {},
       lastMergeAt: this.lastMergeAt ?? null,
+      ...(this.opts.trust ? { trust: this.opts.trust.status() } : {}),
       startedAt: this.startedAt,
       ready: this.ready,
       teaching: this.teaching,
@@ -321,6 +368,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
     if (this.timer) clearInterval(this.timer);
     await this.overlay?.close().catch((e: Error) => this.log.warn({ ev: "overlay_close_failed", err: e.message }, "overlay close failed"));
     await this.lock.run(async () => undefined);
+    this.opts.trust?.close();
   }
 
   /** The weights become base + mergeWeight · (exact sum of the entries held). */

@@ -56,6 +56,8 @@ export interface OverlayStartOptions {
   onPayload?: (p: IncomingPayload) => Promise<void>;
   onControl?: (from: string, kind: string, body: Record<string, string>) => void;
   says?: () => Record<string, string>;
+  /** Whose transfers get the slots (overlay.ts OverlayOptions.isTrusted); absent: SRCs heard in a PEER_SYNC. */
+  isTrusted?: (src: string) => boolean;
 }
 
 export interface SentTransfer { version: string; bytes: number; chunks: number }

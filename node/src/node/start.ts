@@ -1,6 +1,7 @@
-// Start-up and shut-down of one node, in order: state folder, base model (--model, else the embedded
-// default), its fleet log (weights = base + the entries' exact sum), metrics, HTTP API (answers
-// /health at once, /ready later), overlay. Shut-down reverses it and leaves the state folder whole.
+// Start-up and shut-down of one node, in order: state folder and identity key, roster (a bad line
+// stops here), base model (--model, else the embedded default), its fleet log (weights = base + the
+// entries' exact sum), metrics, HTTP API (answers /health at once, /ready later), overlay, roster
+// watch. Shut-down reverses it and leaves the state folder whole.
 
 import type { Server } from "node:http";
 import { basename } from "node:path";
@@ -18,6 +19,11 @@ import type { NodeOptions } from "./options.js";
 import { NodeRuntime } from "./runtime.js";
 import type { NodeDeps } from "./seams.js";
 import { StateFolder } from "./state-folder.js";
+import { TrustGate } from "../trust/gate.js";
+import { loadOrCreateIdentity } from "../trust/keys.js";
+import { readRosterFile, watchRosterFile, type RosterWatch } from "../trust/roster-file.js";
+import type { Roster } from "../trust/roster.js";
+import { signEntry } from "../trust/signature.js";
 
 export interface RunningNode {
   runtime: NodeRuntime;
@@ -32,6 +38,17 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
   const log = nlog.logger.child({ mod: "node" });
   const t0 = performance.now();
   const folder = await StateFolder.open(opts.stateDir, nlog.logger);
+  // Every node has a key from its first start, roster or not: enrolling it later needs no restart of
+  // its teaches' format, and `fleet-node identity` prints the same key.
+  const identity = loadOrCreateIdentity(opts.stateDir);
+  if (identity.created) log.info({ ev: "identity_created", file: identity.file, key: identity.publicB64 }, "created this node's key; its roster line is in fleet-node identity");
+  const rosterFile = opts.roster === undefined ? undefined : readRosterFile(opts.roster);
+  const checkEnrolled = (r: Roster): void => {
+    if (r.members.get(opts.nodeId)?.b64 === identity.publicB64) return;
+    log.warn({ ev: "not_enrolled", roster: opts.roster, key: identity.publicB64 },
+      `THIS NODE IS NOT ON THE ROSTER with its key: its teaches will be refused by every other node; add "${opts.nodeId} ${identity.publicB64}" to ${opts.roster}`);
+  };
+  if (rosterFile) checkEnrolled(rosterFile.roster);
   const modelSource = opts.model ?? (await deps.defaultModelPath());
   const model = await deps.loadModel(modelSource);
   // The base is a copy the ledger keeps: the model's own buffer becomes base + the log's sum.
@@ -42,6 +59,9 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
   const carry = folder.readCarry(model.params.flat.length);
   if (carry && model.restoreCarry) model.restoreCarry(carry);
 
+  const trust = new TrustGate({ roster: rosterFile?.roster, acceptUnsigned: opts.acceptUnsigned, params: model.params.flat.length, stateDir: opts.stateDir });
+  for (const p of trust.reputation.problems) log.warn({ ev: "state_problem", problem: p, dir: opts.stateDir }, p);
+
   let runtime: NodeRuntime | undefined;
   const metrics = createMetrics({
     overlayStats: () => runtime?.overlayStats,
@@ -50,8 +70,12 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
     appliedDeltas: () => ledger.size,
     model: () => runtime && { node: opts.nodeId, fingerprint: runtime.model.fingerprint, digest: runtime.digest },
     log: () => runtime?.logStatus(),
+    trust: () => ({ refused: trust.refused, admitted: trust.admitted, ignored: trust.ignoredCount() }),
   });
-  runtime = new NodeRuntime({ nodeId: opts.nodeId, model, ledger, folder, logger: nlog.logger, mergeWeight: opts.mergeWeight, metrics });
+  runtime = new NodeRuntime({
+    nodeId: opts.nodeId, model, ledger, folder, logger: nlog.logger, mergeWeight: opts.mergeWeight, metrics,
+    trust, sign: (e) => signEntry(e, identity.privateKey),
+  });
 
   const rt = runtime;
   const server: Server = createHttpApi({
@@ -87,6 +111,8 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
       nodeId: opts.nodeId, port: opts.port, bindAddress: opts.bindAddress, broadcastAddress: opts.broadcastAddress,
       peers: opts.peers.map((p) => `${p.host}:${p.port}`), dialect: opts.dialect, rateBytesPerSec: opts.rateBytesPerSec,
       logger: nlog.logger, onDelta: rt.onDelta, isApplied: rt.isApplied, onPayload: rt.onPayload, onControl: rt.onControl, says: rt.says,
+      // With a roster, its members get the transfer slots; anyone else shares the strangers' pool.
+      ...(trust.isOn ? { isTrusted: (src: string) => trust.isMember(src) } : {}),
     });
     rt.attachOverlay(overlay);
     broadcast = overlay.broadcastAddress;
@@ -95,17 +121,32 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
     throw new Error(`overlay: cannot start on UDP ${opts.bindAddress}:${opts.port} (${(e as Error).message}); is another node using the port? pick another with --port`);
   }
 
+  let rosterWatch: RosterWatch | undefined;
+  if (rosterFile) {
+    rosterWatch = watchRosterFile(opts.roster!, rosterFile.text, {
+      change: (r) => {
+        trust.setRoster(r);
+        rt.rosterChanged();
+        log.info({ ev: "roster_changed", roster: opts.roster, members: r.members.size, revoked: [...r.revoked.values()].reduce((n, k) => n + k.length, 0) }, "roster re-read");
+        checkEnrolled(r);
+      },
+      error: (message) => log.error({ ev: "roster_refused", roster: opts.roster, err: message }, message),
+    });
+  }
+
   log.info({
     ev: "started", id: opts.nodeId, udp: `${opts.bindAddress}:${opts.port}`, broadcast: broadcast ?? null,
     peers: opts.peers.map((p) => `${p.host}:${p.port}`), dialect: opts.dialect, http: `${http.address}:${http.port}`, apiToken: opts.apiToken !== undefined,
     model: modelSource, fingerprint: model.fingerprint, base: ledger.baseId, digest: rt.digest,
     entries: ledger.size, set: ledger.set.slice(0, 16), stateDir: opts.stateDir, readyMs: Math.round(performance.now() - t0),
+    key: identity.publicB64, roster: opts.roster ?? null, members: trust.roster?.members.size ?? null, acceptUnsigned: opts.acceptUnsigned,
   }, "node started");
 
   let closing: Promise<void> | undefined;
   return {
     runtime: rt, metrics, http, modelSource,
     close: () => closing ??= (async () => {
+      rosterWatch?.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await rt.close();

@@ -8,9 +8,10 @@ import { DECODE_FAILURES } from "./codec.js";
  * Why a delta was not merged. The receiver's verdicts; the engine's "decode" and "shape"
  * (engine/delta.ts DeltaRejectReason, which the node checks against this list at compile time);
  * the fleet log's "base" (an entry made on another base model) and "write" (it could not be saved:
- * the weights are unchanged and it is fetched again); "error" for any other failure onDelta reports.
+ * the weights are unchanged and it is fetched again); the node's "untrusted" (its trust gate refused
+ * the entry: fleet_entries_refused_total says why); "error" for any other failure onDelta reports.
  */
-export const REJECT_REASONS = ["sha", "decode", "shape", "duplicate", "stale", "bounds", "gave_up", "base", "write", "error"] as const;
+export const REJECT_REASONS = ["sha", "decode", "shape", "duplicate", "stale", "bounds", "gave_up", "base", "write", "untrusted", "error"] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** Why a datagram was dropped on receipt: decode() refused it, or the overlay had no use for it. */

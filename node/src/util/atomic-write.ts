@@ -22,10 +22,11 @@ function syncDir(dir: string): void {
   }
 }
 
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+/** `mode` applies from the file's creation on: a secret (0o600) is never readable by others, not even briefly. */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
   const tmp = tmpName(path);
   try {
-    const fd = openSync(tmp, "w", 0o644);
+    const fd = openSync(tmp, "w", mode);
     try {
       const buf = typeof data === "string" ? Buffer.from(data) : data;
       let off = 0;
