@@ -1,7 +1,8 @@
 // Trust on a simulated fleet: one `fleetctl up` enrols three "Pis" (each node's key made in its
 // state folder, the roster beside the inventory and on every Pi), `fleetctl check` passes on the
 // enrolled fleet, and once `fleetctl roster revoke` has removed pi-3 what pi-3 is taught no longer
-// changes pi-1's or pi-2's model: they refuse it as revoked. `fleetctl roster add` lets it back in.
+// changes pi-1's or pi-2's model: they refuse it as revoked; another `up` changes nothing and keeps
+// it revoked. `fleetctl roster add` lets it back in.
 // `npm run test:fleet`; needs Docker, Ansible and debootstrap, like sim/fleet.fleet.test.ts.
 
 import { test } from "node:test";
@@ -47,7 +48,7 @@ async function until(nodes: NodeAddress[], what: string, ok: (t: Awaited<ReturnT
 }
 
 test(
-  "up enrols the fleet → check passes → roster revoke pi-3 → pi-3's teach changes nobody's model, refused as revoked → roster add pi-3",
+  "up enrols the fleet → check passes → roster revoke pi-3 → pi-3's teach changes nobody's model, refused as revoked → up again changes nothing → roster add pi-3",
   { skip: needs("docker", "ansible", "debootstrap"), timeout: 40 * 60_000 },
   async (t) => {
     const inv = join(mkdtempSync(join(tmpdir(), "fleet-trust-")), "sim.yml");
@@ -95,6 +96,13 @@ test(
       assert.ok(!s.applied.some((a) => a.version === taught.version), `${who} did not apply pi-3's version`);
     });
     t.diagnostic(`refused on pi-1/pi-2: ${after.map((s) => JSON.stringify(s.refused)).join(" ")}`);
+
+    // Another `up` changes nothing, and pi-3 stays revoked: enrolment never re-admits a revoked node.
+    const again = await fleetctl("up", "-i", inv, "--json");
+    assert.equal(again.code, 0, "up again");
+    for (const h of JSON.parse(again.stdout).hosts) assert.deepEqual([h.host, h.changed, h.changedTasks], [h.host, 0, []], `${h.host} changed nothing`);
+    const still = JSON.parse((await fleetctl("roster", "list", "-i", inv, "--json")).stdout);
+    assert.deepEqual(still.revoked.map((n: { nodeId: string }) => n.nodeId), ["pi-3"]);
 
     // Re-admitted: its key read on its Pi again, every node counts three members.
     const added = await fleetctl("roster", "add", "-i", inv, "pi-3", "--json");
