@@ -6,21 +6,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { publicKeyB64 } from "../../../test/support/fleetctl/keys.js";
 import { needs } from "../../../test/support/needs.js";
 import { tempDirs } from "../../../test/support/temp-dirs.js";
 import { parseRoster } from "../roster/roster-file.js";
 import { ansibleDir } from "../paths.js";
 
 const tmp = tempDirs("fleetctl-roster-");
-
-/** A fresh Ed25519 public key as `fleet-node identity` prints it: the raw 32 bytes in base64. */
-function publicKey(): string {
-  const der = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "der" });
-  return der.subarray(der.length - 32).toString("base64");
-}
 
 const PIS = ["pi-1", "pi-2", "pi-3"];
 
@@ -65,7 +59,7 @@ const state = (dir: string) => rosterOf(dir).entries.map((e) => `${e.revoked ? "
 
 test("up enrols every Pi in one roster beside the inventory, hands each the same copy, and a second run changes nothing", { skip: needs("ansible") }, () => {
   const dir = tmp();
-  const keys = Object.fromEntries(PIS.map((p) => [p, publicKey()]));
+  const keys = Object.fromEntries(PIS.map((p) => [p, publicKeyB64()]));
   fleet(dir, keys);
   ok(dir);
   assert.deepEqual(state(dir), PIS.map((p) => `${p} ${keys[p]}`));
@@ -80,8 +74,8 @@ test("up enrols every Pi in one roster beside the inventory, hands each the same
 
 test("a revoked Pi stays revoked through up, even with a new key, until it is re-admitted", { skip: needs("ansible") }, () => {
   const dir = tmp();
-  const keys = Object.fromEntries(PIS.map((p) => [p, publicKey()]));
-  const oldKey = publicKey();
+  const keys = Object.fromEntries(PIS.map((p) => [p, publicKeyB64()]));
+  const oldKey = publicKeyB64();
   // What an operator's roster looks like after `fleetctl roster revoke pi-3`, with a note of theirs.
   writeFileSync(join(dir, "fleet-roster"), `# lab fleet\npi-1 ${keys["pi-1"]}\n!pi-3 ${oldKey}\n`);
   fleet(dir, keys);
@@ -96,8 +90,8 @@ test("a revoked Pi stays revoked through up, even with a new key, until it is re
 
 test("a member whose key changed (its state folder was wiped) is enrolled with its new key", { skip: needs("ansible") }, () => {
   const dir = tmp();
-  const keys = Object.fromEntries(PIS.map((p) => [p, publicKey()]));
-  writeFileSync(join(dir, "fleet-roster"), PIS.map((p) => `${p} ${p === "pi-2" ? publicKey() : keys[p]}\n`).join(""));
+  const keys = Object.fromEntries(PIS.map((p) => [p, publicKeyB64()]));
+  writeFileSync(join(dir, "fleet-roster"), PIS.map((p) => `${p} ${p === "pi-2" ? publicKeyB64() : keys[p]}\n`).join(""));
   fleet(dir, keys);
   assert.ok(ok(dir).reduce((a, b) => a + b, 0) > 0, "the roster changed");
   assert.deepEqual(state(dir), PIS.map((p) => `${p} ${keys[p]}`));
@@ -105,7 +99,7 @@ test("a member whose key changed (its state folder was wiped) is enrolled with i
 
 test("a roster with a line that is not a roster line stops the run, naming the line, and is left as it was", { skip: needs("ansible") }, () => {
   const dir = tmp();
-  const keys = Object.fromEntries(PIS.map((p) => [p, publicKey()]));
+  const keys = Object.fromEntries(PIS.map((p) => [p, publicKeyB64()]));
   const broken = `pi-1 ${keys["pi-1"]}\npi-2 not-a-key\n`;
   writeFileSync(join(dir, "fleet-roster"), broken);
   fleet(dir, keys);

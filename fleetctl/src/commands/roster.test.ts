@@ -5,9 +5,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { publicKeyB64 } from "../../../test/support/fleetctl/keys.js";
 import { needs } from "../../../test/support/needs.js";
 import { tempDirs } from "../../../test/support/temp-dirs.js";
 import { memoryIo } from "../io.js";
@@ -17,11 +17,6 @@ import type { RosterChange, RosterReport } from "./roster.js";
 delete process.env.FLEET_INVENTORY;
 const tmp = tempDirs("fleetctl-roster-cmd-");
 const PIS = ["pi-1", "pi-2", "pi-3"];
-
-function publicKey(): string {
-  const der = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "der" });
-  return der.subarray(der.length - 32).toString("base64");
-}
 
 interface Fleet {
   dir: string;
@@ -33,7 +28,7 @@ interface Fleet {
 /** Three local Pis whose `fleet-node identity` (the stand-in docker) prints the key in keys/<id>. */
 function fleet(): Fleet {
   const dir = tmp();
-  const keys = Object.fromEntries(PIS.map((p) => [p, publicKey()]));
+  const keys = Object.fromEntries(PIS.map((p) => [p, publicKeyB64()]));
   mkdirSync(join(dir, "keys"));
   for (const p of PIS) writeFileSync(join(dir, "keys", p), keys[p]!);
   mkdirSync(join(dir, "bin"));
@@ -77,7 +72,7 @@ function assertEveryPiHolds(f: Fleet): void {
 
 test("list shows members, revoked nodes and the Pis not enrolled yet", { skip: needs("ansible") }, async () => {
   const f = fleet();
-  writeFileSync(f.roster, `pi-1 ${f.keys["pi-1"]}\n!pi-2 ${f.keys["pi-2"]}\ngone ${publicKey()}\n`);
+  writeFileSync(f.roster, `pi-1 ${f.keys["pi-1"]}\n!pi-2 ${f.keys["pi-2"]}\ngone ${publicKeyB64()}\n`);
   const r = await cli(f, "roster", "list", "-i", f.inventory, "--json");
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as RosterReport;
@@ -106,7 +101,7 @@ test("revoke turns the node's line into a revoked one and hands every Pi the ros
   assert.match(again.stdout, /nothing changed/, "the Pis already hold it");
 
   // The Pi was wiped and re-imaged: a new key. Only `roster add` lets it back in.
-  const newKey = publicKey();
+  const newKey = publicKeyB64();
   writeFileSync(join(f.dir, "keys", "pi-3"), newKey);
   const added = await cli(f, "roster", "add", "-i", f.inventory, "pi-3", "--json");
   assert.equal(added.code, 0, added.stderr);

@@ -52,11 +52,7 @@ export function rosterCommand(io: Io = processIo): Command {
     emit(io, o.json, rosterReport(inv, readRoster(inv.rosterFile)), formatRosterReport);
   });
 
-  const revokeCmd = withInventory(roster.command("revoke"))
-    .argument("<node>", "the node id (or inventory host) to revoke")
-    .description("revoke a node: its deltas are no longer merged anywhere; every Pi gets the roster, no restart")
-    .option("-v, --verbose", "show Ansible's own output instead of the per-host progress")
-    .option("--json", "print the change and the per-host summary as JSON");
+  const revokeCmd = changeCommand(roster, "revoke", "revoke a node: its deltas are no longer merged anywhere; every Pi gets the roster, no restart");
   actionWith(revokeCmd, changeOptions, async (o) => {
     const inv = await inventoryFrom(o);
     const before = readRoster(inv.rosterFile);
@@ -73,11 +69,7 @@ export function rosterCommand(io: Io = processIo): Command {
     await pushRoster(io, inv, o, { action: "revoke", nodeId, was: e.revoked ? "revoked" : "member" });
   });
 
-  const add = withInventory(roster.command("add"))
-    .argument("<node>", "the node id (or inventory host) to admit")
-    .description("admit a Pi (again): read its key there, enrol it even if it was revoked, hand every Pi the roster")
-    .option("-v, --verbose", "show Ansible's own output instead of the per-host progress")
-    .option("--json", "print the change and the per-host summary as JSON");
+  const add = changeCommand(roster, "add", "admit a Pi (again): read its key there, enrol it even if it was revoked, hand every Pi the roster");
   actionWith(add, changeOptions, async (o) => {
     const inv = await inventoryFrom(o);
     const host = inv.hosts.find((h) => h.name === o.node || h.nodeId === o.node);
@@ -90,6 +82,15 @@ export function rosterCommand(io: Io = processIo): Command {
   });
 
   return roster;
+}
+
+/** `roster revoke` and `roster add`: a node, and the options of a run that hands every Pi the roster. */
+function changeCommand(roster: Command, name: RosterChange["action"], description: string): Command {
+  return withInventory(roster.command(name))
+    .argument("<node>", `the node id (or inventory host) to ${name === "add" ? "admit" : name}`)
+    .description(description)
+    .option("-v, --verbose", "show Ansible's own output instead of the per-host progress")
+    .option("--json", "print the change and the per-host summary as JSON");
 }
 
 /** Runs ansible/roster.yml (re-reading the key of a node being added) and reports the roster after it. */

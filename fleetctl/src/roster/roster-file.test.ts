@@ -4,17 +4,12 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
+import { publicKeyB64 } from "../../../test/support/fleetctl/keys.js";
 import { entryOf, formatRoster, isPublicKey, parseRoster, revoke, RosterSyntaxError } from "./roster-file.js";
 
-function publicKey(): string {
-  const der = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "der" });
-  return der.subarray(der.length - 32).toString("base64");
-}
-
-const A = publicKey();
-const B = publicKey();
-const C = publicKey();
+const A = publicKeyB64();
+const B = publicKeyB64();
+const C = publicKeyB64();
 
 test("members, revoked nodes, and the lines for people", () => {
   const r = parseRoster(`# lab fleet\n\npi-1 ${A}\n!pi-2 ${B}\n  pi-3   ${C}  \n`);
