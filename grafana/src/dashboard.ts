@@ -156,7 +156,7 @@ export const ROWS: RowSpec[] = [
         unit: "none",
         width: 8,
         description:
-          "sha: the bytes did not match the announced hash; decode/shape: not a usable delta; duplicate: already applied; stale, bounds, gave_up: the transfer was dropped.",
+          "sha: the bytes did not match the announced hash; decode/shape: not a usable delta; duplicate: already applied; stale, bounds, gave_up: the transfer was dropped; untrusted: the trust gate refused the entry (Entries refused says why).",
         queries: [{ expr: `sum by (reason) (increase(fleet_deltas_rejected_total{${SEL}}[${RATE}]))`, legend: "{{reason}}" }],
       },
       {
@@ -183,6 +183,17 @@ export const ROWS: RowSpec[] = [
           { expr: `sum(increase(fleet_addresses_ignored_total{${SEL}}[${RATE}]))`, legend: "sprint 6.2 addresses" },
           { expr: `sum by (pool) (increase(fleet_transfers_evicted_total{${SEL}}[${RATE}]))`, legend: "transfers evicted ({{pool}})" },
         ],
+      },
+      {
+        kind: "timeseries",
+        title: "Entries refused",
+        unit: "none",
+        width: 12,
+        height: 6,
+        min: 0,
+        description:
+          "Entries (teaches, course deltas) a node's trust gate refused, per second by reason: unsigned (no signature; course deltas without --accept-unsigned), not_member (an author not on the roster), bad_signature (a member's name, another key), revoked, out_of_bounds (larger than one teach can make), ignored_author (after repeated refusals). Any of the member reasons raises FleetEntriesRefused.",
+        queries: [{ expr: `sum by (reason) (rate(fleet_entries_refused_total{${SEL}}[${RATE}]))`, legend: "{{reason}}" }],
       },
     ],
   },

@@ -57,3 +57,16 @@ test("--api-token-file or FLEET_API_TOKEN_FILE gives the token; a file that cann
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("--roster (FLEET_ROSTER) turns trust on; --accept-unsigned (FLEET_ACCEPT_UNSIGNED=1) needs it", () => {
+  const off = resolveNodeOptions("Pi-1", {}, {}, false);
+  assert.equal(off.roster, undefined);
+  assert.equal(off.acceptUnsigned, false);
+  const on = resolveNodeOptions("Pi-1", {}, { FLEET_ROSTER: "fleet-roster", FLEET_ACCEPT_UNSIGNED: "1" }, false);
+  assert.match(on.roster!, /^\/.*fleet-roster$/, "resolved to an absolute path");
+  assert.equal(on.acceptUnsigned, true);
+  assert.equal(resolveNodeOptions("Pi-1", { roster: "r", acceptUnsigned: true }, {}, false).acceptUnsigned, true);
+  assert.equal(resolveNodeOptions("Pi-1", { roster: "r" }, { FLEET_ACCEPT_UNSIGNED: "0" }, false).acceptUnsigned, false);
+  assert.throws(() => resolveNodeOptions("Pi-1", { acceptUnsigned: true }, {}, false), /--accept-unsigned needs --roster/);
+  assert.throws(() => resolveNodeOptions("Pi-1", { roster: "r" }, { FLEET_ACCEPT_UNSIGNED: "yes" }, false), /FLEET_ACCEPT_UNSIGNED=yes: must be 1/);
+});

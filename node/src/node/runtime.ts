@@ -129,7 +129,8 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
 
   attachOverlay(o: OverlayHandle): void {
     this.overlay = o;
-    this.timer = setInterval(() => this.catchUp.tick(this.peers()), CATCH_UP_TICK_MS);
+    // With a roster, only members are asked what they hold: a stranger's index would only lead to refusals.
+    this.timer = setInterval(() => this.catchUp.tick(this.opts.trust?.isOn ? this.peers().filter((p) => this.opts.trust!.isMember(p.id)) : this.peers()), CATCH_UP_TICK_MS);
     this.timer.unref();
   }
 
@@ -305,8 +306,12 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       this.log.info({ ev: "trained", version: name, loss: r.loss, steps: r.steps, ms: round(r.ms), learned: r.learned, answer: r.answer, bytes: r.delta.length, digest: this.digestCache }, "fine-tuned on the correction");
       const bundle = await this.opts.ledger.bundle(name);
       const sent = await overlay.sendPayload(bundle, { kind: "entry" });
-      // Course nodes take only the bare delta file.
-      const course = this.peers().some((p) => p.ours === false) ? await overlay.sendDelta(r.delta) : undefined;
+      // Course nodes take only the bare delta file. A fleet with a roster and without --accept-unsigned
+      // is closed to them both ways: anything can claim to be a course node, and each one heard
+      // would be sent a copy.
+      const trust = this.opts.trust;
+      const forCourse = !trust?.isOn || trust.acceptUnsigned;
+      const course = forCourse && this.peers().some((p) => p.ours === false) ? await overlay.sendDelta(r.delta) : undefined;
       const at = Date.now();
       this.lastMergeAt = at;
       m?.lastMergeTimestamp.set(at / 1000);

@@ -58,6 +58,8 @@ export interface OverlayStartOptions {
   says?: () => Record<string, string>;
   /** Whose transfers get the slots (overlay.ts OverlayOptions.isTrusted); absent: SRCs heard in a PEER_SYNC. */
   isTrusted?: (src: string) => boolean;
+  /** The roster (overlay.ts OverlayOptions.isMember): payloads, audiences and the repair pool are for members only. */
+  isMember?: (src: string) => boolean;
 }
 
 export interface SentTransfer { version: string; bytes: number; chunks: number }

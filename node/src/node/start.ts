@@ -111,8 +111,9 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
       nodeId: opts.nodeId, port: opts.port, bindAddress: opts.bindAddress, broadcastAddress: opts.broadcastAddress,
       peers: opts.peers.map((p) => `${p.host}:${p.port}`), dialect: opts.dialect, rateBytesPerSec: opts.rateBytesPerSec,
       logger: nlog.logger, onDelta: rt.onDelta, isApplied: rt.isApplied, onPayload: rt.onPayload, onControl: rt.onControl, says: rt.says,
-      // With a roster, its members get the transfer slots; anyone else shares the strangers' pool.
-      ...(trust.isOn ? { isTrusted: (src: string) => trust.isMember(src) } : {}),
+      // With a roster, its members get the transfer slots, our entries and the repair allowances;
+      // anyone else shares the strangers' pool and earns repair by its NAK bytes only.
+      ...(trust.isOn ? { isMember: (src: string) => trust.isMember(src) } : {}),
     });
     rt.attachOverlay(overlay);
     broadcast = overlay.broadcastAddress;

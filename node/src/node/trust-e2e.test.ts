@@ -147,3 +147,21 @@ test("--accept-unsigned merges a course node's delta; a member revoked in the ro
   await new Promise((r) => setTimeout(r, 8_000));
   assert.equal((await trustOf(pi2)).refused.revoked, 1, "the refused entry was fetched and judged again");
 });
+
+test("a malformed roster stops the node at start with the file and the line; a node not on the roster starts and warns", { timeout: 60_000 }, async (t) => {
+  const scope = testScope(t);
+  const dir = await scope.dir("fleet-trust-");
+  const [spec] = await fleetSpecs(1, dir);
+  const roster = join(dir, "roster");
+  writeFileSync(roster, `# fleet\nPi-9 ${"A".repeat(43)}=\nPi-2 not-a-key\n`);
+  const bad = scope.proc(new NodeProc({ ...spec!, extra: ["--roster", roster] }));
+  await until("the node to stop", async () => !bad.running, 30_000);
+  assert.equal(await bad.stop(), 1, "exit 1 at start");
+  assert.ok(bad.stderr.join("").includes(`roster ${roster}: line 3: key "not-a-key" is not base64`), bad.stderr.join(""));
+
+  writeFileSync(roster, `# fleet\nPi-9 ${"A".repeat(43)}=\n`);
+  const lone = scope.proc(new NodeProc({ ...spec!, extra: ["--roster", roster] }));
+  await lone.ready();
+  await lone.waitEv("not_enrolled", (e) => typeof e.key === "string");
+  assert.equal((await trustOf(lone)).members, 1);
+});

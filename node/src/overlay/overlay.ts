@@ -148,6 +148,12 @@ export interface OverlayOptions {
    * the peer table.
    */
   isTrusted?: (src: string) => boolean;
+  /**
+   * The fleet's roster, when the node has one: payloads (entries, indexes) go to its members only,
+   * only members are a transfer's audience and share its repair pool (anyone else earns repair by
+   * the bytes of its NAKs, at most 2×), and isTrusted defaults to it.
+   */
+  isMember?: (src: string) => boolean;
   /** Every event the overlay logs, as one object (the agent prints them as JSON lines). */
   onEvent?: (ev: string, fields: Record<string, unknown>) => void;
   timings?: Partial<OverlayTimings>;
@@ -200,7 +206,8 @@ export class Overlay {
     this.courseLimiter = new RateLimiter({ bytesPerSec: rate > 0 && Number.isFinite(rate) ? Math.min(rate, COURSE_RATE_BYTES_PER_SEC) : rate, burstBytes: o.burstBytes ?? DEFAULT_BURST_BYTES });
     this.maxDatagramBytes = o.maxDatagramBytes ?? ETHERNET_UDP_PAYLOAD_BYTES;
     this.router = new Router({ table: this.table, port: this.port, ownIp: this.ownIp, broadcastAddress: this.broadcastAddress,
-      statics: (o.peers ?? []).map(parseHostPort), dialect: this.dialect, binary: o.binary ?? true, binaryAfterMs: this.timings.binaryAfterMs, clock: this.clock });
+      statics: (o.peers ?? []).map(parseHostPort), dialect: this.dialect, binary: o.binary ?? true, binaryAfterMs: this.timings.binaryAfterMs, clock: this.clock,
+      ...(o.isMember ? { isMember: o.isMember } : {}) });
     this.discovery = new Discovery({ table: this.table, router: this.router, dialect: this.dialect, timings: this.timings, stats: this.stats, clock: this.clock, says: o.says,
       wire: { send: (d, body, address, port) => void this.raw(this.text(d, body), address, port), event: (ev, f) => this.event(ev, f) } });
     this.receiver = new Receiver({ ...DEFAULT_LIMITS, ...o.limits }, this.timings, this.stats, {
@@ -208,7 +215,7 @@ export class Overlay {
       nak: (r) => void this.sendNak(r),
       isApplied: (v) => o.isApplied?.(v) ?? false,
       isFleet: (src) => this.table.get(src)?.ours ?? false,
-      isTrusted: o.isTrusted ?? ((src) => this.synced.has(src) && this.table.get(src) !== undefined),
+      isTrusted: o.isTrusted ?? o.isMember ?? ((src) => this.synced.has(src) && this.table.get(src) !== undefined),
       event: (ev, f) => this.event(ev, f),
     }, this.clock);
     this.sender = new Sender({
@@ -222,6 +229,7 @@ export class Overlay {
       },
       canBroadcast: (f) => this.router.broadcastDest(f),
       hearsBroadcast: (d) => this.router.hearsBroadcast(d),
+      ...(o.isMember ? { isMemberSource: (s: string) => this.table.list().some((p) => p.source === s && o.isMember!(p.id)) } : {}),
       event: (ev, f) => this.event(ev, f),
     }, this.timings, this.stats, this.clock);
   }

@@ -8,6 +8,8 @@
 //  - peers first heard later share one pool of the same size per transfer: at 40 % loss a sender
 //    often announces before it heard every receiver (their PEER_SYNC answers are lost too), and
 //    those must still complete; however many ids an attacker introduces, they drain this one pool;
+//    (with a roster, only members draw on a payload's pool — an id the attacker introduces is not
+//    one — while a course delta's stays open: course nodes are never members);
 //  - beyond these, EARNED_PER_NAK_BYTE bytes out per byte of NAK in: at most 2x, never an amplifier.
 // Budgets are counted in datagram bytes as the sender estimates them (never less than the real size).
 
@@ -25,10 +27,16 @@ export class RepairBudget {
   private readonly allowance = new Map<string, Map<string, number>>();
   /** version -> what is left of the pool shared by askers outside the audience. */
   private readonly pool = new Map<string, number>();
+  /** Versions whose pool only members may draw on (DeltaFleet payloads, with a roster). */
+  private readonly membersOnly = new Set<string>();
   private readonly earned = new Map<string, number>();
 
+  /** `isMember`: whether an asker ("ip:port") is a roster member; absent: no roster, anyone may share a pool. */
+  constructor(private readonly isMember?: (asker: string) => boolean) {}
+
   /** A transfer of `bytes` (estimated datagram bytes of one copy) is announced to these receivers. */
-  open(version: string, audience: Iterable<string>, bytes: number): void {
+  open(version: string, audience: Iterable<string>, bytes: number, membersOnly = false): void {
+    if (membersOnly) this.membersOnly.add(version);
     const left = new Map<string, number>();
     for (const k of audience) left.set(k, REPAIR_ALLOWANCE_COPIES * bytes);
     this.allowance.set(version, left);
@@ -38,6 +46,7 @@ export class RepairBudget {
   close(version: string): void {
     this.allowance.delete(version);
     this.pool.delete(version);
+    this.membersOnly.delete(version);
   }
 
   /** A NAK of `bytes` arrived from `asker`. */
@@ -57,7 +66,8 @@ export class RepairBudget {
     const a = left?.get(asker);
     if (a !== undefined && a >= bytes) { left!.set(asker, a - bytes); return true; }
     const pool = this.pool.get(version) ?? 0;
-    if (a === undefined && pool >= bytes) { this.pool.set(version, pool - bytes); return true; }
+    const pooled = !this.membersOnly.has(version) || (this.isMember?.(asker) ?? true);
+    if (a === undefined && pool >= bytes && pooled) { this.pool.set(version, pool - bytes); return true; }
     const e = this.earned.get(asker) ?? 0;
     if (e >= bytes) { this.earned.set(asker, e - bytes); return true; }
     return false;

@@ -86,3 +86,22 @@ test("a unicast to a node sharing our port on this host goes by broadcast (Linux
   assert.equal(g.router.wireAddress("127.0.0.1", 5001), "127.0.0.1");
   assert.equal(g.router.wireAddress("10.0.0.2", 5000), "10.0.0.2");
 });
+
+test("with a roster (isMember), payloads go to members only: a DeltaFleet-speaking stranger gets no copy and is no one's audience", () => {
+  const members = new Set(["Pi-2", "Pi-3"]);
+  const g = rig({ isMember: (id) => members.has(id) });
+  g.clock.advance(BINARY_AFTER_MS);
+  g.peer("Pi-2", "10.0.0.2", 5000, "v1", true);
+  g.peer("Pi-3", "10.0.0.3", 5001, "v1", true);
+  g.peer("atk1", "10.0.0.66", 40001, "v1", true);
+  const all = g.router.payloadPlan();
+  assert.deepEqual(all.dests.map(show), ["binary broadcast 10.0.0.255:5000", "binary 10.0.0.3:5001"]);
+  assert.deepEqual(all.audience, ["10.0.0.2:5000", "10.0.0.3:5001"]);
+  assert.deepEqual(g.router.payloadPlan(["atk1", "Pi-2"]).dests.map(show), ["binary 10.0.0.2:5000"]);
+  // Without a roster every DeltaFleet node is one of ours.
+  const open = rig();
+  open.clock.advance(BINARY_AFTER_MS);
+  open.peer("Pi-2", "10.0.0.2", 5000, "v1", true);
+  open.peer("atk1", "10.0.0.66", 40001, "v1", true);
+  assert.deepEqual(open.router.payloadPlan().audience, ["10.0.0.2:5000", "10.0.0.66:40001"]);
+});

@@ -25,6 +25,11 @@ export interface RouterOptions {
   /** No binary first pass before we have listened this long (a Sprint 6.2 node may not have spoken yet). */
   binaryAfterMs: number;
   clock: Clock;
+  /**
+   * The fleet's members (the node's roster), when it has one: DeltaFleet-only payloads go to them
+   * and nobody else, and only they are a transfer's audience. Without it, every DeltaFleet peer is.
+   */
+  isMember?: (id: string) => boolean;
 }
 
 /** How a NAK goes to a sender: where, in which dialect, as ranges (DeltaFleet) or course `missing=` lists. */
@@ -62,13 +67,19 @@ export class Router {
    * Sprint 6.2 to Sprint 6.2 peers. Broadcast where we may, plus unicast to peers it does not reach.
    */
   plan(): SendPlan {
+    return this.planFor();
+  }
+
+  /** plan(), with the binary broadcast's unicast copies and audience limited to `only` (payloads: the members). */
+  private planFor(only?: (p: PeerInfo) => boolean): SendPlan {
     const peers = this.o.table.list();
     const unknown = this.staticsUnknown();
     const dests: Dest[] = [];
     const listened = this.o.clock.now() - this.startedAt >= this.o.binaryAfterMs;
     if (listened && this.o.dialect === "v1" && peers.length > 0 && unknown.length === 0 && peers.every((p) => this.framingFor(p) === "binary")) {
-      dests.push(...this.reach(this.broadcastDest("binary"), peers, "binary"));
-      return { sizing: ["binary"], dests: unique(dests), audience: this.audience(peers) };
+      const to = only ? peers.filter(only) : peers;
+      dests.push(...this.reach(this.broadcastDest("binary"), to, "binary"));
+      return { sizing: ["binary"], dests: unique(dests), audience: this.audience(to) };
     }
     const v1 = peers.filter((p) => p.dialect === "v1");
     const s62 = peers.filter((p) => p.dialect === "sprint62");
@@ -95,11 +106,12 @@ export class Router {
    * is known). A static peer not heard yet is not sent one: it may be a course node.
    */
   payloadPlan(to?: readonly string[]): SendPlan {
+    const member = this.o.isMember;
     if (!to) {
-      const all = this.plan();
+      const all = this.planFor(member && ((p) => member(p.id)));
       if (all.dests.length > 0 && all.dests.every((d) => d.framing === "binary")) return all;
     }
-    const ours = this.o.table.list().filter((p) => p.ours && p.dialect === "v1" && (!to || to.includes(p.id)));
+    const ours = this.o.table.list().filter((p) => p.ours && p.dialect === "v1" && (!to || to.includes(p.id)) && (!member || member(p.id)));
     const dests = unique(ours.map((p) => unicast(p, this.framingFor(p))));
     const sizing: Framing[] = dests.length > 0 && dests.every((d) => d.framing === "binary") ? ["binary"] : ["v1"];
     return { sizing, dests, audience: [...new Set(ours.map((p) => p.source))] };

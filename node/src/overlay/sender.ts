@@ -70,6 +70,8 @@ export interface SenderWire {
   canBroadcast(framing: Framing): Dest | undefined;
   /** Does our broadcast reach this receiver (it listens on our port)? Else it gets unicast copies only. */
   hearsBroadcast(d: Dest): boolean;
+  /** With a roster: is the peer at this source ("ip:port") a member (it may share the repair pool)? */
+  isMemberSource?: (source: string) => boolean;
   event(ev: string, fields: Record<string, unknown>): void;
 }
 
@@ -135,11 +137,13 @@ function resendCost(nodeId: string, t: OutgoingInfo, data: Uint8Array, framing: 
 
 export class Sender {
   private readonly out = new Map<string, Outgoing>();
-  private readonly budget = new RepairBudget();
+  private readonly budget: RepairBudget;
   private lastStamp = 0;
 
   constructor(private readonly wire: SenderWire, private readonly timings: SenderTimings, private readonly stats: OverlayStats,
-    private readonly clock: Clock = REAL_CLOCK) {}
+    private readonly clock: Clock = REAL_CLOCK) {
+    this.budget = new RepairBudget(wire.isMemberSource);
+  }
 
   private now(): number {
     return this.clock.now();
@@ -173,7 +177,8 @@ export class Sender {
       wantMeta: new Map(), timer: undefined, copies: new Map(), pendingSince: new Map(), repairing: 0, sending: true, unmarked: [], broadcast: binary && plan.dests.some((d) => d.broadcast) };
     this.out.set(version, t);
     const copy = chunks.reduce((n, c) => n + resendCost(this.wire.nodeId, t, c, binary ? "binary" : "v1"), 0);
-    this.budget.open(version, plan.audience ?? [], copy);
+    // A payload is for our members only: with a roster, strangers do not share its repair pool.
+    this.budget.open(version, plan.audience ?? [], copy, kind !== undefined);
     this.stats.deltasAnnounced++;
     this.wire.event("announced", { version, bytes: file.length, wireBytes: bytes.length, enc, chunks: chunks.length, chunkBytes: raw, sha256: fileSha256,
       dests: plan.dests.map((d) => `${d.framing}:${d.address}:${d.port}`) });

@@ -6,19 +6,18 @@
 // the nodes that clipped would disagree with any that did not. Refusing keeps every node's weights a
 // function of signed entries alone.
 //
-// Teach (Adam, lr 0.02, at most 200 steps). Adam's step is lr · m̂/(√v̂ + ε) per parameter; m̂ and
-// v̂ are averages of g and g², so |m̂| ≤ √v̂ whenever the gradient's size is steady, and the first
-// step is exactly lr · sign(g) (every parameter with a gradient moves by lr). So |Δ| ≤ lr · steps
-// = 4 and ‖Δ‖₂ ≤ lr · steps · √P (P parameters). Kingma & Ba's worst case per step is
-// lr · (1−β1)/√(1−β2) ≈ 3.2·lr, reached only by a lone gradient spike, not by 200 steps of one lesson.
-// Measured on the embedded tiny-gpt2 (102,714 parameters; bench/trust/main.ts teaches the lessons
-// and prints them): 1 step: max |Δ| 0.020, ‖Δ‖₂ 6.34 (= lr·√P: every parameter moved by lr);
-// 21 steps: 0.44, 137; 51 steps: 1.09, 344; 200 steps (not learned): 1.75 and 1.74, 446 and 545.
-// The bounds, lr·steps·(1 + 25 %) = 5.0 and lr·steps·√P·(1 + 25 %) = 1,602, sit 2.9× above the
-// largest max and the largest norm measured; what fp16 rounding carries from one teach to the
-// next (below 2⁻¹¹ of a value) is far inside the margin. A real delta scaled by 100 passes them only
-// when the teach took one or two steps (0.02 × 100 = 2.0): the bound says what one teach can do,
-// not what this one did.
+// Teach (Adam, lr 0.02, at most 200 steps). Adam moves a parameter by lr · m̂/(√v̂ + ε) per step;
+// Kingma & Ba (§2.1) bound that effective step by lr · (1−β1)/√(1−β2) ≈ 3.16·lr (β1 0.9, β2 0.999),
+// reached when a lone large gradient follows small ones; while a gradient keeps its size it is
+// about lr (the first step is exactly lr · sign(g)). So a teach moves a parameter by at most
+// lr · steps · 3.16 = 12.65, and the whole change by at most that times √P (P parameters); what fp16
+// rounding carries from one teach into the next (below 2⁻¹¹ of a value) adds 0.1 %. A real teach
+// stays far inside: bench/trust/main.ts teaches lessons on the embedded tiny-gpt2 (102,714
+// parameters), each from the base, and prints max |Δ| and ‖Δ‖₂: 1 step 0.020 and 6.3 (= lr·√P:
+// every parameter moved by lr); 18-21 steps 0.36-0.44 and 99-137; 200 steps (not learned) 2.91 and
+// 443 — 0.73·lr per step at most, 4.3× under the max bound (12.66) and 9× under the L2 bound (4,058).
+// A real delta ×100 passes only if its teach took a step or two (0.02 × 100 = 2.0): the bound says
+// what one teach can do, not what this one did; the signature says who did it.
 //
 // Course (plain SGD, lr 1e-6, 5 steps, gradient norm clipped to 1): ‖Δ‖₂ ≤ lr · steps · clip =
 // 5e-6, and so is every |Δ|; fp16 rounding adds at most 2⁻²⁵ per value. The two real course deltas
@@ -36,22 +35,25 @@ export interface Bounds {
   l2: number;
 }
 
-/** Above what the recipe's arithmetic allows: room for rounding carries, never for a second teach. */
-export const BOUNDS_MARGIN = 0.25;
+/** Adam's largest effective step in units of lr, (1−β1)/√(1−β2) with engine/optim.ts's β1 0.9, β2 0.999. */
+export const ADAM_STEP_BOUND = (1 - 0.9) / Math.sqrt(1 - 0.999);
+/** What the carry of fp16 rounding (≤ 2⁻¹¹ of a value) can add to a teach's delta. */
+const CARRY_ALLOWANCE = 1 + 2 ** -10;
 /** Half the smallest fp16 step: the most rounding a value of a course delta can gain. */
 const FP16_HALF_UNIT = UNIT / 2;
 
 /** What one teach (the default recipe) can make on a model of `params` parameters. */
 export function teachBounds(params: number): Bounds {
   const { lr, maxSteps } = RECIPES.adam;
-  return { maxAbs: lr * maxSteps * (1 + BOUNDS_MARGIN), l2: lr * maxSteps * Math.sqrt(params) * (1 + BOUNDS_MARGIN) };
+  const maxAbs = lr * maxSteps * ADAM_STEP_BOUND * CARRY_ALLOWANCE;
+  return { maxAbs, l2: maxAbs * Math.sqrt(params) };
 }
 
-/** What one course teach can make: SGD with the gradient's norm clipped. */
+/** What one course teach can make: SGD with the gradient's norm clipped, then rounded to fp16. */
 export function courseBounds(params: number): Bounds {
   const { lr, maxSteps } = RECIPES.course;
   const move = lr * maxSteps * COURSE_CLIP_NORM;
-  return { maxAbs: (move + FP16_HALF_UNIT) * (1 + BOUNDS_MARGIN), l2: (move + Math.sqrt(params) * FP16_HALF_UNIT) * (1 + BOUNDS_MARGIN) };
+  return { maxAbs: move + FP16_HALF_UNIT, l2: move + Math.sqrt(params) * FP16_HALF_UNIT };
 }
 
 /** The bounds for an entry of `kind`: course deltas come from the course recipe, ours from the default. */
