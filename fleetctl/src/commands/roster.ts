@@ -4,7 +4,7 @@ import { z } from "zod";
 import { writeFileAtomic } from "../../../node/src/util/atomic-write.js";
 import { formatSummary, runPlaybook, type PlaybookSummary } from "../ansible/playbook.js";
 import { FleetError, usageError } from "../errors.js";
-import type { Inventory } from "../inventory.js";
+import { selectHosts, type FleetHost, type Inventory } from "../inventory.js";
 import { emit, processIo, table, type Io } from "../io.js";
 import { entryOf, formatRoster, parseRoster, revoke, RosterSyntaxError, type Roster } from "../roster/roster-file.js";
 import { actionWith, flag, text } from "./options.js";
@@ -72,10 +72,8 @@ export function rosterCommand(io: Io = processIo): Command {
   const add = changeCommand(roster, "add", "admit a Pi (again): read its key there, enrol it even if it was revoked, hand every Pi the roster");
   actionWith(add, changeOptions, async (o) => {
     const inv = await inventoryFrom(o);
-    const host = inv.hosts.find((h) => h.name === o.node || h.nodeId === o.node);
-    if (!host) {
-      throw usageError(`no host or node "${o.node}" in ${inv.file}: add reads the node's key on its Pi`, `pick one of: ${inv.hosts.map((h) => h.nodeId).join(", ")}`);
-    }
+    // Its key is read on its Pi: only a node of the inventory can be added.
+    const [host] = selectHosts(inv, [o.node]) as [FleetHost];
     const before = existsSync(inv.rosterFile) ? readRoster(inv.rosterFile) : parseRoster("");
     const e = entryOf(before, host.nodeId);
     await pushRoster(io, inv, o, { action: "add", nodeId: host.nodeId, was: e === undefined ? "absent" : e.revoked ? "revoked" : "member" });
