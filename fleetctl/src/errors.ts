@@ -13,6 +13,8 @@ export type ErrorCode =
   | "NODE_DOWN"
   | "NODE_ERROR"
   | "CHECK_FAILED"
+  | "ROSTER_MISSING"
+  | "ROSTER_INVALID"
   | "TIMEOUT"
   | "SIM_FAILED"
   | "IMAGE_FAILED"

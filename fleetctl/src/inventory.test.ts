@@ -116,3 +116,13 @@ test("the API token: fleet_node_api_token, else the file fleet_node_api_token_fi
   assert.match(e.message, /host a: fleet_node_api_token_file .* must be a plain path/);
   assert.match(invalid(() => tokens({ a: { fleet_node_api_token: "{{ vault_token }}" } })).message, /host a: fleet_node_api_token is a template/);
 });
+
+test("the roster: fleet-roster beside the inventory, else the one file fleet_node_roster_file names", () => {
+  const dir = tempDir();
+  const file = join(dir, "hosts.yml");
+  assert.equal(validateInventory(list({ a: {}, b: {} }), file).rosterFile, join(dir, "fleet-roster"));
+  assert.equal(validateInventory(list({ a: { fleet_node_roster_file: "trust/roster" }, b: { fleet_node_roster_file: "trust/roster" } }), file).rosterFile, join(dir, "trust/roster"));
+  assert.equal(validateInventory(list({ a: { fleet_node_roster_file: "/srv/roster" } }), file).rosterFile, "/srv/roster");
+  assert.match(invalid(() => validateInventory(list({ a: { fleet_node_roster_file: "x" }, b: {} }), file)).message, /fleet_node_roster_file names 2 files .*; a fleet has one roster/);
+  assert.match(invalid(() => validateInventory(list({ a: { fleet_node_roster_file: "{{ r }}" } }), file)).message, /host a: fleet_node_roster_file "\{\{ r \}\}" must be a plain path/);
+});

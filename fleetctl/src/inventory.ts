@@ -12,6 +12,8 @@ export const FLEET_GROUP = "pis";
 export const DEFAULT_HTTP_PORT = 8477;
 /** Where the fleet_node role keeps the fleet's API token on the control machine: beside the inventory. */
 export const API_TOKEN_FILE_NAME = "fleet-api-token";
+/** Where the fleet_node role keeps the fleet's roster on the control machine: beside the inventory. */
+export const ROSTER_FILE_NAME = "fleet-roster";
 
 export interface FleetHost {
   /** Ansible's name for the host. */
@@ -29,6 +31,8 @@ export interface FleetHost {
 export interface Inventory {
   file: string;
   hosts: FleetHost[];
+  /** The fleet's roster on this machine (it may not exist before the first `fleetctl up`). */
+  rosterFile: string;
 }
 
 /** The `ansible-inventory --list` JSON of `file`, checked. Needs Ansible installed. */
@@ -102,6 +106,7 @@ export function validateInventory(list: unknown, file: string): Inventory {
   const problems: string[] = [];
   const hosts: FleetHost[] = [];
   const byId = new Map<string, string>();
+  const rosterFiles = new Set<string>();
   for (const name of names) {
     const v = hostvars[name] ?? {};
     const nodeId = v.fleet_node_id === undefined ? name : String(v.fleet_node_id);
@@ -120,6 +125,8 @@ export function validateInventory(list: unknown, file: string): Inventory {
       problems.push(`host ${name}: fleet_node_interface ${JSON.stringify(v.fleet_node_interface)} is not an interface name (eth0, wlan0)`);
     }
     const apiToken = tokenOf(name, v, file, problems);
+    const roster = rosterFileOf(name, v, file, problems);
+    if (roster !== undefined) rosterFiles.add(roster);
     hosts.push({
       name,
       address,
@@ -130,13 +137,31 @@ export function validateInventory(list: unknown, file: string): Inventory {
       apiToken,
     });
   }
+  if (rosterFiles.size > 1) problems.push(`fleet_node_roster_file names ${rosterFiles.size} files (${[...rosterFiles].join(", ")}); a fleet has one roster`);
   if (problems.length > 0) {
     throw new FleetError("INVENTORY_INVALID", `inventory ${file}:\n  ${problems.join("\n  ")}`, {
       suggestion: "fix these hosts in the inventory (see ansible/inventory/hosts.yml)",
       detail: { problems },
     });
   }
-  return { file, hosts };
+  return { file, hosts, rosterFile: [...rosterFiles][0] ?? join(inventoryDir(file), ROSTER_FILE_NAME) };
+}
+
+/** The inventory's folder: relative paths in it (token, roster) are taken from there, as the role does. */
+function inventoryDir(file: string): string {
+  return existsSync(file) && statSync(file).isDirectory() ? file : dirname(file);
+}
+
+/** The roster's file as the fleet_node role writes it: fleet_node_roster_file (relative to the
+ * inventory's folder unless absolute), else fleet-roster beside the inventory. */
+function rosterFileOf(name: string, v: Record<string, unknown>, file: string, problems: string[]): string | undefined {
+  const named = v.fleet_node_roster_file;
+  if (named === undefined || named === "") return join(inventoryDir(file), ROSTER_FILE_NAME);
+  if (typeof named !== "string" || named.includes("{{")) {
+    problems.push(`host ${name}: fleet_node_roster_file ${JSON.stringify(named)} must be a plain path (fleetctl reads it without Jinja)`);
+    return undefined;
+  }
+  return isAbsolute(named) ? named : join(inventoryDir(file), named);
 }
 
 /**
@@ -151,7 +176,7 @@ function tokenOf(name: string, v: Record<string, unknown>, file: string, problem
     return undefined;
   }
   if (typeof inline === "string" && inline.trim() !== "") return inline.trim();
-  const dir = existsSync(file) && statSync(file).isDirectory() ? file : dirname(file);
+  const dir = inventoryDir(file);
   const named = v.fleet_node_api_token_file;
   if (named !== undefined && (typeof named !== "string" || named.includes("{{"))) {
     problems.push(`host ${name}: fleet_node_api_token_file ${JSON.stringify(named)} must be a plain path (fleetctl reads it without Jinja)`);

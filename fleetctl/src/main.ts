@@ -14,6 +14,7 @@ import { logsCommand } from "./commands/logs.js";
 import { monitorCommand } from "./commands/monitor.js";
 import { provisionCommand } from "./commands/provision.js";
 import { restartCommand } from "./commands/restart.js";
+import { rosterCommand } from "./commands/roster.js";
 import { simCommand } from "./commands/sim.js";
 import { statusCommand } from "./commands/status.js";
 import { upCommand } from "./commands/up.js";
@@ -36,6 +37,7 @@ export function buildProgram(io: Io = processIo): Command {
     statusCommand(io),
     logsCommand(io),
     checkCommand(io),
+    rosterCommand(io),
     simCommand(io),
     imageCommand(io),
     monitorCommand(io),

@@ -31,7 +31,7 @@ test("no lint rule is skipped", () => {
   assert.match(cfg, /^profile: production$/m);
 });
 
-for (const playbook of ["provision", "up", "down", "restart", "logs"]) {
+for (const playbook of ["provision", "up", "down", "restart", "logs", "roster"]) {
   test(`${playbook}.yml parses against the example inventory`, { skip: needs("ansible") }, () => {
     const dir = ansibleDir();
     const r = spawnSync("ansible-playbook", ["--syntax-check", "-i", join(dir, "inventory/hosts.yml"), join(dir, `${playbook}.yml`)], {

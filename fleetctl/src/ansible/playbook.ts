@@ -10,7 +10,7 @@ import { table } from "../io.js";
 import { ansibleDir } from "../paths.js";
 import { PlaybookProgress, type HostCounts, type ProgressEvent, type TaskResult } from "./progress.js";
 
-export type PlaybookName = "provision" | "up" | "down" | "restart" | "logs";
+export type PlaybookName = "provision" | "up" | "down" | "restart" | "logs" | "roster";
 
 export interface PlaybookOptions {
   playbook: PlaybookName;

@@ -64,7 +64,8 @@ export function parseOptions<S extends z.ZodType>(cmd: Command, schema: S, raw: 
   const key = issue.path[0];
   if (typeof key !== "string") throw usageError(issue.message);
   const opt = cmd.options.find((o) => o.attributeName() === key);
-  const name = opt?.long ?? opt?.short ?? `--${key}`;
+  const isArgument = cmd.registeredArguments.some((a) => a.name() === key);
+  const name = opt?.long ?? opt?.short ?? (isArgument ? `<${key}>` : `--${key}`);
   throw usageError(raw[key] === undefined ? `${name}: ${issue.message}` : `${name} ${String(raw[key])}: ${issue.message}`);
 }
 
@@ -73,7 +74,21 @@ const schemas = new WeakMap<Command, z.ZodType>();
 /** Makes `run` the command's action, given the options as `schema` parses them. */
 export function actionWith<S extends z.ZodType>(cmd: Command, schema: S, run: (o: z.output<S>) => Promise<void>): Command {
   schemas.set(cmd, schema);
-  return cmd.action((raw: Record<string, unknown>, self: Command) => run(parseOptions(self, schema, raw)));
+  return cmd.action((...args: unknown[]) => {
+    const { self, raw } = actionInput(args);
+    return run(parseOptions(self, schema, raw));
+  });
+}
+
+/** What commander hands an action (each declared argument, the options, the command) as one record:
+ * the options, and each argument under its name, so the schema checks arguments as it checks flags. */
+export function actionInput(args: unknown[]): { self: Command; raw: Record<string, unknown> } {
+  const self = args.at(-1) as Command;
+  const raw: Record<string, unknown> = { ...(args.at(-2) as Record<string, unknown>) };
+  self.registeredArguments.forEach((a, i) => {
+    raw[a.name()] = args[i];
+  });
+  return { self, raw };
 }
 
 /** The schema a command's options go through, so a test can check an example without running it. */

@@ -2,10 +2,9 @@
 // arrays, and a dry run that takes one through commander and its command's option schema without
 // running it: the check for examples that need Docker or Pis this machine does not have.
 
-import type { Command } from "commander";
 import { memoryIo } from "../../../fleetctl/src/io.js";
 import { allCommands, buildProgram, commandPath } from "../../../fleetctl/src/main.js";
-import { optionsSchema, parseOptions } from "../../../fleetctl/src/commands/options.js";
+import { actionInput, optionsSchema, parseOptions } from "../../../fleetctl/src/commands/options.js";
 
 /** A command line split as sh would split this simple kind: spaces, and "double" or 'single' quotes. */
 export function shellWords(line: string): string[] {
@@ -43,7 +42,12 @@ export async function dryRun(argv: string[]): Promise<{ command: string; options
   let seen: { command: string; options: unknown } | undefined;
   for (const c of allCommands(program)) {
     const schema = optionsSchema(c);
-    if (schema) c.action((raw: Record<string, unknown>, self: Command) => void (seen = { command: commandPath(self), options: parseOptions(self, schema, raw) }));
+    if (schema) {
+      c.action((...args: unknown[]) => {
+        const { self, raw } = actionInput(args);
+        seen = { command: commandPath(self), options: parseOptions(self, schema, raw) };
+      });
+    }
   }
   await program.parseAsync(argv, { from: "user" });
   if (!seen) throw new Error(`fleetctl ${argv.join(" ")} reached no command`);
