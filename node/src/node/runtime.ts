@@ -87,6 +87,25 @@ const REFUSED_NAMES_MAX = 4096;
 
 /** A transfer version made by one of our overlays (sender.ts newVersion): its entry travels as a bundle. */
 const OUR_VERSION = /^d[0-9]{13,}-/;
+/** Transfers /status lists as recent (the page's Transfers section): sent and merged, newest last. */
+const RECENT_TRANSFERS_MAX = 20;
+
+/** A transfer that ended here: an entry this node sent, or one it merged and how long that took. */
+export interface RecentTransfer {
+  version: string;
+  dir: "sent" | "merged";
+  /** The entry's author (sent: this node). */
+  from: string;
+  at: number;
+  bytes: number;
+  /** sent: datagrams of the first pass; merged: null. */
+  chunks: number | null;
+  /** merged: from the sender's announcement to the weights changing here (time to merge); sent: null. */
+  latencyMs: number | null;
+  /** merged: fetched by catch-up rather than heard in the broadcast. */
+  fetched: boolean;
+}
+
 /** How often anti-entropy looks at its peers. */
 const CATCH_UP_TICK_MS = 500;
 
@@ -107,6 +126,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   private timer: NodeJS.Timeout | undefined;
   /** Entries the trust gate refused, and why (oldest forgotten first past REFUSED_NAMES_MAX). */
   private readonly refusedNames = new Map<string, Refusal>();
+  private readonly recent: RecentTransfer[] = [];
 
   constructor(private readonly opts: RuntimeOptions) {
     super();
@@ -227,6 +247,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       m?.lastMergeTimestamp.set(at / 1000);
       const ev: MergedEvent = { version: name, from: entry.author, keys, ms: round(ms), latencyMs: round(latencyMs), digest: this.digestCache, fetched: how.fetched };
       this.log.info({ ev: "merged", ...ev, transfer: how.transfer, via: how.from, entries: this.opts.ledger.size }, "entry merged");
+      this.remember({ version: name, dir: "merged", from: entry.author, at, bytes: delta.length, chunks: null, latencyMs: ev.latencyMs, fetched: how.fetched });
       this.emit("merged", ev);
       return "applied";
     });
@@ -327,11 +348,16 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
         loss: r.loss, steps: r.steps, ms: round(r.ms), answer: r.answer, learned: r.learned, digest: this.digestCache,
       };
       this.log.info({ ev: "broadcast", version: name, transfer: sent.version, bytes: bundle.length, chunks: sent.chunks }, "entry sent to the fleet");
+      this.remember({ version: name, dir: "sent", from: this.nodeId, at, bytes: bundle.length, chunks: sent.chunks, latencyMs: null, fetched: false });
       this.emit("taught", out);
       return out;
     } finally {
       this.teaching = false;
     }
+  }
+
+  private remember(t: RecentTransfer): void {
+    if (this.recent.push(t) > RECENT_TRANSFERS_MAX) this.recent.shift();
   }
 
   peers(): PeerInfo[] { return this.overlay?.peers() ?? []; }
@@ -362,10 +388,13 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       log: this.logStatus(),
       peers: this.peers().map((p) => ({ id: p.id, address: p.address, port: p.port, dialect: p.dialect, ours: p.ours ?? false, lastSeenMs: p.lastSeenMs, rttMs: p.rttMs ?? null })),
       transfers: this.transfers(),
+      recent: [...this.recent],
       counters: this.overlay?.stats ?? {},
       lastMergeAt: this.lastMergeAt ?? null,
       ...(this.opts.trust ? { trust: this.opts.trust.status() } : {}),
       startedAt: this.startedAt,
+      // The node's clock: a reader ages lastSeenMs and the other timestamps by it, not by its own.
+      now: Date.now(),
       ready: this.ready,
       teaching: this.teaching,
       stateProblems: [...this.opts.folder.problems, ...this.opts.ledger.problems],

@@ -15,6 +15,8 @@ import { isLoopback } from "./api-token.js";
 import { createHttpApi, listen } from "./http-api.js";
 import type { NodeLogger } from "./logger.js";
 import { createMetrics, type NodeMetrics } from "./metrics.js";
+import { loadPageAssets, type PageAsset } from "./page-assets.js";
+import { LessonRecall } from "./recall.js";
 import type { NodeOptions } from "./options.js";
 import { NodeRuntime } from "./runtime.js";
 import type { NodeDeps } from "./seams.js";
@@ -78,15 +80,26 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
   });
 
   const rt = runtime;
+  const recall = new LessonRecall({ digest: () => rt.digest, lessons: () => rt.lessons(), ask: (q) => rt.ask(q) });
+  let page: ReadonlyMap<string, PageAsset> | Error;
+  try {
+    page = loadPageAssets();
+  } catch (e) {
+    // The API and the fleet matter more than the page: the node runs, and `/` says what is wrong.
+    page = e as Error;
+    log.error({ ev: "page_unavailable", err: page.message }, `the classroom page cannot be served: ${page.message}`);
+  }
   const server: Server = createHttpApi({
     logger: nlog.logger,
     token: opts.apiToken,
     onRefused: (why) => metrics.httpRefused.labels(why).inc(),
+    page,
     backend: {
       get ready() { return rt.ready; },
       status: () => rt.status(),
       log: () => ({ base: ledger.baseId, entries: ledger.size, set: ledger.set, names: ledger.names() }),
       lessons: () => rt.lessons(),
+      recall: () => recall.recall(),
       ask: (q, o) => rt.ask(q, o),
       teach: (q, a) => rt.teach(q, a),
       metricsText: () => metrics.text(),

@@ -1,0 +1,75 @@
+// The classroom page in a real browser (Debian's chromium, headless) against three real fleet-node
+// processes on loopback: a student asks and teaches through the form, the page shows the other two
+// nodes converge and the lesson listed (on another node's page too), every section shows data, and
+// the page logs no console error. Screenshots are kept as artefacts; the path is printed.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { Page } from "puppeteer-core";
+import { artefactDir, inPage, launchChromium, waitText, watchedPage } from "../../../test/support/browser.js";
+import { fleetSpecs, NodeProc, until } from "../../../test/support/e2e-harness.js";
+import { needs } from "../../../test/support/needs.js";
+import { testScope } from "../../../test/support/scope.js";
+
+const SECTIONS = ["ask", "fleet", "lessons", "transfers", "training"];
+
+/** Every section has drawn data from the node (dom.js shown()). */
+function allShown(page: Page): Promise<string[]> {
+  return inPage(page, `[...document.querySelectorAll("main > section")].filter((e) => e.dataset.state !== "shown").map((e) => e.id)`);
+}
+
+const textOf = (page: Page, sel: string): Promise<string> => inPage(page, `document.querySelector(${JSON.stringify(sel)}).textContent`);
+
+test("the page: ask and teach through the form, see the fleet converge and the lesson listed, no console error", { skip: needs("chromium"), timeout: 90_000 }, async (t) => {
+  const scope = testScope(t);
+  const specs = await fleetSpecs(3, await scope.dir("fleet-page-"));
+  const [a, b, c] = specs.map((s) => scope.proc(new NodeProc(s))) as [NodeProc, NodeProc, NodeProc];
+  await Promise.all([a, b, c].map((n) => n.ready()));
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  const shots = artefactDir("page");
+  t.diagnostic(`screenshots in ${shots}`);
+  console.log(`# page screenshots: ${shots}`);
+
+  const { page, problems } = await watchedPage(browser);
+  await page.goto(a.url + "/", { waitUntil: "domcontentloaded" });
+  await until("every section to show data", async () => (await allShown(page)).length === 0, 20_000, 200)
+    .catch(async (e: Error) => { throw new Error(`${e.message}; still loading: ${(await allShown(page)).join(", ")}`); });
+  assert.match(await textOf(page, "#training-summary"), /No training job yet/);
+  await until("both peers listed", async () => (await page.$$("#fleet-rows tr")).length === 2 && !(await textOf(page, "#fleet-rows")).includes("No peers"), 20_000, 200);
+
+  // Ask: the model answers, and the page says the fleet was not taught this.
+  await page.type("#question", "What is 2+2");
+  await page.click("#ask-form button[type=submit]");
+  await waitText(page, "#answer-status", /^Answered/, 20_000);
+  assert.match(await textOf(page, "#taught-note"), /has not been taught/);
+
+  // Teach through the form: the result is shown, the other nodes converge on the page.
+  await page.type("#correction", "4");
+  await page.click("#teach-button");
+  await waitText(page, "#teach-status", /^Taught in/, 40_000);
+  await waitText(page, "#fleet-rows", /converged \(1 entry\).*converged \(1 entry\)/, 30_000);
+  await waitText(page, "#lesson-rows", /What is 2\+2.*4.*Pi-1/, 30_000);
+  await waitText(page, "#recent-rows", /sent/, 10_000);
+  // Asked again, the question is one the fleet was taught.
+  await page.click("#ask-form button[type=submit]");
+  await waitText(page, "#taught-note", /was taught this question by Pi-1/, 20_000);
+  await waitText(page, "#lesson-rows", /recalled|differs/, 30_000);
+  await page.screenshot({ path: join(shots, "pi-1-desktop.png"), fullPage: true });
+
+  // Another node's page, phone-sized: the lesson arrived there, and it matches its peers.
+  const phone = await watchedPage(browser, { width: 390, height: 844 });
+  await phone.page.goto(b.url + "/", { waitUntil: "domcontentloaded" });
+  await waitText(phone.page, "#lesson-rows", /What is 2\+2.*Pi-1/, 30_000);
+  await waitText(phone.page, "#recent-rows", /merged/, 10_000);
+  assert.deepEqual(await allShown(phone.page), []);
+  const overflow = await inPage<number>(phone.page, "document.documentElement.scrollWidth - window.innerWidth");
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than a phone's screen`);
+  await phone.page.screenshot({ path: join(shots, "pi-2-phone.png"), fullPage: true });
+
+  for (const s of SECTIONS) assert.doesNotMatch(await textOf(page, `#${s}`), /Loading…/, `section ${s} still says Loading`);
+  assert.deepEqual([...problems, ...phone.problems], [], "the page logged errors");
+  const held = await c.status();
+  assert.equal(held.applied.length, 1, "Pi-3 holds the lesson taught through the page");
+});

@@ -1,0 +1,19 @@
+// A small uPlot line chart that fills its reserved box (page.css .chart) and follows its width.
+// uPlot is the node's own copy (/page/uplot.min.js, from node_modules), loaded before this module.
+
+export function lineChart(el, series) {
+  const opts = {
+    width: el.clientWidth || 300,
+    height: el.clientHeight || 160,
+    // The figcaption names each line by its dash pattern, which survives greyscale; a legend would overflow the reserved box.
+    legend: { show: false },
+    cursor: { show: false },
+    scales: { x: { time: false } },
+    axes: [{ size: 30 }, { size: 45 }],
+    series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke ?? "#222", width: 1.5, dash: s.dash, points: { show: false } }))],
+  };
+  const data = [[], ...series.map(() => [])];
+  const plot = new window.uPlot(opts, data, el);
+  new ResizeObserver(() => plot.setSize({ width: el.clientWidth, height: el.clientHeight || 160 })).observe(el);
+  return plot;
+}
