@@ -32,6 +32,10 @@ export const EXAMPLES: Record<string, Example[]> = {
   logs: [{ line: "fleetctl logs -i inventory/hosts.yml -n 50 -o logs", says: "50 lines per node, also kept in logs/" }],
   "sim up": [{ line: "fleetctl sim up -n 3 -i sim.yml", says: "three simulated Pis and their inventory" }],
   "image smoke": [{ line: "fleetctl image smoke --arch arm64 --timeout 600", says: "the Pi image under qemu" }],
+  dashboard: [
+    { line: "fleetctl dashboard -i inventory/hosts.yml", says: "open the classroom page of the first node that answers" },
+    { line: "fleetctl dashboard -i inventory/hosts.yml -l pi-2 --print", says: "pi-2's page: print the link (it holds the token)" },
+  ],
   "monitor up": [{ line: "fleetctl monitor up -i inventory/hosts.yml", says: "Prometheus (and Grafana) for the fleet" }],
 };
 

@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { checkCommand } from "./commands/check.js";
+import { dashboardCommand } from "./commands/dashboard.js";
 import { demoCommand } from "./commands/demo.js";
 import { downCommand } from "./commands/down.js";
 import { imageCommand } from "./commands/image.js";
@@ -35,6 +36,7 @@ export function buildProgram(io: Io = processIo): Command {
     downCommand(io),
     restartCommand(io),
     statusCommand(io),
+    dashboardCommand(io),
     logsCommand(io),
     checkCommand(io),
     rosterCommand(io),
