@@ -26,6 +26,10 @@ export const EXAMPLES: Record<string, Example[]> = {
   check: [
     { line: "fleetctl check -i inventory/hosts.yml --teacher pi-2 --timeout 300", says: "teach pi-2, give the others 5 minutes" },
   ],
+  train: [
+    { line: "fleetctl train -i inventory/hosts.yml --dataset data/quiz.jsonl --rounds 3", says: "three FedAvg rounds over the example quiz" },
+    { line: "fleetctl train -i inventory/hosts.yml --dataset data/quiz.jsonl --rounds 5 --straggler-timeout 20 --json", says: "a slow Pi waits at most 20 s a round; the report as JSON" },
+  ],
   "roster list": [{ line: "fleetctl roster list -i inventory/hosts.yml", says: "members, revoked nodes, Pis not enrolled yet" }],
   "roster revoke": [{ line: "fleetctl roster revoke -i inventory/hosts.yml lab", says: "node lab's deltas are merged nowhere from now on" }],
   "roster add": [{ line: "fleetctl roster add -i inventory/hosts.yml lab", says: "read lab's key on its Pi again and admit it" }],

@@ -18,6 +18,7 @@ import { restartCommand } from "./commands/restart.js";
 import { rosterCommand } from "./commands/roster.js";
 import { simCommand } from "./commands/sim.js";
 import { statusCommand } from "./commands/status.js";
+import { trainCommand } from "./commands/train.js";
 import { upCommand } from "./commands/up.js";
 import { errorJson, FleetError } from "./errors.js";
 import { EXAMPLES, examplesHelp } from "./examples.js";
@@ -39,6 +40,7 @@ export function buildProgram(io: Io = processIo): Command {
     dashboardCommand(io),
     logsCommand(io),
     checkCommand(io),
+    trainCommand(io),
     rosterCommand(io),
     simCommand(io),
     imageCommand(io),

@@ -1,4 +1,4 @@
-// The node's HTTP API (docs/contracts.md): health, readiness, status, log, lessons, ask, teach, metrics,
+// The node's HTTP API (docs/contracts.md): health, readiness, status, log, lessons, ask, teach, train, metrics,
 // and the classroom page (`/`, `/page/*`). One bad
 // request gets a 4xx JSON error and changes nothing; no request can take the node down. Beyond
 // loopback, everything but health, readiness and metrics needs the fleet's bearer token; slow or
@@ -13,6 +13,7 @@ import type { PageAsset } from "./page-assets.js";
 import type { RecalledLesson } from "./recall.js";
 import type { AskOptions, AskResult } from "./seams.js";
 import type { TeachOutcome } from "./runtime.js";
+import { TRAIN_BODY_LIMIT_BYTES } from "./train-request.js";
 
 /** Requests bigger than this are refused (413): a question and its answer are a few hundred bytes. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -33,6 +34,10 @@ export interface ApiBackend {
   teach(question: string, answer: string): Promise<TeachOutcome>;
   metricsText(): Promise<string>;
   metricsContentType: string;
+  /** POST /train: checks the body (train-request.ts) and starts a job this node coordinates. */
+  train(body: Record<string, unknown>): { job: string; state: "running" };
+  /** GET /train: the job as this node knows it (train/wire.ts TrainStatus). */
+  trainStatus(): unknown;
 }
 
 export class ApiError extends Error {
@@ -134,11 +139,14 @@ async function handle(opts: HttpApiOptions, req: IncomingMessage, res: ServerRes
   const url = new URL(req.url ?? "/", "http://node");
   const path = url.pathname;
   if (path === "/" || path.startsWith("/page/")) return servePage(opts, url, req, res);
-  const route = ROUTES[path];
-  if (!route) throw new ApiError(404, "NOT_FOUND", `no route ${path}; routes: ${Object.keys(ROUTES).join(", ")}`);
-  if (req.method !== route.method && !(route.method === "GET" && req.method === "HEAD")) {
-    res.setHeader("Allow", route.method);
-    throw new ApiError(405, "METHOD_NOT_ALLOWED", `${path} takes ${route.method}, not ${req.method}`);
+  const found = ROUTES[path];
+  if (!found) throw new ApiError(404, "NOT_FOUND", `no route ${path}; routes: ${Object.keys(ROUTES).join(", ")}`);
+  const routes = Array.isArray(found) ? found : [found];
+  const route = routes.find((r) => req.method === r.method || (r.method === "GET" && req.method === "HEAD"));
+  if (!route) {
+    const methods = routes.map((r) => r.method).join(", ");
+    res.setHeader("Allow", methods);
+    throw new ApiError(405, "METHOD_NOT_ALLOWED", `${path} takes ${methods.replace(", ", " or ")}, not ${req.method}`);
   }
   authorize(opts.token, path, req, res);
   await route.run(opts.backend, req, res, url);
@@ -146,7 +154,7 @@ async function handle(opts: HttpApiOptions, req: IncomingMessage, res: ServerRes
 
 type Route = { method: "GET" | "POST"; run: (b: ApiBackend, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> };
 
-const ROUTES: Record<string, Route> = {
+const ROUTES: Record<string, Route | Route[]> = {
   "/health": { method: "GET", run: async (_b, _q, res) => sendJson(res, 200, { ok: true }) },
   "/ready": { method: "GET", run: async (b, _q, res) => sendJson(res, b.ready ? 200 : 503, { ready: b.ready }) },
   "/status": { method: "GET", run: async (b, _q, res) => sendJson(res, 200, b.status()) },
@@ -188,6 +196,18 @@ const ROUTES: Record<string, Route> = {
       sendJson(res, 200, await b.teach(question, answer));
     },
   },
+  "/train": [
+    { method: "GET", run: async (b, _q, res) => sendJson(res, 200, b.trainStatus()) },
+    {
+      method: "POST",
+      run: async (b, req, res) => {
+        // The data set may ride in the body: a larger limit than the other routes'.
+        const body = await readJson(req, TRAIN_BODY_LIMIT_BYTES);
+        requireReady(b);
+        sendJson(res, 202, b.train(body));
+      },
+    },
+  ],
 };
 
 /**
@@ -281,19 +301,19 @@ function requireReady(b: ApiBackend): void {
   if (!b.ready) throw new ApiError(503, "NOT_READY", "the node is still starting (model or socket not ready); poll /ready");
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function readJson(req: IncomingMessage, limit = BODY_LIMIT_BYTES): Promise<Record<string, unknown>> {
   const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > BODY_LIMIT_BYTES) {
+  if (declared > limit) {
     req.resume();
-    throw new ApiError(413, "BODY_TOO_LARGE", `request body of ${declared} bytes is over the ${BODY_LIMIT_BYTES}-byte limit`);
+    throw new ApiError(413, "BODY_TOO_LARGE", `request body of ${declared} bytes is over the ${limit}-byte limit`);
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > BODY_LIMIT_BYTES) {
+    if (size > limit) {
       req.resume();
-      throw new ApiError(413, "BODY_TOO_LARGE", `request body is over the ${BODY_LIMIT_BYTES}-byte limit`);
+      throw new ApiError(413, "BODY_TOO_LARGE", `request body is over the ${limit}-byte limit`);
     }
     chunks.push(c as Buffer);
   }
@@ -334,6 +354,8 @@ function askOptions(v: unknown): AskOptions | undefined {
 function toApiError(e: unknown): ApiError {
   const code = (e as { code?: unknown }).code;
   if (code === "TEACH_IN_PROGRESS") return new ApiError(409, "TEACH_IN_PROGRESS", (e as Error).message);
+  if (code === "TRAIN_IN_PROGRESS") return new ApiError(409, "TRAIN_IN_PROGRESS", (e as Error).message);
+  if (code === "TRAIN_BAD_REQUEST") return new ApiError(400, "BAD_REQUEST", (e as Error).message);
   // The lesson could not be saved (disk full, out of file descriptors): nothing changed.
   if (code === "STATE_NOT_SAVED") return new ApiError(507, "STATE_NOT_SAVED", (e as Error).message);
   return new ApiError(500, "INTERNAL", (e as Error)?.message ?? String(e));

@@ -1,7 +1,8 @@
 // The classroom page in a real browser (Debian's chromium, headless) against three real fleet-node
 // processes on loopback: a student asks and teaches through the form, the page shows the other two
-// nodes converge and the lesson listed (on another node's page too), every section shows data, and
-// the page logs no console error. Screenshots are kept as artefacts; the path is printed.
+// nodes converge and the lesson listed (on another node's page too), a one-round training job shows
+// its round, members and loss, every section shows data, and the page logs no console error.
+// Screenshots are kept as artefacts; the path is printed.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -56,6 +57,14 @@ test("the page: ask and teach through the form, see the fleet converge and the l
   await page.click("#ask-form button[type=submit]");
   await waitText(page, "#taught-note", /was taught this question by Pi-1/, 20_000);
   await waitText(page, "#lesson-rows", /recalled|differs/, 30_000);
+
+  // A tiny training job (one FedAvg round over the shipped quiz), started the way fleetctl train does.
+  const started = await fetch(`${a.url}/train`, { method: "POST", body: JSON.stringify({ dataset: "quiz", rounds: 1, stragglerTimeoutS: 15 }) });
+  assert.equal(started.status, 202, await started.text());
+  await waitText(page, "#training-summary", /: done, round 1 of 1 \(fedavg\), coordinated by Pi-1/, 45_000);
+  assert.match(await textOf(page, "#training-facts"), /membersPi-1, Pi-2, Pi-3/);
+  assert.match(await textOf(page, "#training-facts"), /loss now\d+\.\d{4}/);
+  await waitText(page, "#fleet-rows", /converged \(2 entries\).*converged \(2 entries\)/, 30_000);
   await page.screenshot({ path: join(shots, "pi-1-desktop.png"), fullPage: true });
 
   // Another node's page, phone-sized: the lesson arrived there, and it matches its peers.
@@ -63,6 +72,7 @@ test("the page: ask and teach through the form, see the fleet converge and the l
   await phone.page.goto(b.url + "/", { waitUntil: "domcontentloaded" });
   await waitText(phone.page, "#lesson-rows", /What is 2\+2.*Pi-1/, 30_000);
   await waitText(phone.page, "#recent-rows", /merged/, 10_000);
+  await waitText(phone.page, "#training-summary", /done, round 1 of 1/, 20_000);
   assert.deepEqual(await allShown(phone.page), []);
   const overflow = await inPage<number>(phone.page, "document.documentElement.scrollWidth - window.innerWidth");
   assert.ok(overflow <= 0, `the page is ${overflow} px wider than a phone's screen`);
@@ -71,5 +81,5 @@ test("the page: ask and teach through the form, see the fleet converge and the l
   for (const s of SECTIONS) assert.doesNotMatch(await textOf(page, `#${s}`), /Loading…/, `section ${s} still says Loading`);
   assert.deepEqual([...problems, ...phone.problems], [], "the page logged errors");
   const held = await c.status();
-  assert.equal(held.applied.length, 1, "Pi-3 holds the lesson taught through the page");
+  assert.ok(held.applied.some((e) => e.from === "Pi-1"), "Pi-3 holds what Pi-1 taught and trained");
 });

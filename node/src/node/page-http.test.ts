@@ -34,6 +34,8 @@ function backend(): ApiBackend & { taught: string[] } {
       this.taught.push(question);
       return { version: "v1", transfer: "d1", bytes: 10, chunks: 1, loss: 0.7, steps: 2, ms: 3, answer, learned: true, digest: "d" } satisfies TeachOutcome;
     },
+    train: () => ({ job: "j1", state: "running" }),
+    trainStatus: () => ({ job: null, state: "idle" }),
     metricsText: async () => "x 1\n",
     metricsContentType: "text/plain; version=0.0.4",
   };
@@ -70,7 +72,7 @@ test("on loopback the page, its modules and uPlot are served from memory: gzippe
   assert.equal((await fetch(`${u}/page/nothing.js`)).status, 404);
   assert.equal((await fetch(`${u}/`, { method: "POST", body: "{}" })).status, 405);
   const routes = await (await fetch(`${u}/page/routes.json`)).json() as { routes: string[] };
-  assert.ok(routes.routes.includes("/status") && !routes.routes.includes("/train"), routes.routes.join(","));
+  assert.ok(routes.routes.includes("/status") && routes.routes.includes("/train") && !routes.routes.includes("/"), routes.routes.join(","));
 });
 
 test("the gzip copy is the same bytes, smaller", () => {

@@ -6,13 +6,15 @@
 
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import { courseEntry, entryName, type Entry } from "../log/entry.js";
+import { courseEntry, entryName, type Entry, type RoundInfo } from "../log/entry.js";
 import { decodeBundle } from "../log/bundle.js";
 import { LedgerError, type HeldLesson, type Ledger } from "../log/ledger.js";
 import type { Refusal } from "../trust/admission.js";
 import type { TrustGate } from "../trust/gate.js";
 import { sha256Hex } from "../util/sha256.js";
 import { CatchUp } from "./catch-up.js";
+import { TRAIN_KINDS } from "../train/wire.js";
+import { TrainJobs, type TrainRequest } from "./train-job.js";
 import { Lock } from "./lock.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { AskOptions, AskResult, DeltaOutcome, EngineModel, IncomingDelta, IncomingPayload, OverlayHandle, PeerInfo, TransferInfo } from "./seams.js";
@@ -56,6 +58,8 @@ export interface RuntimeOptions {
   trust?: TrustGate;
   /** Signs an entry this node makes (its identity.key); the bundle carries the signature. */
   sign?: (entry: Entry) => string;
+  /** Training pairs per second this node measured (train-job.ts TrainJobs.measureSpeed); said to peers as tsp. */
+  trainSpeed?: number;
 }
 
 export interface RuntimeEvents {
@@ -127,6 +131,8 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   /** Entries the trust gate refused, and why (oldest forgotten first past REFUSED_NAMES_MAX). */
   private readonly refusedNames = new Map<string, Refusal>();
   private readonly recent: RecentTransfer[] = [];
+  /** Training jobs (POST /train here, or rounds a coordinator calls this node for). */
+  readonly train: TrainJobs;
 
   constructor(private readonly opts: RuntimeOptions) {
     super();
@@ -138,6 +144,18 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       log: opts.ledger, overlay: () => this.overlay, logger: this.log,
       onConverged: (ms) => opts.metrics?.convergeSeconds.observe(ms / 1000),
     });
+    this.train = new TrainJobs({
+      nodeId: opts.nodeId,
+      peers: () => this.members(),
+      overlay: () => this.overlay,
+      withWeights: (fn) => this.lock.run(() => fn(this.opts.model.params)),
+      pairTokens: (p) => {
+        if (!this.opts.model.pairTokens) throw new Error("this node's model cannot tokenize pairs for training");
+        return this.opts.model.pairTokens(p.question, p.answer);
+      },
+      hasEntry: (name) => this.opts.ledger.has(name),
+      commitRound: (round, delta) => this.commitRound(round, delta),
+    }, opts.logger, opts.metrics, opts.trainSpeed);
   }
 
   get model(): EngineModel { return this.opts.model; }
@@ -158,7 +176,12 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   isApplied = (version: string): boolean => this.seenVersions.has(version);
 
   /** What this node says in each PEER_SYNC. */
-  says = (): Record<string, string> => this.catchUp.says();
+  says = (): Record<string, string> => ({ ...this.catchUp.says(), ...this.train.says() });
+
+  /** Our peers that may change the model: all of them, or the roster's members when there is one. */
+  private members(): PeerInfo[] {
+    return this.opts.trust?.isOn ? this.peers().filter((p) => this.opts.trust!.isMember(p.id)) : this.peers();
+  }
 
   onControl = (from: string, kind: string, body: Record<string, string>): void => this.catchUp.onControl(from, kind, body);
 
@@ -185,6 +208,12 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   /** A DeltaFleet-only transfer: an entry bundle (a teach's broadcast or catch-up) or a peer's index. */
   onPayload = async (p: IncomingPayload): Promise<void> => {
     if (p.kind === "index") { this.catchUp.onIndex(p.from, p.bytes); return; }
+    if (TRAIN_KINDS.includes(p.kind)) {
+      // With a roster, only members take part in a job: a stranger's shard, update or status is ignored.
+      if (this.opts.trust?.isOn && !this.opts.trust.isMember(p.from)) { this.log.info({ ev: "payload_ignored", kind: p.kind, from: p.from }, "a training message from a non-member"); return; }
+      this.train.onPayload(p.kind, p.from, p.bytes);
+      return;
+    }
     if (p.kind !== "entry") { this.log.debug({ ev: "payload_ignored", kind: p.kind, from: p.from }, "a payload of a kind this node does not take"); return; }
     const b = decodeBundle(p.bytes);
     if (typeof b === "string") {
@@ -360,6 +389,47 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
     if (this.recent.push(t) > RECENT_TRANSFERS_MAX) this.recent.shift();
   }
 
+  /** POST /train: this node coordinates a job over the fleet (train-job.ts). */
+  startTraining(req: TrainRequest): { job: string; state: "running" } {
+    if (!this.overlay) throw new Error("train: the overlay is not running yet (wait for /ready)");
+    return this.train.start(req);
+  }
+
+  /**
+   * A training round's average as an entry of the log, made like a teach's: author us, signed, on
+   * disk before anyone hears of it, the weights re-derived, the bundle to every peer.
+   */
+  private async commitRound(round: RoundInfo, delta: Uint8Array): Promise<{ name: string; bundleBytes: number }> {
+    const entry = await this.lock.run(async () => {
+      const e: Entry = {
+        author: this.nodeId, seq: this.opts.ledger.nextSeq(this.nodeId), sha256: sha256Hex(delta), kind: "round",
+        base: this.opts.ledger.baseId, round, at: Date.now(),
+      };
+      const sig = this.opts.sign?.(e);
+      try {
+        await this.opts.ledger.add(e, delta, sig === undefined ? {} : { sig });
+      } catch (err) {
+        if (err instanceof LedgerError && err.reason === "write") {
+          this.wroteNothing(entryName(e), err);
+          throw new StateWriteError(`the round could not be saved (${err.message})`);
+        }
+        throw err;
+      }
+      this.derive();
+      return e;
+    });
+    const name = entryName(entry);
+    this.opts.trust?.admitSelf();
+    const bundle = await this.opts.ledger.bundle(name);
+    const sent = this.overlay ? await this.overlay.sendPayload(bundle, { kind: "entry" }) : undefined;
+    const at = Date.now();
+    this.lastMergeAt = at;
+    this.opts.metrics?.lastMergeTimestamp.set(at / 1000);
+    this.log.info({ ev: "broadcast", version: name, transfer: sent?.version ?? null, bytes: bundle.length, digest: this.digestCache }, "round entry sent to the fleet");
+    this.remember({ version: name, dir: "sent", from: this.nodeId, at, bytes: bundle.length, chunks: sent?.chunks ?? null, latencyMs: null, fetched: false });
+    return { name, bundleBytes: bundle.length };
+  }
+
   peers(): PeerInfo[] { return this.overlay?.peers() ?? []; }
   transfers(): TransferInfo[] { return this.overlay?.transfers() ?? []; }
 
@@ -406,6 +476,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    this.train.close();
     await this.overlay?.close().catch((e: Error) => this.log.warn({ ev: "overlay_close_failed", err: e.message }, "overlay close failed"));
     await this.lock.run(async () => undefined);
     this.opts.trust?.close();

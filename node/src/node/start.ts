@@ -21,6 +21,8 @@ import type { NodeOptions } from "./options.js";
 import { NodeRuntime } from "./runtime.js";
 import type { NodeDeps } from "./seams.js";
 import { StateFolder } from "./state-folder.js";
+import { TrainJobs } from "./train-job.js";
+import { parseTrainRequest } from "./train-request.js";
 import { TrustGate } from "../trust/gate.js";
 import { loadOrCreateIdentity } from "../trust/keys.js";
 import { readRosterFile, watchRosterFile, type RosterWatch } from "../trust/roster-file.js";
@@ -61,6 +63,9 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
   const carry = folder.readCarry(model.params.flat.length);
   if (carry && model.restoreCarry) model.restoreCarry(carry);
 
+  // Measured once, on the base weights: what this node says to a training job's coordinator (tsp=).
+  const trainSpeed = model.pairTokens ? await TrainJobs.measureSpeed(model.params, (p) => model.pairTokens!(p.question, p.answer)) : undefined;
+
   const trust = new TrustGate({ roster: rosterFile?.roster, acceptUnsigned: opts.acceptUnsigned, params: model.params.flat.length, stateDir: opts.stateDir });
   for (const p of trust.reputation.problems) log.warn({ ev: "state_problem", problem: p, dir: opts.stateDir }, p);
 
@@ -76,7 +81,7 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
   });
   runtime = new NodeRuntime({
     nodeId: opts.nodeId, model, ledger, folder, logger: nlog.logger, mergeWeight: opts.mergeWeight, metrics,
-    trust, sign: (e) => signEntry(e, identity.privateKey),
+    trust, sign: (e) => signEntry(e, identity.privateKey), ...(trainSpeed === undefined ? {} : { trainSpeed }),
   });
 
   const rt = runtime;
@@ -102,6 +107,8 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
       recall: () => recall.recall(),
       ask: (q, o) => rt.ask(q, o),
       teach: (q, a) => rt.teach(q, a),
+      train: (body) => rt.startTraining(parseTrainRequest(body)),
+      trainStatus: () => rt.train.status(),
       metricsText: () => metrics.text(),
       metricsContentType: metrics.registry.contentType,
     },

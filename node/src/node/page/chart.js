@@ -1,7 +1,7 @@
 // A small uPlot line chart that fills its reserved box (page.css .chart) and follows its width.
 // uPlot is the node's own copy (/page/uplot.min.js, from node_modules), loaded before this module.
 
-export function lineChart(el, series) {
+export function lineChart(el, series, o = {}) {
   const opts = {
     width: el.clientWidth || 300,
     height: el.clientHeight || 160,
@@ -9,7 +9,8 @@ export function lineChart(el, series) {
     legend: { show: false },
     cursor: { show: false },
     scales: { x: { time: false } },
-    axes: [{ size: 30 }, { size: 45 }],
+    // Rounds are whole numbers: `o.wholeX` keeps the x ticks on them.
+    axes: [{ size: 30, ...(o.wholeX ? { incrs: [1, 2, 5, 10, 20, 50, 100] } : {}) }, { size: 45 }],
     series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke ?? "#222", width: 1.5, dash: s.dash, points: { show: false } }))],
   };
   const data = [[], ...series.map(() => [])];

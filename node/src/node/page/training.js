@@ -2,13 +2,13 @@
 // A node without the route (routes.json does not list it) says so plainly, and never asks for it.
 
 import { lineChart } from "./chart.js";
-import { $, fillFacts, setText, shown } from "./dom.js";
+import { $, bytes, fillFacts, setText, shown } from "./dom.js";
 
 export function trainingView() {
   let chart;
   return (job) => {
     if (job === null) {
-      setText("training-summary", "No training job yet: this node does not run training.");
+      setText("training-summary", "No training job yet: this node does not run training (an older version).");
       fillFacts("training-facts", [["state", "no training"]]);
       return shown("training");
     }
@@ -17,16 +17,20 @@ export function trainingView() {
       fillFacts("training-facts", [["state", "idle"]]);
       return shown("training");
     }
-    setText("training-summary", `Job ${job.job}: ${job.state}${job.error ? ` (${job.error})` : ""}, round ${job.round} of ${job.rounds}, ${job.mode}.`);
+    const loss = job.loss ?? [];
+    const last = loss.length ? loss[loss.length - 1].toFixed(4) : "—";
+    setText("training-summary", `Job ${job.job}: ${job.state}${job.error ? ` (${job.error})` : ""}, round ${job.round} of ${job.rounds} (${job.mode}), coordinated by ${job.coordinator ?? "?"}.`);
     const strag = (job.stragglers ?? []).map((x) => `${x.node} (round ${x.round})`).join(", ") || "none";
     fillFacts("training-facts", [
-      ["state", job.state], ["round", `${job.round} of ${job.rounds}`], ["mode", job.mode], ["coordinator", job.coordinator ?? "—"],
-      ["members", (job.members ?? []).join(", ") || "—"], ["stragglers", strag],
-      ["last loss", job.loss?.length ? job.loss[job.loss.length - 1].toFixed(4) : "—"],
+      ["state", job.state], ["round", `${job.round} of ${job.rounds}`], ["members", (job.members ?? []).join(", ") || "—"],
+      ["stragglers", strag], ["loss before", job.lossBefore === null || job.lossBefore === undefined ? "—" : job.lossBefore.toFixed(4)],
+      ["loss now", last], ["bytes moved", bytes((job.bytes ?? []).reduce((a, b) => a + b, 0))],
     ]);
-    if (!chart && window.uPlot) chart = lineChart($("loss-chart"), [{ label: "loss" }]);
-    const loss = job.loss ?? [];
-    chart?.setData([loss.map((_, i) => i + 1), loss]);
+    if (!chart && window.uPlot) chart = lineChart($("loss-chart"), [{ label: "loss" }], { wholeX: true });
+    // Round 0 is the loss before the job: the line starts where the model started.
+    const points = job.lossBefore === null || job.lossBefore === undefined ? loss : [job.lossBefore, ...loss];
+    const first = points.length > loss.length ? 0 : 1;
+    chart?.setData([points.map((_, i) => i + first), points]);
     shown("training");
   };
 }
