@@ -60,6 +60,8 @@ export interface RuntimeOptions {
   sign?: (entry: Entry) => string;
   /** Training pairs per second this node measured (train-job.ts TrainJobs.measureSpeed); said to peers as tsp. */
   trainSpeed?: number;
+  /** Test hook (FLEET_TEST_ROUND_GAP_MS): a pause between a coordinator's rounds, so a test can stop a member between them. */
+  trainRoundGapMs?: number;
 }
 
 export interface RuntimeEvents {
@@ -135,7 +137,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       },
       hasEntry: (name) => this.opts.ledger.has(name),
       commitRound: (round, delta) => this.commitRound(round, delta),
-    }, opts.logger, opts.metrics, opts.trainSpeed);
+    }, opts.logger, opts.metrics, opts.trainSpeed, opts.trainRoundGapMs);
   }
 
   get model(): EngineModel { return this.opts.model; }

@@ -85,7 +85,7 @@ export class TrainJobs {
   /** Training pairs per second this node measured on itself (what its PEER_SYNC says as tsp). */
   readonly speed: number | undefined;
 
-  constructor(private readonly host: TrainHost, logger: Logger, private readonly metrics?: NodeMetrics, speed?: number) {
+  constructor(private readonly host: TrainHost, logger: Logger, private readonly metrics?: NodeMetrics, speed?: number, private readonly roundGapMs = 0) {
     this.log = logger.child({ mod: "train" });
     this.speed = speed;
     this.watch = setInterval(() => this.watchCoordinator(), WATCH_EVERY_MS);
@@ -140,6 +140,10 @@ export class TrainJobs {
     this.s.lossBefore = await this.host.withWeights(async (w) => meanLoss(w, tokens));
     let after: string | null = null;
     for (let r = 1; r <= req.rounds && !this.closed; r++) {
+      if (r > 1 && this.roundGapMs > 0) {
+        this.log.info({ ev: "round_gap", job, r, ms: this.roundGapMs }, "test hook: pausing before the next round");
+        await new Promise((res) => setTimeout(res, this.roundGapMs));
+      }
       const t0 = performance.now();
       const live = new Map(this.livePeers().map((p) => [p.id, p]));
       const called = this.s.members.filter((m) => m === this.host.nodeId || live.has(m));
@@ -147,6 +151,7 @@ export class TrainJobs {
       const shards = assignShards(req.pairs.length, speeds, req.overlap);
       this.s.round = r;
       this.metrics?.jobParticipants.set(called.length);
+      this.log.info({ ev: "round_started", job, r, called, shards: Object.fromEntries([...shards].map(([m, idx]) => [m, idx.length])) }, "training round: shards sent to the members");
       await this.sendStatus();
       let bytes = 0;
       const arrived = new Map<string, { update: Update; bytes: number; loss: number }>();
@@ -239,6 +244,7 @@ export class TrainJobs {
       if (c.coordinator !== from) return;
       this.latestCall = { job: c.job, r: c.r };
       this.lastHeard = Date.now();
+      this.log.info({ ev: "round_called", job: c.job, r: c.r, pairs: c.pairs.length, coordinator: from }, "called for a training round");
       if (this.s.job !== c.job || this.s.round < c.r) {
         this.s = this.s.job === c.job ? { ...this.s, round: c.r, state: "running" }
           : { ...idleStatus(), job: c.job, state: "running", round: c.r, rounds: c.rounds, coordinator: c.coordinator, startedAt: Date.now() };
