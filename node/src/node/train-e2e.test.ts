@@ -47,6 +47,12 @@ test("three nodes: a 3-round FedAvg job over the quiz finishes, every node repor
   }
   const digests = new Set(await Promise.all(nodes.map(async (n) => (await n.status()).digest)));
   assert.equal(digests.size, 1, `digests ${[...digests].join(", ")}`);
+  // The coordinator's metrics: three rounds timed, three members in the last, no straggler, the loss.
+  const metrics = await (await fetch(`${a.url}/metrics`)).text();
+  assert.match(metrics, /^fleet_job_round_seconds_count 3$/m);
+  assert.match(metrics, /^fleet_job_participants 3$/m);
+  assert.match(metrics, /^fleet_job_stragglers_total 0$/m);
+  assert.equal(Number(/^fleet_job_loss (\S+)$/m.exec(metrics)?.[1]).toFixed(4), done.loss[2]!.toFixed(4));
   const seen = await nodes[1]!.get<TrainStatus>("/train");
   assert.deepEqual({ job: seen.job, loss: seen.loss, coordinator: seen.coordinator }, { job, loss: done.loss, coordinator: "Pi-1" });
 });
