@@ -60,6 +60,8 @@ export interface RuntimeOptions {
   sign?: (entry: Entry) => string;
   /** Training pairs per second this node measured (train-job.ts TrainJobs.measureSpeed); said to peers as tsp. */
   trainSpeed?: number;
+  /** Test hook (FLEET_TEST_ROUND_GAP_MS): a pause between a coordinator's rounds, so a test can stop a member between them. */
+  trainRoundGapMs?: number;
 }
 
 export interface RuntimeEvents {
@@ -154,8 +156,10 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
         return this.opts.model.pairTokens(p.question, p.answer);
       },
       hasEntry: (name) => this.opts.ledger.has(name),
-      commitRound: (round, delta) => this.commitRound(round, delta),
-    }, opts.logger, opts.metrics, opts.trainSpeed);
+      commitRound: (round, delta, to) => this.commitRound(round, delta, to),
+      roundAuthors: (job, r) => this.opts.ledger.entries().filter((e) => e.kind === "round" && e.round?.job === job && e.round.r === r).map((e) => e.author),
+      digest: () => this.digestCache,
+    }, opts.logger, opts.metrics, opts.trainSpeed, opts.trainRoundGapMs);
   }
 
   get model(): EngineModel { return this.opts.model; }
@@ -396,10 +400,11 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   }
 
   /**
-   * A training round's average as an entry of the log, made like a teach's: author us, signed, on
-   * disk before anyone hears of it, the weights re-derived, the bundle to every peer.
+   * A training round's average (or, in gossip, this node's share of it) as an entry of the log, made
+   * like a teach's: author us, signed, on disk before anyone hears of it, the weights re-derived, the
+   * bundle to every peer — or to the few a gossip round names, catch-up carrying it to the rest.
    */
-  private async commitRound(round: RoundInfo, delta: Uint8Array): Promise<{ name: string; bundleBytes: number }> {
+  private async commitRound(round: RoundInfo, delta: Uint8Array, to?: readonly string[]): Promise<{ name: string; bundleBytes: number }> {
     const entry = await this.lock.run(async () => {
       const e: Entry = {
         author: this.nodeId, seq: this.opts.ledger.nextSeq(this.nodeId), sha256: sha256Hex(delta), kind: "round",
@@ -421,7 +426,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
     const name = entryName(entry);
     this.opts.trust?.admitSelf();
     const bundle = await this.opts.ledger.bundle(name);
-    const sent = this.overlay ? await this.overlay.sendPayload(bundle, { kind: "entry" }) : undefined;
+    const sent = this.overlay && (to === undefined || to.length > 0) ? await this.overlay.sendPayload(bundle, { kind: "entry", ...(to ? { to } : {}) }) : undefined;
     const at = Date.now();
     this.lastMergeAt = at;
     this.opts.metrics?.lastMergeTimestamp.set(at / 1000);

@@ -82,6 +82,7 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
   runtime = new NodeRuntime({
     nodeId: opts.nodeId, model, ledger, folder, logger: nlog.logger, mergeWeight: opts.mergeWeight, metrics,
     trust, sign: (e) => signEntry(e, identity.privateKey), ...(trainSpeed === undefined ? {} : { trainSpeed }),
+    trainRoundGapMs: Number(process.env.FLEET_TEST_ROUND_GAP_MS ?? 0) || undefined,
   });
 
   const rt = runtime;

@@ -47,6 +47,46 @@ test("three nodes: a 3-round FedAvg job over the quiz finishes, every node repor
   }
   const digests = new Set(await Promise.all(nodes.map(async (n) => (await n.status()).digest)));
   assert.equal(digests.size, 1, `digests ${[...digests].join(", ")}`);
+  // The coordinator's metrics: three rounds timed, three members in the last, no straggler, the loss.
+  const metrics = await (await fetch(`${a.url}/metrics`)).text();
+  assert.match(metrics, /^fleet_job_round_seconds_count 3$/m);
+  assert.match(metrics, /^fleet_job_participants 3$/m);
+  assert.match(metrics, /^fleet_job_stragglers_total 0$/m);
+  assert.equal(Number(/^fleet_job_loss (\S+)$/m.exec(metrics)?.[1]).toFixed(4), done.loss[2]!.toFixed(4));
   const seen = await nodes[1]!.get<TrainStatus>("/train");
   assert.deepEqual({ job: seen.job, loss: seen.loss, coordinator: seen.coordinator }, { job, loss: done.loss, coordinator: "Pi-1" });
+});
+
+test("three nodes: a 3-round gossip job seeded on one node — each node's own round entries, spread peer to peer — ends on one digest, and every node's loss fell", { timeout: 120_000 }, async (t) => {
+  const scope = testScope(t);
+  const specs = await fleetSpecs(3, await scope.dir("fleet-train-gossip-"));
+  const nodes = specs.map((s) => scope.proc(new NodeProc(s)));
+  await Promise.all(nodes.map((n) => n.ready()));
+  await until("all hear each other", async () => (await Promise.all(nodes.map((n) => n.status()))).every((s) => s.peers.length === 2));
+  const [a] = nodes as [NodeProc];
+  const started = await fetch(`${a.url}/train`, { method: "POST", body: JSON.stringify({ dataset: "quiz", rounds: 3, mode: "gossip", stragglerTimeoutS: 20 }) });
+  assert.equal(started.status, 202);
+  const { job } = await started.json() as { job: string };
+  const done = await Promise.all(nodes.map((n) => until(`${n.name} done`, async () => {
+    const s = await n.get<TrainStatus>("/train");
+    if (s.state === "failed") throw new Error(`${n.name}: ${s.error}`);
+    return s.state === "done" && s;
+  }, 100_000, 250)));
+  for (const [k, s] of done.entries()) {
+    t.diagnostic(`${nodes[k]!.name}: loss ${s.lossBefore} → ${s.loss.join(" → ")}; digest per round ${s.digests.join(", ")}; stragglers ${JSON.stringify(s.stragglers)}`);
+    assert.equal(s.job, job);
+    assert.equal(s.mode, "gossip");
+    assert.equal(s.coordinator, null, "gossip has no coordinator");
+    assert.deepEqual(s.members, ["Pi-1", "Pi-2", "Pi-3"]);
+    assert.equal(s.entries.length, 3, "one entry of its own per round");
+    assert.ok(s.lossBefore !== null && s.loss[2]! < s.lossBefore, `${nodes[k]!.name}: loss ${s.lossBefore} → ${s.loss.join(", ")}`);
+  }
+  const all = done.flatMap((s) => s.entries);
+  const statuses = await until("every node holds all nine round entries", async () => {
+    const ss = await Promise.all(nodes.map((n) => n.status()));
+    return ss.every((s) => all.every((e) => s.applied.some((x) => x.version === e))) && ss;
+  });
+  assert.equal(new Set(statuses.map((s) => s.digest)).size, 1, "one digest once every node holds every entry");
+  const busy = await fetch(`${a.url}/train`, { method: "POST", body: JSON.stringify({ dataset: "quiz", rounds: 1, mode: "gossip", stragglerTimeoutS: 5, extra: 1 }) });
+  assert.equal(busy.status, 400);
 });

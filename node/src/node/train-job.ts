@@ -8,6 +8,17 @@
 // like a teach — so every node's weights stay base + Σ entries and end on one digest; a member
 // that died mid-round is simply not named, and catches the entry up from the log after restart.
 //
+// Gossip mode has no coordinator. POST /train on a node only seeds the job: it splits the data set
+// as above and hands each member the job and its shard (train-gossip), once; from then on every
+// member runs its rounds alone. Each round a member trains an epoch on its shard from the weights it
+// holds and makes its own round entry holding 1/n of its update (n members), sent to two random
+// peers; anti-entropy (catch-up.ts) carries it on, peer by peer, to the rest. So once a node holds
+// round r's n entries its weights are base + … + the plain average of the round's updates, and
+// every node holding the same entries has the same bits: "weights = f(entries)" survives without
+// anyone averaging for the others. A member starts round r+1 when it holds all n entries of round r
+// or the straggler timeout passed; what it lacked then still arrives later, so the nodes' digests
+// (GET /train `digests`, one per round) differ while entries travel and agree once all are held.
+//
 // If the coordinator dies, the job stops: the members mark it failed once it has been silent for
 // COORDINATOR_SILENT_MS. Nobody takes over, because nobody else can: only the coordinator holds
 // the whole data set (each member saw its shard, and nothing else should leave the coordinator),
@@ -20,12 +31,12 @@ import type { Params } from "../engine/params.js";
 import { TIED_KEYS } from "../engine/params.js";
 import type { RoundInfo } from "../log/entry.js";
 import type { Pair } from "../train/dataset.js";
-import { fedAvg, type Update } from "../train/fedavg.js";
+import { fedAvg, scaleDelta, type Update } from "../train/fedavg.js";
 import { meanLoss, trainEpoch, type TokenPair } from "../train/local.js";
 import { assignShards } from "../train/shards.js";
 import {
-  decodeRoundCall, decodeStatus, decodeUpdate, encodeRoundCall, encodeStatus, encodeUpdate, idleStatus,
-  KIND_ROUND, KIND_STATUS, KIND_UPDATE, type RoundCall, type TrainMode, type TrainStatus,
+  decodeGossipCall, decodeRoundCall, decodeStatus, decodeUpdate, encodeGossipCall, encodeRoundCall, encodeStatus, encodeUpdate, idleStatus,
+  KIND_GOSSIP, KIND_ROUND, KIND_STATUS, KIND_UPDATE, type GossipCall, type RoundCall, type TrainMode, type TrainStatus,
 } from "../train/wire.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { OverlayHandle, PeerInfo } from "./seams.js";
@@ -55,9 +66,16 @@ export interface TrainHost {
   withWeights<T>(fn: (params: Params) => Promise<T>): Promise<T>;
   pairTokens(p: Pair): TokenPair;
   hasEntry(name: string): boolean;
-  /** Makes the round's entry (signed), keeps it, re-derives the weights and broadcasts it. */
-  commitRound(round: RoundInfo, delta: Uint8Array): Promise<{ name: string; bundleBytes: number }>;
+  /** Makes the round's entry (signed), keeps it, re-derives the weights and sends it to `to` (absent: every peer). */
+  commitRound(round: RoundInfo, delta: Uint8Array, to?: readonly string[]): Promise<{ name: string; bundleBytes: number }>;
+  /** Authors of the round entries held for (job, r). */
+  roundAuthors(job: string, r: number): string[];
+  /** The current weights' digest. */
+  digest(): string;
 }
+
+/** A gossip member sends its round entry to this many random peers; catch-up spreads it further. */
+const GOSSIP_FANOUT = 2;
 
 export interface TrainRequest {
   pairs: Pair[];
@@ -85,7 +103,7 @@ export class TrainJobs {
   /** Training pairs per second this node measured on itself (what its PEER_SYNC says as tsp). */
   readonly speed: number | undefined;
 
-  constructor(private readonly host: TrainHost, logger: Logger, private readonly metrics?: NodeMetrics, speed?: number) {
+  constructor(private readonly host: TrainHost, logger: Logger, private readonly metrics?: NodeMetrics, speed?: number, private readonly roundGapMs = 0) {
     this.log = logger.child({ mod: "train" });
     this.speed = speed;
     this.watch = setInterval(() => this.watchCoordinator(), WATCH_EVERY_MS);
@@ -115,9 +133,9 @@ export class TrainJobs {
   /** POST /train on this node: it coordinates. Resolves once the job is started; the rounds run on. */
   start(req: TrainRequest): { job: string; state: "running" } {
     if (this.running) throw new TrainBusyError(`job ${this.s.job} is running (coordinator ${this.s.coordinator}); wait for it to finish`);
-    if (req.mode !== "fedavg") throw new Error(`mode ${req.mode} is not built on this node`);
     const job = `j${Date.now().toString(36)}-${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, "0")}`;
     const members = [this.host.nodeId, ...this.livePeers().map((p) => p.id)].sort();
+    if (req.mode === "gossip") return this.seedGossip(job, members, req);
     this.s = {
       ...idleStatus(), job, state: "running", mode: req.mode, rounds: req.rounds, coordinator: this.host.nodeId, members, startedAt: Date.now(),
     };
@@ -140,6 +158,10 @@ export class TrainJobs {
     this.s.lossBefore = await this.host.withWeights(async (w) => meanLoss(w, tokens));
     let after: string | null = null;
     for (let r = 1; r <= req.rounds && !this.closed; r++) {
+      if (r > 1 && this.roundGapMs > 0) {
+        this.log.info({ ev: "round_gap", job, r, ms: this.roundGapMs }, "test hook: pausing before the next round");
+        await new Promise((res) => setTimeout(res, this.roundGapMs));
+      }
       const t0 = performance.now();
       const live = new Map(this.livePeers().map((p) => [p.id, p]));
       const called = this.s.members.filter((m) => m === this.host.nodeId || live.has(m));
@@ -147,6 +169,7 @@ export class TrainJobs {
       const shards = assignShards(req.pairs.length, speeds, req.overlap);
       this.s.round = r;
       this.metrics?.jobParticipants.set(called.length);
+      this.log.info({ ev: "round_started", job, r, called, shards: Object.fromEntries([...shards].map(([m, idx]) => [m, idx.length])) }, "training round: shards sent to the members");
       await this.sendStatus();
       let bytes = 0;
       const arrived = new Map<string, { update: Update; bytes: number; loss: number }>();
@@ -181,6 +204,7 @@ export class TrainJobs {
       this.s.loss.push(round4(loss));
       this.s.bytes.push(bytes);
       this.s.entries.push(name);
+      this.s.digests.push(this.host.digest().slice(0, 12));
       this.metrics?.jobRoundSeconds.observe(seconds);
       this.metrics?.jobLoss.set(loss);
       this.log.info({ ev: "round_done", job, r, members: averaged, stragglers: missing, loss, bytes, seconds: round4(seconds), entry: name }, "training round averaged into one entry");
@@ -188,6 +212,72 @@ export class TrainJobs {
     this.s = { ...this.s, state: this.closed ? "failed" : "done", endedAt: Date.now(), ...(this.closed ? { error: "the coordinator stopped" } : {}) };
     this.log.info({ ev: "job_done", job, loss: this.s.loss, lossBefore: this.s.lossBefore }, "training job finished");
     await this.sendStatus();
+  }
+
+  /** POST /train in gossip mode: each member gets the job and its shard; this node is a member like the others. */
+  private seedGossip(job: string, members: string[], req: TrainRequest): { job: string; state: "running" } {
+    const live = new Map(this.livePeers().map((p) => [p.id, p]));
+    const shards = assignShards(req.pairs.length, members.map((id) => ({ id, speed: id === this.host.nodeId ? this.speed ?? 1 : Number(live.get(id)?.says?.tsp) })), req.overlap);
+    const call = (m: string): GossipCall => ({ job, rounds: req.rounds, seeder: this.host.nodeId, members, stragglerTimeoutS: req.stragglerTimeoutS, pairs: shards.get(m)!.map((i) => req.pairs[i]!) });
+    this.log.info({ ev: "job_started", job, mode: "gossip", rounds: req.rounds, pairs: req.pairs.length, members }, "gossip job seeded: each member gets its shard");
+    let seeded = 0;
+    const overlay = this.host.overlay();
+    for (const m of members) {
+      if (m === this.host.nodeId) continue;
+      const b = encodeGossipCall(call(m));
+      seeded += b.length;
+      void overlay?.sendPayload(b, { kind: KIND_GOSSIP, to: [m] }).catch((e: Error) => this.log.warn({ ev: "call_failed", job, to: m, err: e.message }, "could not hand a member its shard"));
+    }
+    this.joinGossip(call(this.host.nodeId), seeded);
+    return { job, state: "running" };
+  }
+
+  /** A member's gossip job: its rounds, alone. */
+  private joinGossip(c: GossipCall, seededBytes = 0): void {
+    if (this.running) { this.log.warn({ ev: "gossip_refused", job: c.job, running: this.s.job }, "a gossip job while another runs here, not joined"); return; }
+    this.s = { ...idleStatus(), job: c.job, state: "running", mode: "gossip", rounds: c.rounds, coordinator: null, members: c.members, startedAt: Date.now() };
+    this.gossipRounds(c, seededBytes).catch((e: Error) => {
+      this.s = { ...this.s, state: "failed", endedAt: Date.now(), error: e.message };
+      this.log.error({ ev: "job_failed", job: c.job, err: e.message }, "gossip job failed");
+    });
+  }
+
+  private async gossipRounds(c: GossipCall, seededBytes: number): Promise<void> {
+    const tokens = c.pairs.map((p) => this.host.pairTokens(p));
+    const n = c.members.length;
+    this.s.lossBefore = round4(await this.host.withWeights(async (w) => meanLoss(w, tokens)));
+    for (let r = 1; r <= c.rounds && !this.closed; r++) {
+      const t0 = performance.now();
+      this.s.round = r;
+      const out = await this.host.withWeights((w) => trainEpoch(w, tokens, yieldToLoop));
+      const config = await this.host.withWeights(async (w) => w.config);
+      const share = writeTorchStateDict(scaleDelta(config, out.delta, 1 / n), { sharedStorage: TIED_KEYS });
+      const peers = this.livePeers().map((p) => p.id).filter((id) => c.members.includes(id));
+      const to = shuffle(peers).slice(0, GOSSIP_FANOUT);
+      const { name, bundleBytes } = await this.host.commitRound({ job: c.job, r, members: [this.host.nodeId] }, share, to);
+      this.s.entries.push(name);
+      // Until the round's other entries are here (gossip brings them), or the straggler timeout.
+      const deadline = Date.now() + c.stragglerTimeoutS * 1000;
+      let held = this.host.roundAuthors(c.job, r);
+      while (!this.closed && c.members.some((m) => !held.includes(m)) && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 200));
+        held = this.host.roundAuthors(c.job, r);
+      }
+      const missing = c.members.filter((m) => !held.includes(m));
+      for (const node of missing) this.s.stragglers.push({ round: r, node });
+      this.metrics?.jobStragglers.inc(missing.length);
+      this.metrics?.jobParticipants.set(held.length);
+      const loss = await this.host.withWeights(async (w) => meanLoss(w, tokens));
+      this.s.loss.push(round4(loss));
+      this.s.bytes.push(bundleBytes * to.length + (r === 1 ? seededBytes : 0));
+      this.s.digests.push(this.host.digest().slice(0, 12));
+      const seconds = (performance.now() - t0) / 1000;
+      this.metrics?.jobRoundSeconds.observe(seconds);
+      this.metrics?.jobLoss.set(loss);
+      this.log.info({ ev: "round_done", job: c.job, r, mode: "gossip", held, stragglers: missing, loss, to, seconds: round4(seconds), entry: name, digest: this.host.digest().slice(0, 12) }, "gossip round: own entry sent, the others' held");
+    }
+    this.s = { ...this.s, state: this.closed ? "failed" : "done", endedAt: Date.now(), ...(this.closed ? { error: "the node stopped" } : {}) };
+    this.log.info({ ev: "job_done", job: c.job, mode: "gossip", loss: this.s.loss, lossBefore: this.s.lossBefore }, "gossip job finished here");
   }
 
   /** Until every called member's update arrived or the deadline passed (the coordinator's own is in already). */
@@ -233,12 +323,21 @@ export class TrainJobs {
       this.wake?.();
       return;
     }
+    if (kind === KIND_GOSSIP) {
+      const c = decodeGossipCall(bytes);
+      if (typeof c === "string") { this.log.warn({ ev: "call_refused", from, err: c }, c); return; }
+      if (c.seeder !== from || !c.members.includes(this.host.nodeId)) return;
+      this.log.info({ ev: "gossip_joined", job: c.job, seeder: from, pairs: c.pairs.length, members: c.members }, "joined a gossip job");
+      this.joinGossip(c);
+      return;
+    }
     if (kind === KIND_ROUND) {
       const c = decodeRoundCall(bytes);
       if (typeof c === "string") { this.log.warn({ ev: "call_refused", from, err: c }, c); return; }
       if (c.coordinator !== from) return;
       this.latestCall = { job: c.job, r: c.r };
       this.lastHeard = Date.now();
+      this.log.info({ ev: "round_called", job: c.job, r: c.r, pairs: c.pairs.length, coordinator: from }, "called for a training round");
       if (this.s.job !== c.job || this.s.round < c.r) {
         this.s = this.s.job === c.job ? { ...this.s, round: c.r, state: "running" }
           : { ...idleStatus(), job: c.job, state: "running", round: c.r, rounds: c.rounds, coordinator: c.coordinator, startedAt: Date.now() };
@@ -289,6 +388,14 @@ export class TrainJobs {
   }
 }
 
+function shuffle<T>(xs: T[]): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
 function mean(xs: number[]): number { return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN; }
 function round4(x: number): number { return Math.round(x * 1e4) / 1e4; }
 /** Lets the overlay and the HTTP API run between training steps. */

@@ -29,3 +29,11 @@ export function fedAvg(config: Gpt2Config, updates: readonly Update[]): StateDic
   }
   return makeDelta(zero, viewParams(config, Float32Array.from(acc))).delta;
 }
+
+/** factor · Δ as an fp16 delta: a gossip member's share of the round's average (train-job.ts). */
+export function scaleDelta(config: Gpt2Config, delta: StateDict, factor: number): StateDict {
+  const flat = viewParams(config);
+  mergeDelta(flat, delta, 1);
+  for (let i = 0; i < flat.flat.length; i++) flat.flat[i] = flat.flat[i]! * factor;
+  return makeDelta(viewParams(config), flat).delta;
+}

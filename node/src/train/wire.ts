@@ -1,7 +1,8 @@
 // What a training job sends between our nodes, as overlay payloads (never to course nodes):
 //   train-round  coordinator → one member: the round, the entry it starts from, the member's shard;
 //   train-update member → coordinator: `DFU1\n`, a JSON header line, the fp16 delta file;
-//   train-status coordinator → every peer: the job's progress (what GET /train shows on each node).
+//   train-status coordinator → every peer: the job's progress (what GET /train shows on each node);
+//   train-gossip the node a gossip job was started on → each member: the job and the member's shard.
 // Every decode takes untrusted bytes and returns the message or why it is not one.
 
 import { isNodeId } from "../util/ids.js";
@@ -10,7 +11,8 @@ import { parsePairs, type Pair } from "./dataset.js";
 export const KIND_ROUND = "train-round";
 export const KIND_UPDATE = "train-update";
 export const KIND_STATUS = "train-status";
-export const TRAIN_KINDS: readonly string[] = [KIND_ROUND, KIND_UPDATE, KIND_STATUS];
+export const KIND_GOSSIP = "train-gossip";
+export const TRAIN_KINDS: readonly string[] = [KIND_ROUND, KIND_UPDATE, KIND_STATUS, KIND_GOSSIP];
 
 export type TrainMode = "fedavg" | "gossip";
 export type TrainState = "idle" | "running" | "done" | "failed";
@@ -31,15 +33,17 @@ export interface TrainStatus {
   lossBefore: number | null;
   /** Bytes moved per finished round: shards out, updates in, the round entry to every peer. */
   bytes: number[];
-  /** The round entries made, by name. */
+  /** The round entries made, by name (gossip: this node's own). */
   entries: string[];
+  /** This node's digest (first 12 hex digits) when each round closed: in gossip, how far the nodes still differ. */
+  digests: string[];
   startedAt: number | null;
   endedAt: number | null;
   error?: string;
 }
 
 export function idleStatus(): TrainStatus {
-  return { job: null, state: "idle", mode: "fedavg", round: 0, rounds: 0, coordinator: null, members: [], stragglers: [], loss: [], lossBefore: null, bytes: [], entries: [], startedAt: null, endedAt: null };
+  return { job: null, state: "idle", mode: "fedavg", round: 0, rounds: 0, coordinator: null, members: [], stragglers: [], loss: [], lossBefore: null, bytes: [], entries: [], digests: [], startedAt: null, endedAt: null };
 }
 
 export interface RoundCall {
@@ -115,6 +119,32 @@ export function decodeUpdate(bytes: Uint8Array): { header: UpdateHeader; delta: 
   return { header: { job, r, pairs, loss }, delta: bytes.subarray(nl + 1) };
 }
 
+/** A gossip job as its seeder hands it to each member: who takes part and the member's own shard. */
+export interface GossipCall {
+  job: string;
+  rounds: number;
+  seeder: string;
+  members: string[];
+  stragglerTimeoutS: number;
+  pairs: Pair[];
+}
+
+export function encodeGossipCall(c: GossipCall): Uint8Array { return enc.encode(JSON.stringify(c)); }
+
+export function decodeGossipCall(bytes: Uint8Array): GossipCall | string {
+  const o = json(bytes);
+  if (typeof o === "string") return `train-gossip: ${o}`;
+  const { job, rounds, seeder, members, stragglerTimeoutS, pairs } = o;
+  if (typeof job !== "string" || !isNodeId(job)) return "train-gossip: job must be an id";
+  if (!isRound(rounds) || rounds < 1) return "train-gossip: rounds must be ≥ 1";
+  if (typeof seeder !== "string" || !isNodeId(seeder)) return "train-gossip: seeder must be a node id";
+  if (!Array.isArray(members) || members.length === 0 || !members.every((m) => typeof m === "string" && isNodeId(m))) return "train-gossip: members must be node ids";
+  if (typeof stragglerTimeoutS !== "number" || !(stragglerTimeoutS > 0 && stragglerTimeoutS <= 600)) return "train-gossip: stragglerTimeoutS must be (0, 600]";
+  const p = parsePairs(pairs, "train-gossip pairs");
+  if (typeof p === "string") return p;
+  return { job, rounds, seeder, members: members as string[], stragglerTimeoutS, pairs: p };
+}
+
 export function encodeStatus(s: TrainStatus): Uint8Array { return enc.encode(JSON.stringify(s)); }
 
 /** A coordinator's status as a member keeps it; fields checked for type only (it is shown, never acted on beyond its state). */
@@ -130,10 +160,11 @@ export function decodeStatus(bytes: Uint8Array): TrainStatus | string {
   if (!Array.isArray(s.members) || !s.members.every((m) => typeof m === "string" && isNodeId(m))) return "train-status: members must be node ids";
   if (!Array.isArray(s.stragglers) || !s.stragglers.every((x) => x && isRound(x.round) && typeof x.node === "string")) return "train-status: stragglers must be {round, node}";
   if (!Array.isArray(s.entries) || !s.entries.every((x) => typeof x === "string")) return "train-status: entries must be names";
+  const digests = Array.isArray(s.digests) ? s.digests.filter((x): x is string => typeof x === "string") : [];
   return {
     job: s.job, state: s.state as TrainState, mode: s.mode === "gossip" ? "gossip" : "fedavg", round: s.round, rounds: s.rounds, coordinator: s.coordinator,
     members: s.members, stragglers: s.stragglers.map((x) => ({ round: x.round, node: String(x.node) })), loss: s.loss as number[],
-    lossBefore: typeof s.lossBefore === "number" ? s.lossBefore : null, bytes: s.bytes as number[], entries: s.entries,
+    lossBefore: typeof s.lossBefore === "number" ? s.lossBefore : null, bytes: s.bytes as number[], entries: s.entries, digests,
     startedAt: typeof s.startedAt === "number" ? s.startedAt : null, endedAt: typeof s.endedAt === "number" ? s.endedAt : null,
     ...(typeof s.error === "string" ? { error: s.error.slice(0, 500) } : {}),
   };
