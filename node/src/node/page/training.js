@@ -19,7 +19,7 @@ export function trainingView() {
     }
     const loss = job.loss ?? [];
     const last = loss.length ? loss[loss.length - 1].toFixed(4) : "—";
-    setText("training-summary", `Job ${job.job}: ${job.state}${job.error ? ` (${job.error})` : ""}, round ${job.round} of ${job.rounds} (${job.mode}), coordinated by ${job.coordinator ?? "?"}.`);
+    setText("training-summary", `Job ${job.job}: ${job.state}${job.error ? ` (${job.error})` : ""}, round ${job.round} of ${job.rounds} (${job.mode}), ${job.coordinator ? `coordinated by ${job.coordinator}` : "no coordinator (each node reports its own rounds)"}.`);
     const strag = (job.stragglers ?? []).map((x) => `${x.node} (round ${x.round})`).join(", ") || "none";
     fillFacts("training-facts", [
       ["state", job.state], ["round", `${job.round} of ${job.rounds}`], ["members", (job.members ?? []).join(", ") || "—"],
