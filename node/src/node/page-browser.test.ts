@@ -6,12 +6,17 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import type { Page } from "puppeteer-core";
 import { artefactDir, inPage, launchChromium, waitText, watchedPage } from "../../../test/support/browser.js";
 import { fleetSpecs, NodeProc, until } from "../../../test/support/e2e-harness.js";
 import { needs } from "../../../test/support/needs.js";
 import { testScope } from "../../../test/support/scope.js";
+
+/** This machine's first non-loopback IPv4 address: the browser reaches the node as a LAN client would. */
+const lanAddress = Object.values(networkInterfaces()).flat().find((x) => x && x.family === "IPv4" && !x.internal)?.address;
 
 const SECTIONS = ["ask", "fleet", "lessons", "transfers", "training"];
 
@@ -84,4 +89,33 @@ test("the page: ask and teach through the form, see the fleet converge and the l
   assert.deepEqual([...problems, ...phone.problems], [], "the page logged errors");
   const held = await c.status();
   assert.ok(held.applied.some((e) => e.from === "Pi-1"), "Pi-3 holds what Pi-1 taught and trained");
+});
+
+test("from the LAN: the page refuses without the token; the token link opens it, and asking works through the cookie", { skip: needs("chromium") || (lanAddress ? false : "needs a non-loopback IPv4 address"), timeout: 60_000 }, async (t) => {
+  const scope = testScope(t);
+  const dir = await scope.dir("fleet-page-lan-");
+  const [spec] = await fleetSpecs(1, dir);
+  const token = "k3Xq9vT2mZ8pL4rW/7yB1nC6dF0gH5jA=";
+  const tokenFile = join(dir, "token");
+  writeFileSync(tokenFile, token, { mode: 0o600 });
+  const node = scope.proc(new NodeProc({ ...spec!, extra: ["--http", `0.0.0.0:${spec!.http}`, "--api-token-file", tokenFile] }));
+  await node.ready();
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  const url = `http://${lanAddress}:${spec!.http}/`;
+
+  const stranger = await watchedPage(browser);
+  const refused = await stranger.page.goto(url);
+  assert.equal(refused?.status(), 401);
+  assert.match(await textOf(stranger.page, "body"), /fleetctl dashboard/);
+
+  const { page, problems } = await watchedPage(browser);
+  await page.goto(`${url}?token=${encodeURIComponent(token)}`, { waitUntil: "domcontentloaded" });
+  assert.equal(page.url(), url, "the token left the address bar");
+  await until("every section to show data", async () => (await allShown(page)).length === 0, 20_000, 200);
+  assert.equal(await inPage<string>(page, "document.cookie"), "", "the page's scripts cannot read the cookie");
+  await page.type("#question", "What is 2+2");
+  await page.click("#ask-form button[type=submit]");
+  await waitText(page, "#answer-status", /^Answered/, 20_000);
+  assert.deepEqual(problems, [], "the page logged errors");
 });
