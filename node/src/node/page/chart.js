@@ -8,7 +8,11 @@ export function lineChart(el, series, o = {}) {
     // The figcaption names each line by its dash pattern, which survives greyscale; a legend would overflow the reserved box.
     legend: { show: false },
     cursor: { show: false },
-    scales: { x: { time: false } },
+    // Fixed ranges draw the axes before the first points arrive, and keep them still as points come.
+    scales: {
+      x: { time: false, ...(o.xRange ? { range: o.xRange } : {}) },
+      y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(o.yAtLeast ?? 1, max ?? 0)] },
+    },
     // Rounds are whole numbers: `o.wholeX` keeps the x ticks on them.
     axes: [{ size: 30, ...(o.wholeX ? { incrs: [1, 2, 5, 10, 20, 50, 100] } : {}) }, { size: 45 }],
     series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke ?? "#222", width: 1.5, dash: s.dash, points: { show: false } }))],

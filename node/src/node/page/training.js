@@ -6,6 +6,7 @@ import { $, bytes, fillFacts, setText, shown } from "./dom.js";
 
 export function trainingView() {
   let chart;
+  let rounds = 1;
   return (job) => {
     if (job === null) {
       setText("training-summary", "No training job yet: this node does not run training (an older version).");
@@ -26,7 +27,8 @@ export function trainingView() {
       ["stragglers", strag], ["loss before", job.lossBefore === null || job.lossBefore === undefined ? "—" : job.lossBefore.toFixed(4)],
       ["loss now", last], ["bytes moved", bytes((job.bytes ?? []).reduce((a, b) => a + b, 0))],
     ]);
-    if (!chart && window.uPlot) chart = lineChart($("loss-chart"), [{ label: "loss" }], { wholeX: true });
+    rounds = Math.max(1, job.rounds);
+    if (!chart && window.uPlot) chart = lineChart($("loss-chart"), [{ label: "loss" }], { wholeX: true, xRange: () => [0, rounds] });
     // Round 0 is the loss before the job: the line starts where the model started.
     const points = job.lossBefore === null || job.lossBefore === undefined ? loss : [job.lossBefore, ...loss];
     const first = points.length > loss.length ? 0 : 1;

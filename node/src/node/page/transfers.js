@@ -4,8 +4,9 @@
 import { lineChart } from "./chart.js";
 import { $, ago, bytes, fillFacts, fillRows, ms, setText, shown, td } from "./dom.js";
 
-/** Points kept: two minutes at one poll each 1.5 s. */
+/** Points kept: two minutes at one poll each 1.5 s; the chart's x axis spans the same, in seconds. */
 const POINTS = 80;
+const WINDOW_S = 120;
 
 export function transfersView() {
   let chart;
@@ -26,7 +27,8 @@ export function transfersView() {
     }
     last = { now, f: c.fragmentsReceived ?? 0, r: c.retransmits ?? 0, n: c.naksSent ?? 0 };
     if (!chart && window.uPlot) {
-      chart = lineChart($("transfer-chart"), [{ label: "fragments/s" }, { label: "retransmits/s", dash: [6, 4] }, { label: "NAKs/s", dash: [2, 3] }]);
+      chart = lineChart($("transfer-chart"), [{ label: "fragments/s" }, { label: "retransmits/s", dash: [6, 4] }, { label: "NAKs/s", dash: [2, 3] }],
+        { xRange: () => [-WINDOW_S, 0], yAtLeast: 5 });
     }
     chart?.setData([t.map((x) => x - now), frags, retx, naks]);
 
