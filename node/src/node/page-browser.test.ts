@@ -56,6 +56,7 @@ test("the page: ask and teach through the form, see the fleet converge and the l
   await page.click("#teach-button");
   await waitText(page, "#teach-status", /^Taught in/, 40_000);
   await waitText(page, "#fleet-rows", /converged \(1 entry\).*converged \(1 entry\)/, 30_000);
+  await waitText(page, "#teach-progress", /reached every node: all 2 DeltaFleet peers/, 10_000);
   await waitText(page, "#lesson-rows", /What is 2\+2.*4.*Pi-1/, 30_000);
   await waitText(page, "#recent-rows", /sent/, 10_000);
   // Asked again, the question is one the fleet was taught.

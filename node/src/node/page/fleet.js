@@ -3,6 +3,7 @@
 
 import { ago, count, fillRows, ms, setText, shown, td } from "./dom.js";
 
+/** Draws the section; returns how many DeltaFleet peers hold exactly our log (the teach's progress). */
 export function renderFleet(s) {
   const log = s.log ?? { entries: 0, set: "", peers: [], lacking: 0 };
   const said = new Map((log.peers ?? []).map((p) => [p.id, p]));
@@ -19,6 +20,7 @@ export function renderFleet(s) {
   const ours = (s.peers ?? []).filter((p) => p.ours).length;
   setText("fleet-summary", `${count(s.peers.length, "peer", "peers")} (${ours} DeltaFleet, ${s.peers.length - ours} course). This node holds ${count(log.entries, "entry", "entries")}; ${converged} of ${ours} DeltaFleet peers match it${log.lacking ? `; ${count(log.lacking, "entry", "entries")} still to fetch` : ""}.`);
   shown("fleet");
+  return { converged, ours };
 }
 
 /** A peer's log against ours: the same set, or how many entries apart. */

@@ -23,7 +23,8 @@ async function poll() {
     const s = await getJson("/status");
     setText("node-id", `node ${s.id}`);
     setText("conn", `Connected: ${s.ready ? "ready" : "starting"}, ${count(s.log?.entries ?? 0, "entry", "entries")}, model ${String(s.digest).slice(0, 12)}. Updates every ${POLL_MS / 1000} s.`);
-    renderFleet(s);
+    const held = renderFleet(s);
+    if (state.taughtVersion) teachProgress(state.taughtVersion, s, held);
     renderTransfers(s);
     const key = `${s.digest}/${s.log?.set}`;
     if (key !== state.lessonsKey && !lessonsBusy) {
@@ -38,6 +39,15 @@ async function poll() {
   } catch (e) {
     setText("conn", `Not connected: ${e.message}. Retrying every ${POLL_MS / 1000} s.`);
   }
+}
+
+/** After a teach here: how far the lesson has spread, by the peers whose log now matches ours. */
+function teachProgress(version, s, held) {
+  const mine = (s.applied ?? []).some((e) => e.version === version);
+  if (!mine) return;
+  setText("teach-progress", held.converged === held.ours
+    ? `The lesson has reached every node: all ${held.ours} DeltaFleet peers hold what this node holds.`
+    : `Spreading: ${held.converged} of ${held.ours} DeltaFleet peers hold what this node holds…`);
 }
 
 async function start() {
