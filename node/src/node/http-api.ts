@@ -250,8 +250,10 @@ function pageCookie(req: IncomingMessage): string | undefined {
 /**
  * `/` and `/page/*`: the classroom page, under the API's token rules. A browser beyond loopback
  * cannot send a bearer header when a person opens a link, so `/?token=…` (the link fleetctl
- * dashboard prints) trades the token for the page cookie and redirects to `/`: the token leaves the
- * address bar and the history, and every call the page makes carries the cookie.
+ * dashboard prints) trades the token for the page cookie and moves on to `/`: the token leaves the
+ * address bar and the history, and every call the page makes carries the cookie. It moves on from
+ * a page of its own, not by an HTTP redirect: a link clicked on another site (a chat, a mail) makes
+ * a redirect cross-site too, and the browser would withhold the Strict cookie from `/`.
  */
 async function servePage(opts: HttpApiOptions, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== "GET" && req.method !== "HEAD") {
@@ -261,14 +263,17 @@ async function servePage(opts: HttpApiOptions, url: URL, req: IncomingMessage, r
   const given = url.searchParams.get("token");
   if (url.pathname === "/" && given !== null) {
     if (opts.token === undefined || !tokenMatches(given, opts.token)) {
+      opts.onRefused?.("unauthorized");
       return sendPageText(res, 401, "That link's token is not this fleet's token. Ask your instructor for the link fleetctl dashboard prints.");
     }
-    res.writeHead(303, {
-      Location: "/",
+    const s = '<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/"><link rel="icon" href="data:,"><title>DeltaFleet</title>'
+      + '<script>location.replace("/")</script><p><a href="/">Open the classroom page</a></p>';
+    res.writeHead(200, {
+      "Content-Type": "text/html; charset=utf-8", "Content-Length": Buffer.byteLength(s),
       "Set-Cookie": `${PAGE_COOKIE}=${encodeURIComponent(given)}; HttpOnly; SameSite=Strict; Path=/`,
-      "Cache-Control": "no-store",
+      "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
     });
-    res.end();
+    res.end(s);
     return;
   }
   try {
@@ -292,7 +297,8 @@ async function servePage(opts: HttpApiOptions, url: URL, req: IncomingMessage, r
 }
 
 function sendPageText(res: ServerResponse, status: number, message: string): void {
-  const s = `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>DeltaFleet</title><p>${message.replace(/[<>&]/g, "")}</p>`;
+  // No favicon request (its 404 would be one more error in the console).
+  const s = `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width"><link rel="icon" href="data:,"><title>DeltaFleet</title><p>${message.replace(/[<>&]/g, "")}</p>`;
   res.writeHead(status, { "Content-Type": "text/html; charset=utf-8", "Content-Length": Buffer.byteLength(s), "Cache-Control": "no-store" });
   res.end(s);
 }
