@@ -53,7 +53,7 @@ const ids = Array.from({ length: N }, (_, i) => `pi-${i + 1}`);
 const shards = assignShards(pairs.length, ids.map((id) => ({ id, speed: 1 })), OVERLAP);
 
 interface Row { round: number; single: number; fedavg: number; gossip: number; gossipSpread: number; gossipSets: number; fedavgBytes: number; gossipBytes: number }
-const loss0 = meanLoss(base, tokens);
+const loss0 = await meanLoss(base, tokens);
 const rows: Row[] = [];
 
 // One node on everything: the baseline.
@@ -105,16 +105,16 @@ for (let r = 1; r <= ROUNDS; r++) {
       if (n < FANOUT) { add(local[j]!, made[k]!); held[j]!.add(name); } else pending[j]!.push({ name, flat: made[k]! });
     });
   }
-  const gl = local.map((p) => meanLoss(p, tokens));
+  const gl = await Promise.all(local.map((p) => meanLoss(p, tokens)));
   rows.push({
-    round: r, single: meanLoss(single, tokens), fedavg: meanLoss(global, tokens),
+    round: r, single: await meanLoss(single, tokens), fedavg: await meanLoss(global, tokens),
     gossip: gl.reduce((a, b) => a + b, 0) / N, gossipSpread: Math.max(...gl) - Math.min(...gl),
     gossipSets: sets(), fedavgBytes, gossipBytes,
   });
 }
 // After the last round: catch-up delivers what was still on its way.
 for (let k = 0; k < N; k++) for (const e of pending[k]!.splice(0)) { add(local[k]!, e.flat); held[k]!.add(e.name); }
-const settled = { sets: sets(), loss: local.map((p) => meanLoss(p, tokens)) };
+const settled = { sets: sets(), loss: await Promise.all(local.map((p) => meanLoss(p, tokens))) };
 
 const f = (x: number) => x.toFixed(3);
 if (opts.json) console.log(JSON.stringify({ nodes: N, rounds: ROUNDS, fanout: FANOUT, pairs: pairs.length, loss0, rows, settled }, null, 2));
