@@ -41,8 +41,12 @@ import {
 import type { NodeMetrics } from "./metrics.js";
 import type { OverlayHandle, PeerInfo } from "./seams.js";
 
-/** A peer heard within this is live: a round calls it (PEER_SYNC comes about every second). */
-const PEER_LIVE_MS = 5_000;
+/**
+ * A peer heard within this is live: a round calls it. PEER_SYNC comes about every second, but a
+ * busy Pi may go quiet for a few (a long epoch); a peer really gone costs the round no more than
+ * the straggler timeout.
+ */
+const PEER_LIVE_MS = 10_000;
 /** A member marks the job failed when its coordinator has been silent this long (no PEER_SYNC). */
 const COORDINATOR_SILENT_MS = 15_000;
 /** How often a member looks for its coordinator. */
@@ -155,7 +159,7 @@ export class TrainJobs {
 
   private async coordinate(job: string, req: TrainRequest): Promise<void> {
     const tokens = req.pairs.map((p) => this.host.pairTokens(p));
-    this.s.lossBefore = await this.host.withWeights(async (w) => meanLoss(w, tokens));
+    this.s.lossBefore = await this.host.withWeights((w) => meanLoss(w, tokens, yieldToLoop));
     let after: string | null = null;
     for (let r = 1; r <= req.rounds && !this.closed; r++) {
       if (r > 1 && this.roundGapMs > 0) {
@@ -199,7 +203,7 @@ export class TrainJobs {
       const { name, bundleBytes } = await this.host.commitRound({ job, r, members: averaged }, delta);
       after = name;
       bytes += bundleBytes * this.livePeers().length;
-      const loss = await this.host.withWeights(async (w) => meanLoss(w, tokens));
+      const loss = await this.host.withWeights((w) => meanLoss(w, tokens, yieldToLoop));
       const seconds = (performance.now() - t0) / 1000;
       this.s.loss.push(round4(loss));
       this.s.bytes.push(bytes);
@@ -245,7 +249,7 @@ export class TrainJobs {
   private async gossipRounds(c: GossipCall, seededBytes: number): Promise<void> {
     const tokens = c.pairs.map((p) => this.host.pairTokens(p));
     const n = c.members.length;
-    this.s.lossBefore = round4(await this.host.withWeights(async (w) => meanLoss(w, tokens)));
+    this.s.lossBefore = round4(await this.host.withWeights((w) => meanLoss(w, tokens, yieldToLoop)));
     for (let r = 1; r <= c.rounds && !this.closed; r++) {
       const t0 = performance.now();
       this.s.round = r;
@@ -267,7 +271,7 @@ export class TrainJobs {
       for (const node of missing) this.s.stragglers.push({ round: r, node });
       this.metrics?.jobStragglers.inc(missing.length);
       this.metrics?.jobParticipants.set(held.length);
-      const loss = await this.host.withWeights(async (w) => meanLoss(w, tokens));
+      const loss = await this.host.withWeights((w) => meanLoss(w, tokens, yieldToLoop));
       this.s.loss.push(round4(loss));
       this.s.bytes.push(bundleBytes * to.length + (r === 1 ? seededBytes : 0));
       this.s.digests.push(this.host.digest().slice(0, 12));

@@ -17,14 +17,14 @@ test("one epoch over 24 quiz pairs lowers their mean answer loss on baseline + t
   const pairs = (parseJsonl(readFileSync(join(repoRoot(), "data", "quiz.jsonl"), "utf8")) as Pair[]).slice(0, 24);
   const tokens = pairs.map((p) => model.pairTokens(p.question, p.answer));
   const before = Float32Array.from(model.params.flat);
-  const lossBefore = meanLoss(model.params, tokens);
+  const lossBefore = await meanLoss(model.params, tokens);
   const out = await trainEpoch(model.params, tokens);
   assert.deepEqual(model.params.flat, before, "the weights the fleet agrees on are left as they were");
   assert.equal(out.losses.length, 24);
   for (const t of out.delta.values()) assert.equal(t.dtype, "f16");
   const after = viewParams(model.params.config, Float32Array.from(before));
   mergeDelta(after, out.delta, 1);
-  const lossAfter = meanLoss(after, tokens);
+  const lossAfter = await meanLoss(after, tokens);
   assert.ok(lossAfter < lossBefore - 0.5, `loss ${lossBefore} → ${lossAfter}`);
 });
 

@@ -54,14 +54,19 @@ export async function trainEpoch(baseline: Params, pairs: readonly TokenPair[], 
   return { delta: makeDelta(baseline, work).delta, losses };
 }
 
-/** Mean answer-token loss of `pairs` on `params`: what a job reports per round. */
-export function meanLoss(params: Params, pairs: readonly TokenPair[]): number {
+/**
+ * Mean answer-token loss of `pairs` on `params`: what a job reports per round. `pause` runs between
+ * pairs, as in trainEpoch: a hundred pairs' softmax over GPT-2's 50,257 tokens takes seconds on a
+ * Pi, and a node that does not read its socket meanwhile looks gone to its peers.
+ */
+export async function meanLoss(params: Params, pairs: readonly TokenPair[], pause: () => Promise<void> = async () => undefined): Promise<number> {
   let sum = 0;
   for (const p of pairs) {
     const { tokens, targets, weights } = pairSetup(p);
     const ws = createWorkspace(params, tokens.length);
     forward(params, tokens, ws);
     sum += loss(params, ws, targets, weights);
+    await pause();
   }
   return pairs.length ? sum / pairs.length : NaN;
 }
