@@ -36,7 +36,6 @@ test("the page: ask and teach through the form, see the fleet converge and the l
   t.after(() => browser.close());
   const shots = artefactDir("page");
   t.diagnostic(`screenshots in ${shots}`);
-  console.log(`# page screenshots: ${shots}`);
 
   const { page, problems } = await watchedPage(browser);
   await page.goto(a.url + "/", { waitUntil: "domcontentloaded" });
