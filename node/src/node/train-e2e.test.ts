@@ -91,3 +91,30 @@ test("three nodes: a 3-round gossip job seeded on one node — each node's own r
   const busy = await fetch(`${a.url}/train`, { method: "POST", body: JSON.stringify({ dataset: "quiz", rounds: 1, mode: "gossip", stragglerTimeoutS: 5, extra: 1 }) });
   assert.equal(busy.status, 400);
 });
+
+test("the coordinator killed mid-job: the members refuse a second job while it runs, then mark it failed with why, and keep the rounds already made", { timeout: 120_000 }, async (t) => {
+  const scope = testScope(t);
+  const specs = await fleetSpecs(3, await scope.dir("fleet-train-coord-"));
+  // A pause between rounds, so the kill lands after round 1 and before round 2 has anything to lose.
+  const nodes = specs.map((s) => scope.proc(new NodeProc({ ...s, env: { FLEET_TEST_ROUND_GAP_MS: "3000" } })));
+  await Promise.all(nodes.map((n) => n.ready()));
+  const [a, b, c] = nodes as [NodeProc, NodeProc, NodeProc];
+  await until("all hear each other", async () => (await Promise.all(nodes.map((n) => n.status()))).every((s) => s.peers.length === 2));
+  const started = await fetch(`${a.url}/train`, { method: "POST", body: JSON.stringify({ dataset: "quiz", rounds: 5, stragglerTimeoutS: 30 }) });
+  assert.equal(started.status, 202);
+  const first = await a.waitEv("round_done", (e) => e.r === 1, 60_000);
+  await until("Pi-2 knows the job runs", async () => (await b.get<TrainStatus>("/train")).state === "running");
+  const busy = await fetch(`${b.url}/train`, { method: "POST", body: JSON.stringify({ dataset: "quiz", rounds: 1, stragglerTimeoutS: 5 }) });
+  assert.equal(busy.status, 409, "a member knows a job runs on the fleet");
+  const killedAt = Date.now();
+  await a.kill9();
+  for (const n of [b, c]) {
+    const s = await until(`${n.name} marks the job failed`, async () => {
+      const x = await n.get<TrainStatus>("/train");
+      return x.state === "failed" && x;
+    }, 60_000, 250);
+    assert.match(s.error ?? "", /coordinator Pi-1 silent for \d+ s: the job stopped/);
+    t.diagnostic(`${n.name}: failed ${Date.now() - killedAt} ms after the coordinator's kill`);
+    assert.ok((await n.status()).applied.some((x) => x.version === first.entry), `${n.name} keeps round 1's entry`);
+  }
+});

@@ -25,10 +25,8 @@
 // and the rounds already made are entries every node keeps. Starting the job again is one command.
 
 import type { Logger } from "pino";
-import { writeTorchStateDict } from "../checkpoint/torch-file.js";
-import { readTorchStateDict } from "../checkpoint/torch-file.js";
-import type { Params } from "../engine/params.js";
-import { TIED_KEYS } from "../engine/params.js";
+import { readTorchStateDict, writeTorchStateDict } from "../checkpoint/torch-file.js";
+import { TIED_KEYS, type Params } from "../engine/params.js";
 import type { RoundInfo } from "../log/entry.js";
 import type { Pair } from "../train/dataset.js";
 import { fedAvg, scaleDelta, type Update } from "../train/fedavg.js";
@@ -103,6 +101,8 @@ export class TrainJobs {
   private memberQueue: Promise<void> = Promise.resolve();
   private readonly watch: NodeJS.Timeout;
   private lastWatch = Date.now();
+  /** When this member last heard from its job's coordinator in a training message (PEER_SYNC counts too). */
+  private lastHeard = 0;
   private closed = false;
   /** Training pairs per second this node measured on itself (what its PEER_SYNC says as tsp). */
   readonly speed: number | undefined;
@@ -198,8 +198,8 @@ export class TrainJobs {
       for (const node of missing) this.s.stragglers.push({ round: r, node });
       this.metrics?.jobStragglers.inc(missing.length);
       for (const a of arrived.values()) bytes += a.bytes;
-      const params = await this.host.withWeights(async (w) => w.config);
-      const delta = writeTorchStateDict(fedAvg(params, [...arrived.values()].map((a) => a.update)), { sharedStorage: TIED_KEYS });
+      const config = await this.host.withWeights(async (w) => w.config);
+      const delta = writeTorchStateDict(fedAvg(config, [...arrived.values()].map((a) => a.update)), { sharedStorage: TIED_KEYS });
       const { name, bundleBytes } = await this.host.commitRound({ job, r, members: averaged }, delta);
       after = name;
       bytes += bundleBytes * this.livePeers().length;
@@ -308,7 +308,7 @@ export class TrainJobs {
       const s = decodeStatus(bytes);
       if (typeof s === "string") { this.log.warn({ ev: "status_refused", from, err: s }, s); return; }
       // Only a job's own coordinator speaks for it, and a coordinating node keeps its own account.
-      if (s.coordinator !== from || this.s.coordinator === this.host.nodeId && this.running) return;
+      if (s.coordinator !== from || (this.s.coordinator === this.host.nodeId && this.running)) return;
       this.s = s;
       this.lastHeard = Date.now();
       return;
@@ -350,8 +350,6 @@ export class TrainJobs {
         this.log.warn({ ev: "member_round_failed", job: c.job, r: c.r, err: e.message }, "could not train this round's shard"));
     }
   }
-
-  private lastHeard = 0;
 
   /** A member's round: wait to hold the entry it starts from, one epoch over the shard, the update to the coordinator. */
   private async trainCall(c: RoundCall): Promise<void> {
