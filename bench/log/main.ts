@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < N; i++) {
       const { delta, file } = randomDelta(base.config, 5000 + i, DENSITY);
       if (pool.length < 20) pool.push(delta);
-      const entry: Entry = { author: `pi-${i % 30}`, seq: Math.floor(i / 30) + 1, sha256: sha256Hex(file), kind: "round", base: BASE };
+      const entry: Entry = { author: `pi-${i % 30}`, seq: Math.floor(i / 30) + 1, sha256: sha256Hex(file), kind: "round", base: BASE, round: { job: "bench", r: i + 1, members: [`pi-${i % 30}`] } };
       const t0 = performance.now();
       await store.add(entry, file);
       addMs += performance.now() - t0;

@@ -26,12 +26,20 @@ export const EXAMPLES: Record<string, Example[]> = {
   check: [
     { line: "fleetctl check -i inventory/hosts.yml --teacher pi-2 --timeout 300", says: "teach pi-2, give the others 5 minutes" },
   ],
+  train: [
+    { line: "fleetctl train -i inventory/hosts.yml --dataset data/quiz.jsonl --rounds 3", says: "three FedAvg rounds over the example quiz" },
+    { line: "fleetctl train -i inventory/hosts.yml --dataset data/quiz.jsonl --rounds 5 --straggler-timeout 20 --json", says: "a slow Pi waits at most 20 s a round; the report as JSON" },
+  ],
   "roster list": [{ line: "fleetctl roster list -i inventory/hosts.yml", says: "members, revoked nodes, Pis not enrolled yet" }],
   "roster revoke": [{ line: "fleetctl roster revoke -i inventory/hosts.yml lab", says: "node lab's deltas are merged nowhere from now on" }],
   "roster add": [{ line: "fleetctl roster add -i inventory/hosts.yml lab", says: "read lab's key on its Pi again and admit it" }],
   logs: [{ line: "fleetctl logs -i inventory/hosts.yml -n 50 -o logs", says: "50 lines per node, also kept in logs/" }],
   "sim up": [{ line: "fleetctl sim up -n 3 -i sim.yml", says: "three simulated Pis and their inventory" }],
   "image smoke": [{ line: "fleetctl image smoke --arch arm64 --timeout 600", says: "the Pi image under qemu" }],
+  dashboard: [
+    { line: "fleetctl dashboard -i inventory/hosts.yml", says: "open the classroom page of the first node that answers" },
+    { line: "fleetctl dashboard -i inventory/hosts.yml -l pi-2 --print", says: "pi-2's page: print the link (it holds the token)" },
+  ],
   "monitor up": [{ line: "fleetctl monitor up -i inventory/hosts.yml", says: "Prometheus (and Grafana) for the fleet" }],
 };
 

@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { checkCommand } from "./commands/check.js";
+import { dashboardCommand } from "./commands/dashboard.js";
 import { demoCommand } from "./commands/demo.js";
 import { downCommand } from "./commands/down.js";
 import { imageCommand } from "./commands/image.js";
@@ -17,6 +18,7 @@ import { restartCommand } from "./commands/restart.js";
 import { rosterCommand } from "./commands/roster.js";
 import { simCommand } from "./commands/sim.js";
 import { statusCommand } from "./commands/status.js";
+import { trainCommand } from "./commands/train.js";
 import { upCommand } from "./commands/up.js";
 import { errorJson, FleetError } from "./errors.js";
 import { EXAMPLES, examplesHelp } from "./examples.js";
@@ -35,8 +37,10 @@ export function buildProgram(io: Io = processIo): Command {
     downCommand(io),
     restartCommand(io),
     statusCommand(io),
+    dashboardCommand(io),
     logsCommand(io),
     checkCommand(io),
+    trainCommand(io),
     rosterCommand(io),
     simCommand(io),
     imageCommand(io),

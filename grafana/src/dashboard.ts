@@ -322,6 +322,46 @@ export const ROWS: RowSpec[] = [
     ],
   },
   {
+    // Training jobs (node/src/node/train-job.ts): only the coordinator of a job exports these, so a
+    // line belongs to the node that got POST /train (or fleetctl train).
+    title: "Training",
+    panels: [
+      {
+        kind: "timeseries",
+        title: "Job loss per round",
+        unit: "none",
+        width: 8,
+        description: "Mean answer-token loss over the job's data set after each round, on the coordinator (0 before its first job). It should fall round after round.",
+        queries: [{ expr: `fleet_job_loss{${SEL}} and (fleet_job_round_seconds_count{${SEL}} > 0)`, legend: "{{node}}" }],
+      },
+      {
+        kind: "bars",
+        title: "Rounds: members averaged and left out",
+        unit: "none",
+        width: 8,
+        description: "participants: members called for the current round. left out: members whose update did not arrive before the straggler timeout (slow, stopped or dead) — the round closed with the others' average.",
+        queries: [
+          { expr: `max by (node) (fleet_job_participants{${SEL}})`, legend: "{{node}} participants" },
+          { expr: `sum by (node) (increase(fleet_job_stragglers_total{${SEL}}[${RATE}]))`, legend: "{{node}} left out" },
+        ],
+      },
+      {
+        kind: "timeseries",
+        title: "Round duration",
+        unit: "s",
+        width: 8,
+        min: 0,
+        description: "From calling the members to the round's entry made and the loss measured: the slowest member's epoch, or the straggler timeout when one is left out.",
+        queries: [
+          {
+            expr: `sum by (node) (rate(fleet_job_round_seconds_sum{${SEL}}[${RATE}])) / sum by (node) (rate(fleet_job_round_seconds_count{${SEL}}[${RATE}]))`,
+            legend: "{{node}} mean",
+          },
+        ],
+      },
+    ],
+  },
+  {
     title: "Process",
     panels: [
       {

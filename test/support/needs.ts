@@ -4,7 +4,7 @@
 
 import { execFileSync } from "node:child_process";
 
-export type Need = "torch" | "python3-regex" | "python3" | "root" | "docker" | "uftp" | "promtool" | "ansible" | "tmux" | "qemu-arm64" | "debootstrap";
+export type Need = "torch" | "python3-regex" | "python3" | "root" | "docker" | "uftp" | "promtool" | "ansible" | "tmux" | "qemu-arm64" | "debootstrap" | "chromium";
 
 const probes: Record<Need, () => boolean> = {
   torch: () => run("/usr/bin/python3", ["-c", "import torch"]),
@@ -16,6 +16,7 @@ const probes: Record<Need, () => boolean> = {
   promtool: () => run("promtool", ["--version"]),
   ansible: () => run("ansible-playbook", ["--version"]),
   tmux: () => run("tmux", ["-V"]),
+  chromium: () => run(process.env.FLEET_CHROMIUM ?? "/usr/bin/chromium", ["--version"]),
   debootstrap: () => run("sh", ["-c", "command -v debootstrap"]),
   "qemu-arm64": () => run("sh", ["-c", "test -e /proc/sys/fs/binfmt_misc/qemu-aarch64"]),
 };

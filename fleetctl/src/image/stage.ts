@@ -10,7 +10,7 @@ import { run } from "../exec.js";
 import { nodeArchName, type Arch } from "./arch.js";
 
 export interface StageOptions {
-  /** The repository: package.json, package-lock.json, .npmrc, dist/ and docker/. */
+  /** The repository: package.json, package-lock.json, .npmrc, dist/, data/ and docker/. */
   root: string;
   arch: Arch;
   /** An empty or absent folder that becomes the context. */
@@ -36,6 +36,8 @@ export async function stageNodeContext(o: StageOptions): Promise<void> {
   mkdirSync(app, { recursive: true });
   for (const f of ["package.json", "package-lock.json", ".npmrc"]) cpSync(join(o.root, f), join(app, f));
   cpSync(program, join(app, "dist", "node", "src"), { recursive: true, filter: (src) => shippedFile(relative(program, src)) });
+  // The example data sets: POST /train {"dataset": "quiz"} reads /opt/deltafleet/data/quiz.jsonl (node/src/node/train-request.ts).
+  cpSync(join(o.root, "data"), join(app, "data"), { recursive: true });
   cpSync(join(o.root, "docker", "node", "healthcheck.mjs"), join(o.dir, "healthcheck.mjs"));
 
   step("installing production dependencies from package-lock.json");

@@ -4,6 +4,7 @@
 import { FleetError } from "../errors.js";
 import type { FleetHost } from "../inventory.js";
 import type { NodeLog } from "./fleet-log.js";
+import type { TrainStatus } from "../../../node/src/train/wire.js";
 
 export interface NodeAddress {
   /** Inventory host name, for messages. */
@@ -123,6 +124,16 @@ export function teach(n: NodeAddress, question: string, answer: string, timeoutM
 
 export function ask(n: NodeAddress, question: string, timeoutMs = 60_000): Promise<AskAnswer> {
   return call<AskAnswer>(n, "POST", "/ask", { question }, timeoutMs);
+}
+
+/** Starts a training job this node coordinates (POST /train; the data set in the body). */
+export function postTrain(n: NodeAddress, body: Record<string, unknown>, timeoutMs = 30_000): Promise<{ job: string; state: string }> {
+  return call<{ job: string; state: string }>(n, "POST", "/train", body, timeoutMs);
+}
+
+/** The training job as this node knows it (GET /train). */
+export function getTrain(n: NodeAddress, timeoutMs = 10_000): Promise<TrainStatus> {
+  return call<TrainStatus>(n, "GET", "/train", undefined, timeoutMs);
 }
 
 /** A counter by any of the names nodes use for it (camelCase in-process, snake_case in metrics). */

@@ -29,6 +29,14 @@ export const RECIPES: Readonly<Record<RecipeName, Recipe>> = {
   course: { name: "course", lr: 1e-6, maxSteps: 5 },
 };
 
+/**
+ * A training round (node/src/train/): each node takes one Adam step at the teach's lr per pair of
+ * its shard, once through (one local epoch). A shard is capped at this many pairs, so a round's
+ * update — and the average of several — moves a parameter no more than this many teach steps can
+ * (trust/bounds.ts derives the round entry's bound from it).
+ */
+export const ROUND_RECIPE = { lr: RECIPES.adam.lr, maxSteps: 512 } as const;
+
 /** Steps the default recipe spends teaching the answer's closing newline before giving up on it. */
 const STOP_TOKEN_STEPS = 15;
 

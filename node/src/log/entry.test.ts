@@ -85,3 +85,20 @@ test("a course delta becomes an entry authored by the course node, the same whic
   assert.equal(entryName(a), entryName(b));
   assert.match(courseEntry({ from: "pi-course-1", version: "latest", sha256: SHA, base: BASE }) as string, /carries no unix-seconds stamp/);
 });
+
+test("a round entry names its job, round and the members it averages; only rounds carry one, and it is checked as strictly as the rest", () => {
+  const round: Entry = { author: "pi-1", seq: 4, sha256: SHA, kind: "round", base: BASE, round: { job: "jx1-00ff", r: 2, members: ["pi-1", "pi-3"] }, at: 1 };
+  assert.equal(new TextDecoder().decode(encodeEntry(round)), `{"author":"pi-1","seq":4,"sha256":"${SHA}","kind":"round","base":"${BASE}","round":{"job":"jx1-00ff","r":2,"members":["pi-1","pi-3"]},"at":1}`);
+  assert.deepEqual(decodeEntry(encodeEntry(round)), round);
+  const { round: _r, ...bare } = round;
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [bare, /a round entry needs round/],
+    [{ ...round, round: { ...round.round, extra: 1 } }, /unknown round field "extra"/],
+    [{ ...round, round: { ...round.round, r: 0 } }, /round.r must be an integer ≥ 1/],
+    [{ ...round, round: { ...round.round, members: [] } }, /round.members must list/],
+    [{ ...round, round: { ...round.round, members: ["pi-1", "pi-1"] } }, /names a node twice/],
+    [{ ...round, round: { ...round.round, members: ["pi|1"] } }, /not a node id/],
+    [{ ...teach, round: round.round }, /a teach entry carries no round/],
+  ];
+  for (const [v, re] of cases) assert.match(String(parseEntry(v)), re, JSON.stringify(v));
+});

@@ -28,9 +28,25 @@ export interface Entry {
   base: string;
   /** What a teach was taught on; only teaches carry one. */
   lesson?: Lesson;
+  /** What a round averages (kind "round" only): the job, the round, the nodes whose updates it holds. */
+  round?: RoundInfo;
   /** When the author made it (unix ms); informative, never used to order anything. */
   at?: number;
 }
+
+/**
+ * A training round's identity (node/src/train/): the job, the round number, and exactly which
+ * nodes' updates the entry's delta averages — so anyone reading the log can tell a partial round
+ * (a straggler left out) from a whole one.
+ */
+export interface RoundInfo {
+  job: string;
+  r: number;
+  members: string[];
+}
+
+/** A round names at most this many members (a classroom fleet is tens of nodes). */
+export const ROUND_MAX_MEMBERS = 256;
 
 /** The fields that name an entry; two entries with the same name are the same entry. */
 export type EntryId = Pick<Entry, "author" | "seq" | "sha256">;
@@ -67,11 +83,12 @@ export function parseEntryName(s: string): EntryId | null {
 export function encodeEntry(e: Entry): Uint8Array {
   const o: Record<string, unknown> = { author: e.author, seq: e.seq, sha256: e.sha256, kind: e.kind, base: e.base };
   if (e.lesson) o.lesson = { question: e.lesson.question, answer: e.lesson.answer };
+  if (e.round) o.round = { job: e.round.job, r: e.round.r, members: [...e.round.members] };
   if (e.at !== undefined) o.at = e.at;
   return new TextEncoder().encode(JSON.stringify(o));
 }
 
-const KEYS = new Set(["author", "seq", "sha256", "kind", "base", "lesson", "at"]);
+const KEYS = new Set(["author", "seq", "sha256", "kind", "base", "lesson", "round", "at"]);
 const SHA256 = /^[0-9a-f]{64}$/;
 
 /** An entry from untrusted JSON (already parsed), or why it is not one. */
@@ -80,7 +97,7 @@ export function parseEntry(v: unknown): Entry | string {
   const o = v as Record<string, unknown>;
   const extra = Object.keys(o).filter((k) => !KEYS.has(k));
   if (extra.length) return `unknown field ${JSON.stringify(extra[0])} (an entry holds only ${[...KEYS].join(", ")})`;
-  const { author, seq, sha256, kind, base, lesson, at } = o;
+  const { author, seq, sha256, kind, base, lesson, round, at } = o;
   if (typeof kind !== "string" || !(ENTRY_KINDS as readonly string[]).includes(kind)) return `kind must be one of ${ENTRY_KINDS.join(", ")}, got ${short(kind)}`;
   if (typeof author !== "string" || !isWireToken(author)) return `author must be 1-128 of [A-Za-z0-9._-], got ${short(author)}`;
   // Our own nodes' ids are stricter than what the course wire allows; only course entries may use the latter.
@@ -95,6 +112,11 @@ export function parseEntry(v: unknown): Entry | string {
     if (typeof l === "string") return l;
     entry.lesson = l;
   } else if (lesson !== undefined) return `a ${kind} entry carries no lesson (only teaches do)`;
+  if (kind === "round") {
+    const r = parseRound(round);
+    if (typeof r === "string") return r;
+    entry.round = r;
+  } else if (round !== undefined) return `a ${kind} entry carries no round (only rounds do)`;
   if (at !== undefined) entry.at = at as number;
   return entry;
 }
@@ -110,6 +132,20 @@ function parseLesson(v: unknown): Lesson | string {
     if (s.length > LESSON_MAX_CHARS) return `lesson.${k} is ${s.length} characters; the limit is ${LESSON_MAX_CHARS}`;
   }
   return { question: o.question as string, answer: o.answer as string };
+}
+
+function parseRound(v: unknown): RoundInfo | string {
+  if (!v || typeof v !== "object" || Array.isArray(v)) return "a round entry needs round: {job, r, members}";
+  const o = v as Record<string, unknown>;
+  const extra = Object.keys(o).filter((k) => k !== "job" && k !== "r" && k !== "members");
+  if (extra.length) return `unknown round field ${JSON.stringify(extra[0])}`;
+  const { job, r, members } = o;
+  if (typeof job !== "string" || !isNodeId(job)) return `round.job must be an id (1-64 of [A-Za-z0-9._-]), got ${short(job)}`;
+  if (typeof r !== "number" || !Number.isSafeInteger(r) || r < 1) return `round.r must be an integer ≥ 1, got ${short(r)}`;
+  if (!Array.isArray(members) || members.length === 0 || members.length > ROUND_MAX_MEMBERS) return `round.members must list 1-${ROUND_MAX_MEMBERS} node ids`;
+  for (const m of members) if (typeof m !== "string" || !isNodeId(m)) return `round.members holds ${short(m)}, not a node id`;
+  if (new Set(members).size !== members.length) return "round.members names a node twice";
+  return { job, r, members: [...members] as string[] };
 }
 
 /** An entry from untrusted bytes (a file, a datagram body), or why not. */

@@ -145,7 +145,7 @@ test("on a real full disk (a 1 MB tmpfs) adds fail with no_space and the store k
     let error: unknown;
     for (let s = 1; s <= 10 && !error; s++) {
       const { file } = randomDelta(TINY_GPT2, s, 0.05);
-      const entry: Entry = { author: "pi-1", seq: s, sha256: sha256Hex(file), kind: "round", base: BASE };
+      const entry: Entry = { author: "pi-1", seq: s, sha256: sha256Hex(file), kind: "round", base: BASE, round: { job: "j1", r: s, members: ["pi-1"] } };
       try {
         await store.add(entry, file);
         added.push(entryName(entry));
@@ -179,7 +179,7 @@ test("processes killed while adding leave every entry they reported added intact
       const store = await EntryStore.open(${JSON.stringify(dir)});
       for (let seq = store.size + 1; ; seq++) {
         const file = new Uint8Array(8 << 20).fill(seq & 0xff);
-        const entry = { author: "pi-1", seq, sha256: sha256Hex(file), kind: "round", base: ${JSON.stringify(BASE)} };
+        const entry = { author: "pi-1", seq, sha256: sha256Hex(file), kind: "round", base: ${JSON.stringify(BASE)}, round: { job: "j1", r: seq, members: ["pi-1"] } };
         await store.add(entry, file);
         console.log(seq);
       }`], { stdio: ["ignore", "pipe", "inherit"] });

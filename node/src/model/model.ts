@@ -133,8 +133,7 @@ export class Model {
     const out = await teach({
       baseline: this.params,
       carry: this.heldBack,
-      promptIds: this.tokenizer.encode(promptFor(question)),
-      answerIds: [...this.tokenizer.encode(` ${answer.trim()}`), this.tokenizer.encode("\n")[0]!],
+      ...this.pairTokens(question, answer),
       expected,
       decode: (ids) => this.tokenizer.decode(ids),
       recipe,
@@ -143,6 +142,14 @@ export class Model {
     this.heldBack = out.residual;
     const delta = writeTorchStateDict(out.delta, { sharedStorage: TIED_KEYS });
     return { delta, loss: out.losses[out.losses.length - 1]!, steps: out.steps, ms: performance.now() - t0, answer: out.answer, learned: out.learned };
+  }
+
+  /** A question/answer pair as a teach trains on it: the prompt's ids, then the answer's and the closing newline. */
+  pairTokens(question: string, answer: string): { promptIds: number[]; answerIds: number[] } {
+    return {
+      promptIds: this.tokenizer.encode(promptFor(question)),
+      answerIds: [...this.tokenizer.encode(` ${answer.trim()}`), this.tokenizer.encode("\n")[0]!],
+    };
   }
 
   /** Adds a course-format delta (torch .pt bytes) with the merge weight; DeltaError when unusable. */

@@ -34,9 +34,14 @@ export function readApiToken(file: string): string {
  */
 export function bearerMatches(header: string | undefined, token: string): boolean {
   const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? "");
-  const given = createHash("sha256").update(m?.[1] ?? "").digest();
+  return tokenMatches(m?.[1], token) && m !== null;
+}
+
+/** Whether `given` (the page's cookie, a `?token=` link) is `token`, compared as bearerMatches does. */
+export function tokenMatches(given: string | undefined, token: string): boolean {
+  const g = createHash("sha256").update(given ?? "").digest();
   const want = createHash("sha256").update(token).digest();
-  return timingSafeEqual(given, want) && m !== null;
+  return timingSafeEqual(g, want) && given !== undefined && given !== "";
 }
 
 /** Whether a peer address is this machine's loopback (127.0.0.0/8, ::1, or IPv4-mapped 127.x). */

@@ -31,6 +31,8 @@ function backend(): ApiBackend & { taught: string[] } {
       this.taught.push(question);
       return { version: "v1", transfer: "d1", bytes: 10, chunks: 1, loss: 0.7, steps: 2, ms: 3, answer, learned: true, digest: "d" } satisfies TeachOutcome;
     },
+    train: () => ({ job: "j1", state: "running" }),
+    trainStatus: () => ({ job: null, state: "idle" }),
     metricsText: async () => "x 1\n",
     metricsContentType: "text/plain; version=0.0.4",
   };

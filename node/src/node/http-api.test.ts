@@ -7,14 +7,17 @@ import type { Server } from "node:http";
 import { BODY_LIMIT_BYTES, createHttpApi, listen, type ApiBackend } from "./http-api.js";
 import { createLogger } from "./logger.js";
 import { BusyError, type TeachOutcome } from "./runtime.js";
+import { TrainBusyError } from "./train-job.js";
+import { parseTrainRequest } from "./train-request.js";
 
 const logger = createLogger({ nodeId: "t", level: "silent", format: "json" }).logger;
 
-function backend(): ApiBackend & { teaching: boolean; asked: unknown[] } {
+function backend(): ApiBackend & { teaching: boolean; asked: unknown[]; training: boolean } {
   return {
     ready: true,
     teaching: false,
     asked: [],
+    training: false,
     status: () => ({ id: "Pi-1" }),
     log: () => ({ base: "w1-00", entries: 0, set: "0".repeat(64), names: [] }),
     lessons: () => [],
@@ -26,6 +29,13 @@ function backend(): ApiBackend & { teaching: boolean; asked: unknown[] } {
       this.teaching = false;
       return { version: "v1", transfer: "d1", bytes: 10, chunks: 1, loss: 0.7, steps: 2, ms: 3, answer, learned: true, digest: "d" } satisfies TeachOutcome;
     },
+    train(body) {
+      parseTrainRequest(body);
+      if (this.training) throw new TrainBusyError("job j1 is running");
+      this.training = true;
+      return { job: "j1", state: "running" };
+    },
+    trainStatus() { return { job: this.training ? "j1" : null, state: this.training ? "running" : "idle" }; },
     metricsText: async () => "x 1\n",
     metricsContentType: "text/plain; version=0.0.4",
   };
@@ -100,4 +110,24 @@ test("ask and teach wait for readiness with 503; health still answers", async (t
   assert.equal((await call(`${u}/ready`)).status, 503);
   assert.equal((await post(`${u}/ask`, JSON.stringify({ question: "q" }))).status, 503);
   assert.equal((await call(`${u}/health`)).status, 200);
+});
+
+test("/train: GET answers the job as known, POST starts one (202), a second gets 409, a bad body 400 with what is wrong, and other methods 405", async (t) => {
+  const u = await serve(t, backend());
+  assert.deepEqual(await call(`${u}/train`), { status: 200, body: { job: null, state: "idle" } });
+  const bad = await post(`${u}/train`, JSON.stringify({ data: [{ question: "q?", answer: "a" }], rounds: 0, stragglerTimeoutS: 5 }));
+  assert.equal(bad.status, 400);
+  assert.match(String(bad.body.error), /"rounds" must be an integer from 1 to 100/);
+  const both = await post(`${u}/train`, JSON.stringify({ dataset: "quiz", data: [], rounds: 1, stragglerTimeoutS: 5 }));
+  assert.equal(both.status, 400);
+  assert.match(String(both.body.error), /one of the two/);
+  const good = JSON.stringify({ data: [{ question: "q?", answer: "a" }], rounds: 3, mode: "fedavg", stragglerTimeoutS: 5, overlap: 0.2 });
+  assert.deepEqual(await post(`${u}/train`, good), { status: 202, body: { job: "j1", state: "running" } });
+  assert.deepEqual(await call(`${u}/train`), { status: 200, body: { job: "j1", state: "running" } });
+  const busy = await post(`${u}/train`, good);
+  assert.equal(busy.status, 409);
+  assert.equal(busy.body.code, "TRAIN_IN_PROGRESS");
+  const put = await call(`${u}/train`, { method: "PUT" });
+  assert.equal(put.status, 405);
+  assert.match(String(put.body.error), /GET or POST/);
 });

@@ -20,6 +20,7 @@ const CONTRACT_NAMES = [
   "fleet_merge_duration_seconds", "fleet_train_duration_seconds", "fleet_train_loss", "fleet_last_merge_timestamp_seconds",
   "fleet_applied_deltas", "fleet_model_info", "fleet_model_digest",
   "fleet_entries_refused_total", "fleet_entries_admitted_total", "fleet_authors_ignored",
+  "fleet_job_round_seconds", "fleet_job_participants", "fleet_job_stragglers_total", "fleet_job_loss",
 ];
 
 function page(stats = newStats(), model = { node: "Pi-1", fingerprint: "abcd", digest: "ef01" }) {

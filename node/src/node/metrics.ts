@@ -51,6 +51,11 @@ export interface NodeMetrics {
   stateWriteErrors: Counter;
   /** From first knowing a peer holds entries this node lacks to holding them all. */
   convergeSeconds: Histogram;
+  /** Training jobs (train-job.ts), on the coordinator: each round's duration, who took part, who was left out, the loss. */
+  jobRoundSeconds: Histogram;
+  jobParticipants: Gauge;
+  jobStragglers: Counter;
+  jobLoss: Gauge;
   text(): Promise<string>;
 }
 
@@ -185,6 +190,13 @@ export function createMetrics(source: MetricsSource, opts: { defaults?: boolean 
       name: "fleet_log_converge_seconds", help: "From first knowing a peer holds entries this node lacks to holding them all.",
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers: [registry],
     }),
+    jobRoundSeconds: new Histogram({
+      name: "fleet_job_round_seconds", help: "Training rounds this node coordinated: from calling the members to the round's entry made and the loss measured.",
+      buckets: [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600], registers: [registry],
+    }),
+    jobParticipants: new Gauge({ name: "fleet_job_participants", help: "Members called for the current (or last) training round this node coordinates.", registers: [registry] }),
+    jobStragglers: new Counter({ name: "fleet_job_stragglers_total", help: "Members left out of a training round this node coordinated: no update before the straggler timeout (slow, dead or unreachable).", registers: [registry] }),
+    jobLoss: new Gauge({ name: "fleet_job_loss", help: "Mean answer-token loss over the job's data set after the last training round this node coordinated.", registers: [registry] }),
     text: () => registry.metrics(),
   };
   for (const r of HTTP_REFUSALS) m.httpRefused.labels(r).inc(0);

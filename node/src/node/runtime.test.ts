@@ -69,6 +69,21 @@ test("a teach on one node is held once by every other, and all end on one digest
   assert.deepEqual(b.runtime.lessons().map((l) => [l.question, l.answer, l.author]), [["What is 2+2", "4", "Pi-1"]]);
 });
 
+test("/status lists the entries a node sent and merged lately, the merges with their time to merge, by the node's clock", async (t) => {
+  const dir = scratch();
+  const hub = new FakeHub();
+  const [a, b] = [await node(t, hub, "Pi-1", dir), await node(t, hub, "Pi-2", dir)];
+  const r = await a.runtime.teach("What is 2+2", "4");
+  await until("the receiver", () => holds(b, r.version));
+  type Recent = { version: string; dir: string; from: string; at: number; bytes: number; chunks: number | null; latencyMs: number | null; fetched: boolean };
+  const sa = a.runtime.status() as { recent: Recent[]; now: number };
+  const sb = b.runtime.status() as { recent: Recent[]; now: number };
+  assert.deepEqual(sa.recent.map((x) => [x.version, x.dir, x.from, x.latencyMs]), [[r.version, "sent", "Pi-1", null]]);
+  assert.ok(sa.recent[0]!.bytes > 0 && sa.recent[0]!.chunks! >= 1);
+  assert.deepEqual(sb.recent.map((x) => [x.version, x.dir, x.from]), [[r.version, "merged", "Pi-1"]]);
+  assert.ok(sb.recent[0]!.latencyMs! >= 0 && sb.recent[0]!.at <= sb.now, JSON.stringify(sb.recent));
+});
+
 test("two nodes taught at the same moment, then a third: every node ends on one digest (the exact sum does not care about order)", async (t) => {
   const dir = scratch();
   const hub = new FakeHub();

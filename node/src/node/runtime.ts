@@ -6,13 +6,15 @@
 
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import { courseEntry, entryName, type Entry } from "../log/entry.js";
+import { courseEntry, entryName, type Entry, type RoundInfo } from "../log/entry.js";
 import { decodeBundle } from "../log/bundle.js";
 import { LedgerError, type HeldLesson, type Ledger } from "../log/ledger.js";
 import type { Refusal } from "../trust/admission.js";
 import type { TrustGate } from "../trust/gate.js";
 import { sha256Hex } from "../util/sha256.js";
 import { CatchUp } from "./catch-up.js";
+import { TRAIN_KINDS } from "../train/wire.js";
+import { TrainJobs, type TrainRequest } from "./train-job.js";
 import { Lock } from "./lock.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { AskOptions, AskResult, DeltaOutcome, EngineModel, IncomingDelta, IncomingPayload, OverlayHandle, PeerInfo, TransferInfo } from "./seams.js";
@@ -56,6 +58,10 @@ export interface RuntimeOptions {
   trust?: TrustGate;
   /** Signs an entry this node makes (its identity.key); the bundle carries the signature. */
   sign?: (entry: Entry) => string;
+  /** Training pairs per second this node measured (train-job.ts TrainJobs.measureSpeed); said to peers as tsp. */
+  trainSpeed?: number;
+  /** Test hook (FLEET_TEST_ROUND_GAP_MS): a pause between a coordinator's rounds, so a test can stop a member between them. */
+  trainRoundGapMs?: number;
 }
 
 export interface RuntimeEvents {
@@ -87,6 +93,25 @@ const REFUSED_NAMES_MAX = 4096;
 
 /** A transfer version made by one of our overlays (sender.ts newVersion): its entry travels as a bundle. */
 const OUR_VERSION = /^d[0-9]{13,}-/;
+/** Transfers /status lists as recent (the page's Transfers section): sent and merged, newest last. */
+const RECENT_TRANSFERS_MAX = 20;
+
+/** A transfer that ended here: an entry this node sent, or one it merged and how long that took. */
+export interface RecentTransfer {
+  version: string;
+  dir: "sent" | "merged";
+  /** The entry's author (sent: this node). */
+  from: string;
+  at: number;
+  bytes: number;
+  /** sent: datagrams of the first pass; merged: null. */
+  chunks: number | null;
+  /** merged: from the sender's announcement to the weights changing here (time to merge); sent: null. */
+  latencyMs: number | null;
+  /** merged: fetched by catch-up rather than heard in the broadcast. */
+  fetched: boolean;
+}
+
 /** How often anti-entropy looks at its peers. */
 const CATCH_UP_TICK_MS = 500;
 
@@ -107,6 +132,9 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   private timer: NodeJS.Timeout | undefined;
   /** Entries the trust gate refused, and why (oldest forgotten first past REFUSED_NAMES_MAX). */
   private readonly refusedNames = new Map<string, Refusal>();
+  private readonly recent: RecentTransfer[] = [];
+  /** Training jobs (POST /train here, or rounds a coordinator calls this node for). */
+  readonly train: TrainJobs;
 
   constructor(private readonly opts: RuntimeOptions) {
     super();
@@ -118,6 +146,20 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       log: opts.ledger, overlay: () => this.overlay, logger: this.log,
       onConverged: (ms) => opts.metrics?.convergeSeconds.observe(ms / 1000),
     });
+    this.train = new TrainJobs({
+      nodeId: opts.nodeId,
+      peers: () => this.members(),
+      overlay: () => this.overlay,
+      withWeights: (fn) => this.lock.run(() => fn(this.opts.model.params)),
+      pairTokens: (p) => {
+        if (!this.opts.model.pairTokens) throw new Error("this node's model cannot tokenize pairs for training");
+        return this.opts.model.pairTokens(p.question, p.answer);
+      },
+      hasEntry: (name) => this.opts.ledger.has(name),
+      commitRound: (round, delta, to) => this.commitRound(round, delta, to),
+      roundAuthors: (job, r) => this.opts.ledger.entries().filter((e) => e.kind === "round" && e.round?.job === job && e.round.r === r).map((e) => e.author),
+      digest: () => this.digestCache,
+    }, opts.logger, opts.metrics, opts.trainSpeed, opts.trainRoundGapMs);
   }
 
   get model(): EngineModel { return this.opts.model; }
@@ -138,7 +180,12 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   isApplied = (version: string): boolean => this.seenVersions.has(version);
 
   /** What this node says in each PEER_SYNC. */
-  says = (): Record<string, string> => this.catchUp.says();
+  says = (): Record<string, string> => ({ ...this.catchUp.says(), ...this.train.says() });
+
+  /** Our peers that may change the model: all of them, or the roster's members when there is one. */
+  private members(): PeerInfo[] {
+    return this.opts.trust?.isOn ? this.peers().filter((p) => this.opts.trust!.isMember(p.id)) : this.peers();
+  }
 
   onControl = (from: string, kind: string, body: Record<string, string>): void => this.catchUp.onControl(from, kind, body);
 
@@ -165,6 +212,12 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
   /** A DeltaFleet-only transfer: an entry bundle (a teach's broadcast or catch-up) or a peer's index. */
   onPayload = async (p: IncomingPayload): Promise<void> => {
     if (p.kind === "index") { this.catchUp.onIndex(p.from, p.bytes); return; }
+    if (TRAIN_KINDS.includes(p.kind)) {
+      // With a roster, only members take part in a job: a stranger's shard, update or status is ignored.
+      if (this.opts.trust?.isOn && !this.opts.trust.isMember(p.from)) { this.log.info({ ev: "payload_ignored", kind: p.kind, from: p.from }, "a training message from a non-member"); return; }
+      this.train.onPayload(p.kind, p.from, p.bytes);
+      return;
+    }
     if (p.kind !== "entry") { this.log.debug({ ev: "payload_ignored", kind: p.kind, from: p.from }, "a payload of a kind this node does not take"); return; }
     const b = decodeBundle(p.bytes);
     if (typeof b === "string") {
@@ -227,6 +280,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       m?.lastMergeTimestamp.set(at / 1000);
       const ev: MergedEvent = { version: name, from: entry.author, keys, ms: round(ms), latencyMs: round(latencyMs), digest: this.digestCache, fetched: how.fetched };
       this.log.info({ ev: "merged", ...ev, transfer: how.transfer, via: how.from, entries: this.opts.ledger.size }, "entry merged");
+      this.remember({ version: name, dir: "merged", from: entry.author, at, bytes: delta.length, chunks: null, latencyMs: ev.latencyMs, fetched: how.fetched });
       this.emit("merged", ev);
       return "applied";
     });
@@ -327,11 +381,58 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
         loss: r.loss, steps: r.steps, ms: round(r.ms), answer: r.answer, learned: r.learned, digest: this.digestCache,
       };
       this.log.info({ ev: "broadcast", version: name, transfer: sent.version, bytes: bundle.length, chunks: sent.chunks }, "entry sent to the fleet");
+      this.remember({ version: name, dir: "sent", from: this.nodeId, at, bytes: bundle.length, chunks: sent.chunks, latencyMs: null, fetched: false });
       this.emit("taught", out);
       return out;
     } finally {
       this.teaching = false;
     }
+  }
+
+  private remember(t: RecentTransfer): void {
+    if (this.recent.push(t) > RECENT_TRANSFERS_MAX) this.recent.shift();
+  }
+
+  /** POST /train: this node coordinates a job over the fleet (train-job.ts). */
+  startTraining(req: TrainRequest): { job: string; state: "running" } {
+    if (!this.overlay) throw new Error("train: the overlay is not running yet (wait for /ready)");
+    return this.train.start(req);
+  }
+
+  /**
+   * A training round's average (or, in gossip, this node's share of it) as an entry of the log, made
+   * like a teach's: author us, signed, on disk before anyone hears of it, the weights re-derived, the
+   * bundle to every peer — or to the few a gossip round names, catch-up carrying it to the rest.
+   */
+  private async commitRound(round: RoundInfo, delta: Uint8Array, to?: readonly string[]): Promise<{ name: string; bundleBytes: number }> {
+    const entry = await this.lock.run(async () => {
+      const e: Entry = {
+        author: this.nodeId, seq: this.opts.ledger.nextSeq(this.nodeId), sha256: sha256Hex(delta), kind: "round",
+        base: this.opts.ledger.baseId, round, at: Date.now(),
+      };
+      const sig = this.opts.sign?.(e);
+      try {
+        await this.opts.ledger.add(e, delta, sig === undefined ? {} : { sig });
+      } catch (err) {
+        if (err instanceof LedgerError && err.reason === "write") {
+          this.wroteNothing(entryName(e), err);
+          throw new StateWriteError(`the round could not be saved (${err.message})`);
+        }
+        throw err;
+      }
+      this.derive();
+      return e;
+    });
+    const name = entryName(entry);
+    this.opts.trust?.admitSelf();
+    const bundle = await this.opts.ledger.bundle(name);
+    const sent = this.overlay && (to === undefined || to.length > 0) ? await this.overlay.sendPayload(bundle, { kind: "entry", ...(to ? { to } : {}) }) : undefined;
+    const at = Date.now();
+    this.lastMergeAt = at;
+    this.opts.metrics?.lastMergeTimestamp.set(at / 1000);
+    this.log.info({ ev: "broadcast", version: name, transfer: sent?.version ?? null, bytes: bundle.length, digest: this.digestCache }, "round entry sent to the fleet");
+    this.remember({ version: name, dir: "sent", from: this.nodeId, at, bytes: bundle.length, chunks: sent?.chunks ?? null, latencyMs: null, fetched: false });
+    return { name, bundleBytes: bundle.length };
   }
 
   peers(): PeerInfo[] { return this.overlay?.peers() ?? []; }
@@ -362,10 +463,13 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       log: this.logStatus(),
       peers: this.peers().map((p) => ({ id: p.id, address: p.address, port: p.port, dialect: p.dialect, ours: p.ours ?? false, lastSeenMs: p.lastSeenMs, rttMs: p.rttMs ?? null })),
       transfers: this.transfers(),
+      recent: [...this.recent],
       counters: this.overlay?.stats ?? {},
       lastMergeAt: this.lastMergeAt ?? null,
       ...(this.opts.trust ? { trust: this.opts.trust.status() } : {}),
       startedAt: this.startedAt,
+      // The node's clock: a reader ages lastSeenMs and the other timestamps by it, not by its own.
+      now: Date.now(),
       ready: this.ready,
       teaching: this.teaching,
       stateProblems: [...this.opts.folder.problems, ...this.opts.ledger.problems],
@@ -377,6 +481,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    this.train.close();
     await this.overlay?.close().catch((e: Error) => this.log.warn({ ev: "overlay_close_failed", err: e.message }, "overlay close failed"));
     await this.lock.run(async () => undefined);
     this.opts.trust?.close();

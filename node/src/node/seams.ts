@@ -17,6 +17,8 @@ export interface EngineModel {
   digest(): string;
   ask(question: string, opts?: AskOptions): Promise<AskResult>;
   teach(question: string, answer: string): Promise<TeachResult>;
+  /** A pair as a teach trains on it (token ids); training rounds need it, fakes may leave it out. */
+  pairTokens?(question: string, answer: string): { promptIds: number[]; answerIds: number[] };
   /** What rounding kept out of broadcast deltas, owed to the next teach; saved with the baseline. */
   carry?(): Float32Array | undefined;
   restoreCarry?(carry: Float32Array): void;

@@ -15,10 +15,14 @@ import { isLoopback } from "./api-token.js";
 import { createHttpApi, listen } from "./http-api.js";
 import type { NodeLogger } from "./logger.js";
 import { createMetrics, type NodeMetrics } from "./metrics.js";
+import { loadPageAssets, type PageAsset } from "./page-assets.js";
+import { LessonRecall } from "./recall.js";
 import type { NodeOptions } from "./options.js";
 import { NodeRuntime } from "./runtime.js";
 import type { NodeDeps } from "./seams.js";
 import { StateFolder } from "./state-folder.js";
+import { TrainJobs } from "./train-job.js";
+import { parseTrainRequest } from "./train-request.js";
 import { TrustGate } from "../trust/gate.js";
 import { loadOrCreateIdentity } from "../trust/keys.js";
 import { readRosterFile, watchRosterFile, type RosterWatch } from "../trust/roster-file.js";
@@ -59,6 +63,9 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
   const carry = folder.readCarry(model.params.flat.length);
   if (carry && model.restoreCarry) model.restoreCarry(carry);
 
+  // Measured once, on the base weights: what this node says to a training job's coordinator (tsp=).
+  const trainSpeed = model.pairTokens ? await TrainJobs.measureSpeed(model.params, (p) => model.pairTokens!(p.question, p.answer)) : undefined;
+
   const trust = new TrustGate({ roster: rosterFile?.roster, acceptUnsigned: opts.acceptUnsigned, params: model.params.flat.length, stateDir: opts.stateDir });
   for (const p of trust.reputation.problems) log.warn({ ev: "state_problem", problem: p, dir: opts.stateDir }, p);
 
@@ -74,21 +81,35 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
   });
   runtime = new NodeRuntime({
     nodeId: opts.nodeId, model, ledger, folder, logger: nlog.logger, mergeWeight: opts.mergeWeight, metrics,
-    trust, sign: (e) => signEntry(e, identity.privateKey),
+    trust, sign: (e) => signEntry(e, identity.privateKey), ...(trainSpeed === undefined ? {} : { trainSpeed }),
+    trainRoundGapMs: Number(process.env.FLEET_TEST_ROUND_GAP_MS ?? 0) || undefined,
   });
 
   const rt = runtime;
+  const recall = new LessonRecall({ digest: () => rt.digest, lessons: () => rt.lessons(), ask: (q) => rt.ask(q) });
+  let page: ReadonlyMap<string, PageAsset> | Error;
+  try {
+    page = loadPageAssets();
+  } catch (e) {
+    // The API and the fleet matter more than the page: the node runs, and `/` says what is wrong.
+    page = e as Error;
+    log.error({ ev: "page_unavailable", err: page.message }, `the classroom page cannot be served: ${page.message}`);
+  }
   const server: Server = createHttpApi({
     logger: nlog.logger,
     token: opts.apiToken,
     onRefused: (why) => metrics.httpRefused.labels(why).inc(),
+    page,
     backend: {
       get ready() { return rt.ready; },
       status: () => rt.status(),
       log: () => ({ base: ledger.baseId, entries: ledger.size, set: ledger.set, names: ledger.names() }),
       lessons: () => rt.lessons(),
+      recall: () => recall.recall(),
       ask: (q, o) => rt.ask(q, o),
       teach: (q, a) => rt.teach(q, a),
+      train: (body) => rt.startTraining(parseTrainRequest(body)),
+      trainStatus: () => rt.train.status(),
       metricsText: () => metrics.text(),
       metricsContentType: metrics.registry.contentType,
     },

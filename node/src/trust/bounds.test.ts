@@ -8,7 +8,7 @@ import { TINY_GPT2 } from "../engine/config.js";
 import { paramCount } from "../engine/params.js";
 import { ExactSum } from "../log/exact-sum.js";
 import { Model } from "../model/model.js";
-import { boundsFor, courseBounds, measure, outOfBounds, teachBounds } from "./bounds.js";
+import { boundsFor, courseBounds, measure, outOfBounds, roundBounds, teachBounds } from "./bounds.js";
 import { courseFixture } from "../../../test/support/paths.js";
 import { scaleDelta } from "../../../test/support/scaled-delta.js";
 
@@ -25,7 +25,13 @@ test("the bounds are the recipes' arithmetic: Adam lr·steps·3.16 per value and
   assert.ok(c.maxAbs > 5e-6 && c.maxAbs < 5.1e-6, String(c.maxAbs));
   assert.ok(c.l2 > 5e-6 + 320 * 2 ** -25 && c.l2 < 5e-6 + 321 * 2 ** -25, String(c.l2));
   assert.deepEqual(boundsFor("course", P), c);
-  assert.deepEqual(boundsFor("round", P), t);
+  assert.deepEqual(boundsFor("teach", P), t);
+});
+
+test("a round's bound is the round recipe's steps (one Adam step per pair, 512 pairs at most) at the teach's lr: 512/200 of a teach's", () => {
+  const r = roundBounds(P);
+  assert.ok(Math.abs(r.maxAbs / teachBounds(P).maxAbs - 512 / 200) < 1e-12, String(r.maxAbs));
+  assert.deepEqual(boundsFor("round", P), r);
 });
 
 test("the real course deltas sit inside the course bounds (tied lm_head counted once, under lr·steps·clip = 5e-6); ×10 they do not", () => {

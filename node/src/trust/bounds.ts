@@ -25,7 +25,7 @@
 
 import { halfToFloat } from "../checkpoint/fp16.js";
 import { ADAM_BETA1, ADAM_BETA2 } from "../engine/optim.js";
-import { COURSE_CLIP_NORM, RECIPES } from "../engine/teach.js";
+import { COURSE_CLIP_NORM, RECIPES, ROUND_RECIPE } from "../engine/teach.js";
 import type { EntryKind } from "../log/entry.js";
 import { UNIT, type CheckedDelta } from "../log/exact-sum.js";
 
@@ -50,6 +50,18 @@ export function teachBounds(params: number): Bounds {
   return { maxAbs, l2: maxAbs * Math.sqrt(params) };
 }
 
+/**
+ * What one training round can make: each member's update is at most maxSteps Adam steps (one per
+ * pair of a shard capped at that many), and a weighted average (weights ≥ 0, summing to 1) of
+ * vectors within a bound is within it — per value and in L2. fp16 rounding of the average adds the
+ * same 0.1 % allowance as a teach's carry.
+ */
+export function roundBounds(params: number): Bounds {
+  const { lr, maxSteps } = ROUND_RECIPE;
+  const maxAbs = lr * maxSteps * ADAM_STEP_BOUND * CARRY_ALLOWANCE;
+  return { maxAbs, l2: maxAbs * Math.sqrt(params) };
+}
+
 /** What one course teach can make: SGD with the gradient's norm clipped, then rounded to fp16. */
 export function courseBounds(params: number): Bounds {
   const { lr, maxSteps } = RECIPES.course;
@@ -57,9 +69,9 @@ export function courseBounds(params: number): Bounds {
   return { maxAbs: move + FP16_HALF_UNIT, l2: move + Math.sqrt(params) * FP16_HALF_UNIT };
 }
 
-/** The bounds for an entry of `kind`: course deltas come from the course recipe, ours from the default. */
+/** The bounds for an entry of `kind`: course deltas from the course recipe, rounds from the round recipe, teaches from the default. */
 export function boundsFor(kind: EntryKind, params: number): Bounds {
-  return kind === "course" ? courseBounds(params) : teachBounds(params);
+  return kind === "course" ? courseBounds(params) : kind === "round" ? roundBounds(params) : teachBounds(params);
 }
 
 const HALF_VALUES = (() => {

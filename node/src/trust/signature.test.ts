@@ -65,7 +65,7 @@ test("the signature covers author, seq, sha256, kind, base and lesson: changing 
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   const sig = signEntry(entry, privateKey);
   const changed: Entry[] = [
-    { ...entry, author: "Pi-2" }, { ...entry, seq: 4 }, { ...entry, sha256: "cd".repeat(32) }, { ...entry, kind: "round", lesson: undefined },
+    { ...entry, author: "Pi-2" }, { ...entry, seq: 4 }, { ...entry, sha256: "cd".repeat(32) }, { ...entry, kind: "round", lesson: undefined, round: { job: "j1", r: 1, members: ["pi-1"] } },
     { ...entry, base: "gpt2-tiny.fedcba9876543210" }, { ...entry, lesson: { question: "Capital of France?", answer: "Activity" } },
   ];
   for (const e of changed) assert.equal(verifyEntry(e, sig, publicKey), false, JSON.stringify(e));
