@@ -13,7 +13,7 @@ import { actionWith, flag, hostList, seconds, timeoutOption } from "./options.js
 import { inventoryFrom, inventoryOption, withInventory, withLimit } from "./playbook-options.js";
 
 /** Each node gets this long to answer before the next is tried. */
-const DASHBOARD_TIMEOUT_S = 3;
+export const DASHBOARD_TIMEOUT_S = 3;
 
 const dashboardOptions = z.object({ ...inventoryOption, limit: hostList.optional(), timeout: seconds(60), print: flag, json: flag });
 

@@ -15,6 +15,8 @@ import { STATUS_TIMEOUT_S } from "../nodes/fleet-status.js";
 import { MERGE_TIMEOUT_S } from "../nodes/check.js";
 import { SMOKE_TIMEOUT_S } from "../image/smoke.js";
 import { DEMO_TIMEOUT_S } from "../demo/run-demo.js";
+import { DASHBOARD_TIMEOUT_S } from "./dashboard.js";
+import { TRAIN_TIMEOUT_S } from "./train.js";
 import { seconds, wholeNumber } from "./options.js";
 
 delete process.env.FLEET_INVENTORY;
@@ -49,7 +51,8 @@ test("whole numbers are whole and in range", () => {
 
 test("every --timeout is in seconds, and its help shows the default the command uses", () => {
   const io = memoryIo();
-  const expected: Record<string, number> = { status: STATUS_TIMEOUT_S, check: MERGE_TIMEOUT_S, demo: DEMO_TIMEOUT_S, "image smoke": SMOKE_TIMEOUT_S };
+  const expected: Record<string, number> = { status: STATUS_TIMEOUT_S, check: MERGE_TIMEOUT_S, demo: DEMO_TIMEOUT_S, "image smoke": SMOKE_TIMEOUT_S,
+    dashboard: DASHBOARD_TIMEOUT_S, train: TRAIN_TIMEOUT_S };
   const seen: Record<string, number> = {};
   for (const c of all(buildProgram(io))) {
     const t = c.options.find((o) => o.long === "--timeout");

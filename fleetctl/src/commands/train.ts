@@ -11,7 +11,7 @@ import { actionWith, flag, hostList, LONG_WAIT_MAX_S, seconds, text, timeoutOpti
 import { inventoryFrom, inventoryOption, withInventory, withLimit } from "./playbook-options.js";
 
 /** The job's whole run, by default: rounds of a classroom data set take seconds to minutes on Pis. */
-const TRAIN_TIMEOUT_S = 1800;
+export const TRAIN_TIMEOUT_S = 1800;
 
 const trainOptions = z.object({
   ...inventoryOption,
@@ -38,7 +38,7 @@ export function trainCommand(io: Io = processIo): Command {
     .addOption(new Option("--straggler-timeout <seconds>", "a round closes this long after it started, with the updates that arrived").default(30, "30 s"))
     .addOption(new Option("--overlap <share>", "share of each shard (0-1) also given to the next member").default(0.1))
     .option("--coordinator <node>", "the node that runs the job (default: the first in the inventory)")
-    .addOption(timeoutOption("how long the whole job may take", TRAIN_TIMEOUT_S))
+    .addOption(timeoutOption("how long the job may take", TRAIN_TIMEOUT_S))
     .option("--json", "print the report as JSON");
   return actionWith(cmd, trainOptions, async (o) => {
     let size: number;
