@@ -75,15 +75,4 @@ export async function fleetSpecs(n: number, root: string, prefix = "Pi-"): Promi
   return udp.map((u, i) => ({ id: `${prefix}${i + 1}`, udp: u, http: http[i]!, stateDir: join(root, `${prefix}${i + 1}`), peers: udp.filter((_, j) => j !== i) }));
 }
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { until } from "./until.js";

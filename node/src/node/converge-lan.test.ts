@@ -16,6 +16,10 @@ import { nodeEntry } from "../../../test/support/e2e-harness.js";
 import { Lan } from "../../../test/support/netlab.js";
 import { needs } from "../../../test/support/needs.js";
 import { JsonProcess } from "../../../test/support/procs.js";
+import { StopWaiting, until as poll } from "../../../test/support/until.js";
+
+/** Every probe runs curl through `ip netns exec`: every 250 ms is often enough. */
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> => poll(what, probe, timeoutMs, 250);
 
 const skip = needs("root");
 const HTTP = 8477;
@@ -83,25 +87,9 @@ const teach = (on: Lan, i: number, question: string) => api<{ version: string; d
 
 async function ready(on: Lan, i: number, p: JsonProcess): Promise<void> {
   await until(`${p.name} ready`, async () => {
-    if (!p.running) throw new Error(`${p.name} exited\n${p.tail()}`);
+    if (!p.running) throw new StopWaiting(`${p.name} exited\n${p.tail()}`);
     return (await on.exec(i, "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${HTTP}/ready`])) === "200";
   }, 90_000);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      if (/exited/.test((e as Error).message)) throw e;
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Waits until every node reports the same digest and the same log set; returns the ms it took and the set. */

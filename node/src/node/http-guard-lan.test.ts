@@ -13,6 +13,10 @@ import { nodeEntry } from "../../../test/support/e2e-harness.js";
 import { Lan } from "../../../test/support/netlab.js";
 import { needs } from "../../../test/support/needs.js";
 import { JsonProcess } from "../../../test/support/procs.js";
+import { until as poll } from "../../../test/support/until.js";
+
+/** Every probe runs curl through `ip netns exec`: every 200 ms is often enough. */
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> => poll(what, probe, timeoutMs, 200);
 
 const skip = needs("root");
 const TOKEN = "k3Xq9vT2mZ8pL4rW7yB1nC6dF0gH5jA";
@@ -63,16 +67,6 @@ async function curl(from: number, to: number, path: string, o: { token?: string;
 /** How many file descriptors the node's process holds (ip netns exec and sh exec into it: same pid). */
 function openFds(p: JsonProcess): number {
   return readdirSync(`/proc/${p.child.pid}/fd`).length;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 test("from another machine the API answers 401 without the token, serves with it, and leaves health, ready and metrics open",

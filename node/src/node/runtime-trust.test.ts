@@ -24,6 +24,7 @@ import { startNode, type RunningNode } from "./start.js";
 import { FakeHub } from "../../../test/support/node-fakes.js";
 import { courseFixture } from "../../../test/support/paths.js";
 import { tempDirs } from "../../../test/support/temp-dirs.js";
+import { until as poll } from "../../../test/support/until.js";
 
 const scratch = tempDirs("node-trust-");
 process.env.FLEET_MODEL_CACHE ??= scratch();
@@ -41,13 +42,7 @@ async function node(t: TestContext, hub: FakeHub, id: string, dir: string, roste
   return n;
 }
 
-async function until(what: string, pred: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, pred: () => boolean, ms = 20_000): Promise<true> => poll(what, () => pred(), ms, 10);
 
 type Trust = { refused: Record<string, number>; admitted: Record<string, number>; authors: Array<{ id: string; ignored: boolean }> };
 const trustOf = (n: RunningNode): Trust => n.runtime.status().trust as Trust;

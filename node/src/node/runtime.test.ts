@@ -26,6 +26,7 @@ import { startNode, type RunningNode } from "./start.js";
 import { StateFolder } from "./state-folder.js";
 import { FakeHub } from "../../../test/support/node-fakes.js";
 import { tempDirs } from "../../../test/support/temp-dirs.js";
+import { until as poll } from "../../../test/support/until.js";
 
 const scratch = tempDirs("node-rt-");
 process.env.FLEET_MODEL_CACHE ??= scratch();
@@ -44,13 +45,7 @@ async function node(t: TestContext, hub: FakeHub, id: string, dir: string): Prom
   return n;
 }
 
-async function until(what: string, pred: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, pred: () => boolean, ms = 20_000): Promise<true> => poll(what, () => pred(), ms, 10);
 
 const holds = (n: RunningNode, name: string): boolean => n.runtime.ledger.has(name);
 const same = (ns: RunningNode[]): boolean => ns.every((n) => n.runtime.digest === ns[0]!.runtime.digest && n.runtime.ledger.set === ns[0]!.runtime.ledger.set);

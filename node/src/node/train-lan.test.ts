@@ -16,6 +16,10 @@ import { Lan } from "../../../test/support/netlab.js";
 import { needs } from "../../../test/support/needs.js";
 import { JsonProcess } from "../../../test/support/procs.js";
 import type { TrainStatus } from "../train/wire.js";
+import { StopWaiting, until as poll } from "../../../test/support/until.js";
+
+/** Every probe runs curl through `ip netns exec`: every 200 ms is often enough. */
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> => poll(what, probe, timeoutMs, 200);
 
 const skip = needs("root");
 const HTTP = 8478;
@@ -61,22 +65,9 @@ const get = async <T>(i: number, path: string): Promise<T> => (await api<T>(i, p
 
 interface Status { digest: string; applied: Array<{ version: string }>; peers: unknown[] }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function ready(i: number, p: JsonProcess): Promise<void> {
   await until(`${p.name} ready`, async () => {
-    if (!p.running) throw new Error(`${p.name} exited\n${p.tail()}`);
+    if (!p.running) throw new StopWaiting(`${p.name} exited\n${p.tail()}`);
     return (await lan.exec(i, "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${HTTP}/ready`])) === "200";
   }, 90_000);
 }

@@ -15,6 +15,7 @@ import { REJECT_REASONS } from "./stats.js";
 import { FakeClock } from "../../../test/support/fake-clock.js";
 import { FaultyTransport, seeded, type FaultFn } from "../../../test/support/faulty-transport.js";
 import { courseFixture } from "../../../test/support/paths.js";
+import { until as poll } from "../../../test/support/until.js";
 
 const COURSE_DELTA = readFileSync(courseFixture("delta_v1764008499.pt"));
 // Incompressible bytes of the course delta's size: a real delta between DeltaFleet nodes goes
@@ -61,13 +62,7 @@ async function start(t: TestContext, o: Partial<OverlayOptions> & { nodeId: stri
   return node;
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, cond: () => boolean, timeoutMs = 15_000): Promise<true> => poll(what, () => cond(), timeoutMs, 10);
 
 /** n overlays on distinct loopback ports, each listing all the others as static peers. */
 async function mesh(t: TestContext, n: number, fates: Array<FaultFn | undefined> = []): Promise<Node[]> {

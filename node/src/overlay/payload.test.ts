@@ -8,6 +8,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { decode, encodeText, SAYS_MAX_KEYS } from "./codec.js";
 import { Overlay, type OverlayTimings, type PayloadArrival } from "./overlay.js";
 import { seeded } from "../../../test/support/faulty-transport.js";
+import { until as poll } from "../../../test/support/until.js";
 
 const LO = "127.0.0.1";
 const FAST: Partial<OverlayTimings> = { binaryAfterMs: 0, syncIntervalMs: 100, tickMs: 20 };
@@ -20,13 +21,7 @@ function bindRaw(): Promise<Socket> {
   });
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, cond: () => boolean, timeoutMs = 10_000): Promise<true> => poll(what, () => cond(), timeoutMs, 10);
 
 interface Ours { ov: Overlay; payloads: PayloadArrival[]; deltas: number; controls: Array<[string, string, Record<string, string>]> }
 
