@@ -12,31 +12,14 @@ import { join } from "node:path";
 import { bearerMatches, isLoopback, readApiToken } from "./api-token.js";
 import { createHttpApi, listen, type ApiBackend, type HttpLimits, type HttpRefusal } from "./http-api.js";
 import { createLogger } from "./logger.js";
-import type { TeachOutcome } from "./runtime.js";
 import { tempDirs } from "../../../test/support/temp-dirs.js";
+import { stubBackend } from "../../../test/support/api-backend.js";
 
 const logger = createLogger({ nodeId: "t", level: "silent", format: "json" }).logger;
 const TOKEN = "k3Xq9vT2mZ8pL4rW7yB1nC6dF0gH5jA";
 const scratch = tempDirs("fleet-http-guard-");
 
-function backend(): ApiBackend & { taught: string[] } {
-  return {
-    ready: true,
-    taught: [],
-    status: () => ({ id: "Pi-1" }),
-    log: () => ({ base: "w1-00", entries: 0, set: "0".repeat(64), names: [] }),
-    lessons: () => [],
-    ask: async () => ({ answer: "4", raw: " 4", tokens: 1, ms: 2 }),
-    async teach(question, answer) {
-      this.taught.push(question);
-      return { version: "v1", transfer: "d1", bytes: 10, chunks: 1, loss: 0.7, steps: 2, ms: 3, answer, learned: true, digest: "d" } satisfies TeachOutcome;
-    },
-    train: () => ({ job: "j1", state: "running" }),
-    trainStatus: () => ({ job: null, state: "idle" }),
-    metricsText: async () => "x 1\n",
-    metricsContentType: "text/plain; version=0.0.4",
-  };
-}
+const backend = () => stubBackend();
 
 async function serve(t: { after: (f: () => void) => void }, b: ApiBackend, o: { token?: string; limits?: Partial<HttpLimits> } = {}): Promise<{ server: Server; port: number; refused: HttpRefusal[] }> {
   const refused: HttpRefusal[] = [];

@@ -9,11 +9,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { createHttpApi, listen, PAGE_COOKIE, PAGE_HEADER, type ApiBackend, type HttpApiOptions, type HttpRefusal } from "./http-api.js";
+import { createHttpApi, listen, PAGE_COOKIE, PAGE_HEADER, type HttpApiOptions, type HttpRefusal } from "./http-api.js";
 import { createLogger } from "./logger.js";
 import { loadPageAssets } from "./page-assets.js";
-import type { TeachOutcome } from "./runtime.js";
 import { tempDirs } from "../../../test/support/temp-dirs.js";
+import { stubBackend } from "../../../test/support/api-backend.js";
 
 const logger = createLogger({ nodeId: "t", level: "silent", format: "json" }).logger;
 const TOKEN = "k3Xq9vT2mZ8pL4rW7yB1nC6dF0gH5jA";
@@ -21,25 +21,8 @@ const scratch = tempDirs("fleet-page-http-");
 const lanAddress = Object.values(networkInterfaces()).flat().find((a) => a && a.family === "IPv4" && !a.internal)?.address;
 const noLan = lanAddress ? false : "needs a non-loopback IPv4 address on this machine";
 
-function backend(): ApiBackend & { taught: string[] } {
-  return {
-    ready: true,
-    taught: [],
-    status: () => ({ id: "Pi-1" }),
-    log: () => ({ base: "w1-00", entries: 0, set: "0".repeat(64), names: [] }),
-    lessons: () => [{ question: "What is 2+2", answer: "4", author: "Pi-1", seq: 1, at: 1 }],
-    recall: async () => [{ question: "What is 2+2", answer: "4", author: "Pi-1", seq: 1, at: 1, recall: { answer: "4", recalled: true } }],
-    ask: async () => ({ answer: "4", raw: " 4", tokens: 1, ms: 2 }),
-    async teach(question, answer) {
-      this.taught.push(question);
-      return { version: "v1", transfer: "d1", bytes: 10, chunks: 1, loss: 0.7, steps: 2, ms: 3, answer, learned: true, digest: "d" } satisfies TeachOutcome;
-    },
-    train: () => ({ job: "j1", state: "running" }),
-    trainStatus: () => ({ job: null, state: "idle" }),
-    metricsText: async () => "x 1\n",
-    metricsContentType: "text/plain; version=0.0.4",
-  };
-}
+const LESSON = { question: "What is 2+2", answer: "4", author: "Pi-1", seq: 1, at: 1 };
+const backend = () => stubBackend({ lessons: () => [LESSON], recall: async () => [{ ...LESSON, recall: { answer: "4", recalled: true } }] });
 
 async function serve(t: { after: (f: () => void) => void }, o: Partial<HttpApiOptions> = {}): Promise<{ port: number; b: ReturnType<typeof backend>; refused: HttpRefusal[] }> {
   const b = backend();
