@@ -13,6 +13,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeBundle } from "../log/bundle.js";
 import { loadIdentity } from "../trust/keys.js";
+import type { TrainStatus } from "../train/wire.js";
 import { EntryAttacker, forgeBundle, readHeldEntry } from "../../../test/support/entry-attacker.js";
 import { fleetSpecs, nodeEntry, NodeProc, until, type NodeSpec } from "../../../test/support/e2e-harness.js";
 import { needs } from "../../../test/support/needs.js";
@@ -119,6 +120,32 @@ test("three enrolled nodes: forged, unsigned, wrongly signed, ×100 with a stole
     assert.ok(await metric(n, 'fleet_deltas_rejected_total{reason="untrusted"}') >= 4);
   }
   assert.equal(await metric(pi1, 'fleet_entries_admitted_total{by="self"}'), 1);
+});
+
+test("an enrolled fleet trains: every round entry is signed by the coordinator and admitted as signed on the members, and all end on one digest", { timeout: 180_000 }, async (t) => {
+  const { nodes } = await enrolledFleet(t, 3);
+  const [pi1] = nodes as [NodeProc];
+  await until("Pi-1 hears both peers", async () => (await pi1.status()).peers.length === 2);
+  const started = await fetch(`${pi1.url}/train`, { method: "POST", body: JSON.stringify({ dataset: "quiz", rounds: 2, mode: "fedavg", stragglerTimeoutS: 20 }) });
+  assert.equal(started.status, 202);
+  const done = await until("the job is done", async () => {
+    const s = await pi1.get<TrainStatus>("/train");
+    assert.notEqual(s.state, "failed", s.error);
+    return s.state === "done" && s;
+  }, 150_000, 250);
+  assert.equal(done.entries.length, 2);
+  for (const n of nodes) {
+    await until(`${n.name} holds the rounds`, async () => {
+      const s = await n.status();
+      return done.entries.every((e) => s.applied.some((x) => x.version === e));
+    }, 60_000);
+  }
+  assert.equal(new Set(await Promise.all(nodes.map(async (n) => (await n.status()).digest))).size, 1);
+  for (const n of nodes.slice(1)) {
+    const trust = await trustOf(n);
+    assert.equal(trust.admitted.signed, 2, `${n.name}: ${JSON.stringify(trust)}`);
+    assert.equal(Object.values(trust.refused).reduce((a, b) => a + b, 0), 0, `${n.name} refused nothing`);
+  }
 });
 
 test("--accept-unsigned merges a course node's delta; a member revoked in the roster file, without a restart, no longer changes the others' model", { skip: needs("python3"), timeout: 240_000 }, async (t) => {
