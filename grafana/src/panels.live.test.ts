@@ -1,5 +1,5 @@
-// Every panel of the dashboard shows data from a real fleet: three fleet-node processes taught
-// and merging, scraped by a real Prometheus (Debian's package) with the shipped config and rules.
+// Every panel of the dashboard shows data from a real fleet: three fleet-node processes taught,
+// merging and trained for a round, scraped by a real Prometheus (Debian's package) with the shipped config and rules.
 // Each panel query, read out of the dashboard JSON with its variables substituted, goes through
 // Prometheus's HTTP API; an error or an empty answer fails the test, so a renamed metric can never
 // leave a panel silently blank.
@@ -60,6 +60,17 @@ test("every dashboard panel returns data from Prometheus scraping a live, learni
     }
     await new Promise((r) => setTimeout(r, 3000)); // a few scrapes after each event, for rate()
   }
+  // A one-round training job over a few pairs, for the Training row.
+  const data = [["What is 3+3", "6"], ["What colour is the sky", "blue"], ["What is 5+5", "10"], ["Who painted the Mona Lisa", "Leonardo"],
+    ["What is the capital of Italy", "Rome"], ["What is 9-4", "5"]].map(([question, answer]) => ({ question, answer }));
+  const job = await post(`${fleet.nodes[0]!.url}/train`, { data, rounds: 1, mode: "fedavg", stragglerTimeoutS: 20 });
+  assert.equal(job.state, "running", JSON.stringify(job));
+  await until("the training job done", 60_000, async () => {
+    const s = (await (await fetch(`${fleet.nodes[0]!.url}/train`)).json()) as { state: string; error?: string };
+    if (s.state === "failed") throw new Error(s.error);
+    return s.state === "done" ? true : undefined;
+  });
+  await new Promise((r) => setTimeout(r, 3000));
   await until("three targets up", 20_000, async () => {
     const r = await queryPrometheus(prom.url, 'sum(up{job="deltafleet"})');
     return r.data?.result[0]?.value?.[1] === "3" ? true : undefined;
