@@ -334,54 +334,29 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
     try {
       const { r, entry } = await this.lock.run(async () => {
         const t = await this.opts.model.teach(question, answer);
-        const e: Entry = {
-          author: this.nodeId, seq: this.opts.ledger.nextSeq(this.nodeId), sha256: sha256Hex(t.delta), kind: "teach",
-          base: this.opts.ledger.baseId, lesson: { question: question.trim(), answer: answer.trim() }, at: Date.now(),
-        };
-        // Signed by this node's key: the store keeps the signature and every bundle of it carries it.
-        const sig = this.opts.sign?.(e);
-        try {
-          // On disk before anyone hears of it: a teacher killed mid-broadcast still holds it, and
-          // re-offers it to every peer that lacks it once it is back.
-          await this.opts.ledger.add(e, t.delta, sig === undefined ? {} : { sig });
-        } catch (err) {
-          this.derive();   // the model set its weights to baseline + delta: back to what the log holds
-          if (err instanceof LedgerError && err.reason === "write") {
-            this.wroteNothing(entryName(e), err);
-            throw new StateWriteError(`the lesson could not be saved (${err.message}); nothing changed, try again once the disk has room`);
-          }
-          throw err;
-        }
-        this.derive();
+        const e = await this.keepOwn({ kind: "teach", lesson: { question: question.trim(), answer: answer.trim() } }, t.delta, "the lesson");
         await this.opts.folder.saveCarry(this.opts.model.carry?.()).catch((err: Error) =>
           this.log.warn({ ev: "carry_save_failed", err: err.message }, "could not save the teach's rounding carry; the next teach starts without it"));
         return { r: t, entry: e };
       });
       const name = entryName(entry);
-      this.opts.trust?.admitSelf();
       const m = this.opts.metrics;
       m?.teaches.inc();
       m?.trainDuration.observe(r.ms / 1000);
       m?.trainLoss.set(r.loss);
       this.log.info({ ev: "trained", version: name, loss: r.loss, steps: r.steps, ms: round(r.ms), learned: r.learned, answer: r.answer, bytes: r.delta.length, digest: this.digestCache }, "fine-tuned on the correction");
-      const bundle = await this.opts.ledger.bundle(name);
-      const sent = await overlay.sendPayload(bundle, { kind: "entry" });
+      const { sent } = await this.offer(overlay, name);
       // Course nodes take only the bare delta file. A fleet with a roster and without --accept-unsigned
       // is closed to them both ways: anything can claim to be a course node, and each one heard
       // would be sent a copy.
       const trust = this.opts.trust;
       const forCourse = !trust?.isOn || trust.acceptUnsigned;
       const course = forCourse && this.peers().some((p) => p.ours === false) ? await overlay.sendDelta(r.delta) : undefined;
-      const at = Date.now();
-      this.lastMergeAt = at;
-      m?.lastMergeTimestamp.set(at / 1000);
       const out: TeachOutcome = {
-        version: name, transfer: sent.version, ...(course ? { courseTransfer: course.version } : {}),
-        bytes: r.delta.length, chunks: sent.chunks + (course?.chunks ?? 0),
+        version: name, transfer: sent!.version, ...(course ? { courseTransfer: course.version } : {}),
+        bytes: r.delta.length, chunks: sent!.chunks + (course?.chunks ?? 0),
         loss: r.loss, steps: r.steps, ms: round(r.ms), answer: r.answer, learned: r.learned, digest: this.digestCache,
       };
-      this.log.info({ ev: "broadcast", version: name, transfer: sent.version, bytes: bundle.length, chunks: sent.chunks }, "entry sent to the fleet");
-      this.remember({ version: name, dir: "sent", from: this.nodeId, at, bytes: bundle.length, chunks: sent.chunks, latencyMs: null, fetched: false });
       this.emit("taught", out);
       return out;
     } finally {
@@ -401,38 +376,52 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
 
   /**
    * A training round's average (or, in gossip, this node's share of it) as an entry of the log, made
-   * like a teach's: author us, signed, on disk before anyone hears of it, the weights re-derived, the
-   * bundle to every peer — or to the few a gossip round names, catch-up carrying it to the rest.
+   * like a teach's and sent to every peer — or to the few a gossip round names, catch-up carrying it
+   * to the rest.
    */
   private async commitRound(round: RoundInfo, delta: Uint8Array, to?: readonly string[]): Promise<{ name: string; bundleBytes: number }> {
-    const entry = await this.lock.run(async () => {
-      const e: Entry = {
-        author: this.nodeId, seq: this.opts.ledger.nextSeq(this.nodeId), sha256: sha256Hex(delta), kind: "round",
-        base: this.opts.ledger.baseId, round, at: Date.now(),
-      };
-      const sig = this.opts.sign?.(e);
-      try {
-        await this.opts.ledger.add(e, delta, sig === undefined ? {} : { sig });
-      } catch (err) {
-        if (err instanceof LedgerError && err.reason === "write") {
-          this.wroteNothing(entryName(e), err);
-          throw new StateWriteError(`the round could not be saved (${err.message})`);
-        }
-        throw err;
-      }
-      this.derive();
-      return e;
-    });
+    const entry = await this.lock.run(() => this.keepOwn({ kind: "round", round }, delta, "the round"));
     const name = entryName(entry);
+    const { bundleBytes } = await this.offer(this.overlay, name, to);
+    return { name, bundleBytes };
+  }
+
+  /**
+   * An entry this node made, kept: signed by this node's key (the store keeps the signature, every
+   * bundle of it carries it), on disk before anyone hears of it — a node killed mid-broadcast still
+   * holds it and re-offers it to every peer that lacks it once it is back — then the weights derived
+   * from the log. A save that fails changes nothing. Under the lock.
+   */
+  private async keepOwn(made: Pick<Entry, "kind" | "lesson" | "round">, delta: Uint8Array, what: string): Promise<Entry> {
+    const e: Entry = {
+      author: this.nodeId, seq: this.opts.ledger.nextSeq(this.nodeId), sha256: sha256Hex(delta), base: this.opts.ledger.baseId, at: Date.now(), ...made,
+    };
+    const sig = this.opts.sign?.(e);
+    try {
+      await this.opts.ledger.add(e, delta, sig === undefined ? {} : { sig });
+    } catch (err) {
+      this.derive();   // a teach left the model on baseline + its delta: back to what the log holds
+      if (err instanceof LedgerError && err.reason === "write") {
+        this.wroteNothing(entryName(e), err);
+        throw new StateWriteError(`${what} could not be saved (${err.message}); nothing changed, try again once the disk has room`);
+      }
+      throw err;
+    }
+    this.derive();
     this.opts.trust?.admitSelf();
+    return e;
+  }
+
+  /** An entry this node holds, as a bundle to every peer (or to `to`; none when `to` is empty). */
+  private async offer(overlay: OverlayHandle | undefined, name: string, to?: readonly string[]): Promise<{ sent?: { version: string; chunks: number }; bundleBytes: number }> {
     const bundle = await this.opts.ledger.bundle(name);
-    const sent = this.overlay && (to === undefined || to.length > 0) ? await this.overlay.sendPayload(bundle, { kind: "entry", ...(to ? { to } : {}) }) : undefined;
+    const sent = overlay && (to === undefined || to.length > 0) ? await overlay.sendPayload(bundle, { kind: "entry", ...(to ? { to } : {}) }) : undefined;
     const at = Date.now();
     this.lastMergeAt = at;
     this.opts.metrics?.lastMergeTimestamp.set(at / 1000);
-    this.log.info({ ev: "broadcast", version: name, transfer: sent?.version ?? null, bytes: bundle.length, digest: this.digestCache }, "round entry sent to the fleet");
+    this.log.info({ ev: "broadcast", version: name, transfer: sent?.version ?? null, bytes: bundle.length, chunks: sent?.chunks ?? null, digest: this.digestCache }, "entry sent to the fleet");
     this.remember({ version: name, dir: "sent", from: this.nodeId, at, bytes: bundle.length, chunks: sent?.chunks ?? null, latencyMs: null, fetched: false });
-    return { name, bundleBytes: bundle.length };
+    return { ...(sent ? { sent } : {}), bundleBytes: bundle.length };
   }
 
   peers(): PeerInfo[] { return this.overlay?.peers() ?? []; }
