@@ -153,17 +153,20 @@ test("Pi-4 off, Pi-1 and Pi-2 taught at the same moment, then Pi-3; Pi-4 starts 
 });
 
 test("kill -9 of a teacher mid-broadcast: it restarts holding its entry, and every node ends on one digest", { skip, timeout: 120_000 }, async (t) => {
-  // Pi-3 comes back paced at 1 kB/s for this teach. A quickly learned lesson deflates to a few kB,
-  // which at RATE would be on the wire in a blink; at 1 kB/s its first pass takes seconds however
-  // few chunks it is, so the kill, sent the moment Pi-3 announces the entry, lands inside it.
+  // Pi-3 comes back paced at 500 B/s for this teach. A quickly learned lesson deflates to a few kB,
+  // which at RATE would be on the wire in a blink; at 500 B/s the bucket holds one datagram, so its
+  // first pass takes seconds per chunk after the first, and the kill, sent the moment Pi-3
+  // announces the entry, lands inside it.
   await kill9(running.get(2)!);
-  const p3 = startNode(lan, 2, { stateDir: stateOf(2), rate: "1k" });
+  const p3 = startNode(lan, 2, { stateDir: stateOf(2), rate: "500" });
   await ready(lan, 2, p3);
   await until("Pi-3 hears the three others", async () => (await api<{ peers: unknown[] }>(lan, 2, "/status")).peers.length === 3, 30_000);
   const from = p3.events.length;
   const teaching = teach(lan, 2, "What is the capital of Italy").catch((e: Error) => e);
-  await p3.waitFor("Pi-3 announcing its entry", (e) => p3.events.indexOf(e) >= from && e.ev === "announced", 60_000);
+  const announced = await p3.waitFor("Pi-3 announcing its entry", (e) => p3.events.indexOf(e) >= from && e.ev === "announced", 60_000);
   await kill9(p3);
+  t.diagnostic(`Pi-3's entry: ${String(announced.wireBytes)} bytes on the wire in ${String(announced.chunks)} chunks, killed as it announced them`);
+  assert.ok(Number(announced.chunks) >= 2, "an entry of one chunk is whole the moment its first datagram lands: no kill can fall inside it");
   // The teach answers once its first pass is on the wire: no answer, and no receiver holding the
   // entry, is a kill mid-broadcast.
   assert.ok((await teaching) instanceof Error, "the teach answered: Pi-3's first pass was over before the kill");

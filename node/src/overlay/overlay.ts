@@ -10,7 +10,7 @@ import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { Discovery, type DiscoveryTimings } from "./discovery.js";
 import { resolveAddresses } from "./netif.js";
 import { MAX_PEERS, PeerTable, type PeerInfo } from "./peers.js";
-import { RateLimiter, type SendClass } from "./rate-limiter.js";
+import { burstBytesFor, RateLimiter, type SendClass } from "./rate-limiter.js";
 import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings, type TransferInfo } from "./receiver.js";
 import { Router, textDialect } from "./router.js";
 import { Sender, type Dest, type OutgoingInfo, type SentDelta, type SenderTimings } from "./sender.js";
@@ -98,7 +98,6 @@ export const DEFAULT_RATE_BYTES_PER_SEC = 12_000_000;
  * such a loop keeps up with; what it drops waits for the course's 3-5 s NAK.
  */
 export const COURSE_RATE_BYTES_PER_SEC = 4_000_000;
-export const DEFAULT_BURST_BYTES = 64 * 1024;
 /**
  * 4 MB asked for both ways: ~330 ms of line rate buffered, through any GC pause or merge. The kernel
  * caps it at net.core.rmem_max (Raspberry Pi OS: 208 KB, ~90 full datagrams or ~11 ms of line rate;
@@ -126,6 +125,7 @@ export interface OverlayOptions {
   /** Use binary chunk framing between DeltaFleet nodes (default true). */
   binary?: boolean;
   rateBytesPerSec?: number;
+  /** Bucket depth; by default a quarter second of the rate (rate-limiter.ts: burstBytesFor). */
   burstBytes?: number;
   maxDatagramBytes?: number;
   logger?: Logger;
@@ -202,9 +202,10 @@ export class Overlay {
     this.timings = { ...DEFAULT_TIMINGS, ...o.timings };
     this.clock = o.clock ?? REAL_CLOCK;
     const rate = o.rateBytesPerSec ?? DEFAULT_RATE_BYTES_PER_SEC;
-    this.limiter = new RateLimiter({ bytesPerSec: rate, burstBytes: o.burstBytes ?? DEFAULT_BURST_BYTES });
-    this.courseLimiter = new RateLimiter({ bytesPerSec: rate > 0 && Number.isFinite(rate) ? Math.min(rate, COURSE_RATE_BYTES_PER_SEC) : rate, burstBytes: o.burstBytes ?? DEFAULT_BURST_BYTES });
     this.maxDatagramBytes = o.maxDatagramBytes ?? ETHERNET_UDP_PAYLOAD_BYTES;
+    const courseRate = rate > 0 && Number.isFinite(rate) ? Math.min(rate, COURSE_RATE_BYTES_PER_SEC) : rate;
+    this.limiter = new RateLimiter({ bytesPerSec: rate, burstBytes: o.burstBytes ?? burstBytesFor(rate, this.maxDatagramBytes) });
+    this.courseLimiter = new RateLimiter({ bytesPerSec: courseRate, burstBytes: o.burstBytes ?? burstBytesFor(courseRate, this.maxDatagramBytes) });
     this.router = new Router({ table: this.table, port: this.port, ownIp: this.ownIp, broadcastAddress: this.broadcastAddress,
       statics: (o.peers ?? []).map(parseHostPort), dialect: this.dialect, binary: o.binary ?? true, binaryAfterMs: this.timings.binaryAfterMs, clock: this.clock,
       ...(o.isMember ? { isMember: o.isMember } : {}) });

@@ -13,6 +13,21 @@ export interface RateLimiterOptions {
 
 export type SendClass = "urgent" | "bulk";
 
+/** The deepest bucket: ~45 full datagrams, half of what a Pi's default socket buffer holds. */
+export const MAX_BURST_BYTES = 64 * 1024;
+/** How much of the sustained rate may leave back to back. */
+const BURST_SECONDS = 0.25;
+
+/**
+ * The bucket depth for a rate: a quarter second of it, at least one datagram, at most
+ * MAX_BURST_BYTES. A fixed 64 KB bucket would let `--rate 1k` (a slow radio link) put 64 s of its
+ * traffic on the air at once, which is the very burst the user asked us to avoid.
+ */
+export function burstBytesFor(bytesPerSec: number, datagramBytes: number): number {
+  if (!(bytesPerSec > 0) || !Number.isFinite(bytesPerSec)) return MAX_BURST_BYTES;
+  return Math.min(MAX_BURST_BYTES, Math.max(datagramBytes, Math.round(bytesPerSec * BURST_SECONDS)));
+}
+
 interface Waiter { bytes: number; go: () => void }
 
 export class RateLimiter {
