@@ -17,6 +17,10 @@ import { DeltaError, mergeDelta } from "../engine/delta.js";
 import type { Gpt2Config } from "../engine/config.js";
 import { Model, weightsFingerprint } from "../model/model.js";
 import { TIED_KEYS } from "../engine/params.js";
+import { readHeldWeights } from "../node/held-weights.js";
+import { DEFAULT_MERGE_WEIGHT, ENV } from "../node/options.js";
+import { StateFolder } from "../node/state-folder.js";
+import type { AskOptions } from "../model/model.js";
 import { numel, type StateDict } from "../checkpoint/tensor.js";
 
 /** User mistakes print one line and exit 1; anything else is a bug and keeps its stack. */
@@ -111,6 +115,30 @@ const genOptions = (c: Command) =>
     .option("--no-repeat-ngram-size <n>", "HF no_repeat_ngram_size", number("--no-repeat-ngram-size", 0), 0)
     .option("--seed <n>", "sampling seed", number("--seed", 0), 0);
 
+function mergeWeight(v: string): number {
+  const w = Number(v);
+  if (!Number.isFinite(w) || w <= 0 || w > 10) throw new InvalidArgumentError("must be a number above 0 and at most 10, the node's --merge-weight.");
+  return w;
+}
+
+/**
+ * The answer of the weights a node's state folder holds (held-weights.ts, the node's own
+ * derivation), asked offline. What the node would set aside at start is printed and makes the exit
+ * code 1: the answer is then that of a node which has set it aside, and the user should know.
+ */
+async function askStateFolder(dir: string, question: string, gen: AskOptions, o: { base?: string; mergeWeight?: number; json: boolean }): Promise<void> {
+  const model = await Model.load(o.base);
+  const held = await readHeldWeights(model, dir, o.mergeWeight ?? DEFAULT_MERGE_WEIGHT);
+  const r = await model.ask(question, gen);
+  const data = { ...r, stateDir: dir, base: model.source, digest: held.digest, entries: held.entries, lessons: held.lessons.length, problems: held.problems };
+  emit(o.json, data, () => r.answer);
+  if (held.problems.length === 0) return;
+  for (const p of held.problems) process.stderr.write(`fleet-node model: ${dir}: ${p}\n`);
+  process.stderr.write(`fleet-node model: ${dir}: the answer is from the ${count(held.entries, "entry", "entries")} a node started on it would keep` +
+    " (entries made on another base model: pass the node's --model as --base)\n");
+  process.exitCode = 1;
+}
+
 const modelOption = () => new Option("--model <m>", "model folder or .pt state dict (default: the embedded tiny-gpt2)");
 
 export function modelCommand(): Command {
@@ -136,15 +164,27 @@ export function modelCommand(): Command {
   genOptions(
     cmd
       .command("ask <question>")
-      .description("answer a question as the course node does (prompt `Q: …\\nA:`)")
-      .addOption(modelOption())
-      .option("--json", "print JSON", false),
-  ).action(action(async (question: string, o: Record<string, any>) => {
-    const m = await Model.load(o.model);
-    const r = await m.ask(question, {
+      .description("answer a question as the course node does (prompt `Q: …\\nA:`); --model STATE_DIR answers from a node's weights, offline")
+      .addOption(new Option("--model <m>", "model folder, .pt state dict, or a node's state folder (its --state-dir: answers from the weights that node holds) (default: the embedded tiny-gpt2)"))
+      .addOption(new Option("--base <m>", "with a state folder: the node's base model, its --model (default: the embedded tiny-gpt2)").env(ENV.model))
+      .addOption(new Option("--merge-weight <w>", `with a state folder: the node's --merge-weight (default: ${DEFAULT_MERGE_WEIGHT})`).env(ENV.mergeWeight).argParser(mergeWeight))
+      .option("--json", "print JSON (with a state folder: also the digest the node reports in /status, its entries and problems)", false),
+  ).action(action(async (question: string, o: Record<string, any>, c: Command) => {
+    const gen = {
       maxNewTokens: o.maxNewTokens, doSample: o.sample, temperature: o.temperature, topP: o.topP,
       repetitionPenalty: o.repetitionPenalty, noRepeatNgramSize: o.noRepeatNgramSize, seed: o.seed,
+    };
+    if (o.model !== undefined && StateFolder.holds(o.model)) return askStateFolder(o.model, question, gen, o as { base?: string; mergeWeight?: number; json: boolean });
+    const m = await Model.load(o.model).catch((e: unknown) => {
+      if (e instanceof CheckpointError && statSync(o.model, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new CheckpointError(o.model, "is neither a model folder (config.json and model.safetensors or pytorch_model.bin) nor a node's state folder (entries/)", e.message);
+      }
+      throw e;
     });
+    // --base and --merge-weight say how a node derived its weights: given for a model, they would be ignored silently.
+    const stray = (["base", "mergeWeight"] as const).find((k) => c.getOptionValueSource(k) === "cli");
+    if (stray) throw new CheckpointError(o.model ?? "the embedded tiny-gpt2", `is a model, not a node's state folder; --${stray === "base" ? "base" : "merge-weight"} applies only to a state folder`);
+    const r = await m.ask(question, gen);
     emit(o.json, r, () => r.answer);
   }));
 

@@ -46,6 +46,11 @@ export interface LedgerOptions {
   base: Params;
   writer?: Writer;
   compactAfter?: number;
+  /**
+   * Derive what a node starting on this folder would hold, changing nothing (store.ts readOnly):
+   * nothing is set aside or compacted, the problems say what the node would set aside, add() refuses.
+   */
+  readOnly?: boolean;
 }
 
 export interface HeldLesson extends Lesson {
@@ -69,12 +74,14 @@ export class Ledger {
   static async open(o: LedgerOptions): Promise<Ledger> {
     const baseId = baseIdentity(o.base);
     const cpDir = join(o.dir, CHECKPOINT_DIR);
-    await mkdir(cpDir, { recursive: true });
+    const readOnly = o.readOnly ?? false;
+    if (!readOnly) await mkdir(cpDir, { recursive: true });
+    const aside = readOnly ? "set aside when the node starts" : "set aside";
     const problems: string[] = [];
     // The checkpoint of the largest set on this base is the starting sum; the entries it covers are
     // only length-checked at open (their sum is in it), the rest are hashed and added.
     let best: Checkpoint | undefined;
-    for (const f of (await readdir(cpDir)).filter((n) => n.endsWith(".dfsum"))) {
+    for (const f of (await readdir(cpDir).catch(absentIsEmpty)).filter((n) => n.endsWith(".dfsum"))) {
       try {
         const cp = await loadCheckpoint(join(cpDir, f), o.base.config);
         if (cp.base !== baseId) { problems.push(`${f}: a checkpoint of another base model (${cp.base}), not used`); continue; }
@@ -84,8 +91,8 @@ export class Ledger {
       }
     }
     const covered = new Set(best?.names ?? []);
-    const store = await EntryStore.open(o.dir, { verify: (n) => !covered.has(n), writer: o.writer });
-    for (const s of store.setAside) problems.push(`entries/${s.file}: ${s.reason}; set aside`);
+    const store = await EntryStore.open(o.dir, { verify: (n) => !covered.has(n), writer: o.writer, readOnly });
+    for (const s of store.setAside) problems.push(`entries/${s.file}: ${s.reason}; ${aside}`);
     if (best && !best.names.every((n) => store.has(n))) {
       problems.push(`checkpoint ${checkpointFileName(best.set)}: names entries the store no longer holds; summing the entries instead`);
       best = undefined;
@@ -104,11 +111,11 @@ export class Ledger {
       } catch (e) {
         // Held but not summable: it must not be reported as held either.
         await store.drop(name, (e as Error).message);
-        ledger.problems.push(`entries/${name}: ${(e as Error).message}; set aside`);
+        ledger.problems.push(`entries/${name}: ${(e as Error).message}; ${aside}`);
       }
     }
     const outside = store.size - inSum.size;
-    if (outside > (o.compactAfter ?? COMPACT_AFTER)) await ledger.compact().catch((e: Error) => ledger.problems.push(`compaction failed: ${e.message}`));
+    if (!readOnly && outside > (o.compactAfter ?? COMPACT_AFTER)) await ledger.compact().catch((e: Error) => ledger.problems.push(`compaction failed: ${e.message}`));
     return ledger;
   }
 
@@ -220,4 +227,10 @@ export class Ledger {
     for (const f of await readdir(dir)) if (f.endsWith(".dfsum") && f !== keep) await rm(join(dir, f), { force: true });
     return file;
   }
+}
+
+/** A state folder that never held a checkpoint has no checkpoints/ folder (read-only opens do not make it). */
+function absentIsEmpty(e: NodeJS.ErrnoException): string[] {
+  if (e.code === "ENOENT") return [];
+  throw e;
 }

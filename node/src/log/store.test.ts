@@ -199,3 +199,23 @@ test("processes killed while adding leave every entry they reported added intact
   }
   t.diagnostic(`${reported.length} kills; set aside: ${seen.join(", ") || "nothing"}`);
 });
+
+test("opened read-only, a store reports what it would set aside, moves nothing and takes no entry", async () => {
+  const dir = scratch();
+  const store = await EntryStore.open(dir);
+  const [a, b] = [made(1), made(2)];
+  await store.add(a.entry, a.file);
+  await store.add(b.entry, b.file);
+  const ed = join(dir, ENTRIES_DIR);
+  truncateSync(join(ed, `${entryName(b.entry)}.delta`), 10);
+  writeFileSync(join(ed, "stray.tmp"), "x");
+  const files = readdirSync(ed).sort();
+
+  const ro = await EntryStore.open(dir, { readOnly: true });
+  assert.deepEqual(ro.names(), [entryName(a.entry)]);
+  assert.deepEqual(ro.setAside.map((s) => s.file).sort(), [`${entryName(b.entry)}.delta`, `${entryName(b.entry)}.json`, "stray.tmp"]);
+  await assert.rejects(ro.add(made(3).entry, made(3).file), (e) => e instanceof StoreError && /read-only/.test(e.message));
+  assert.deepEqual(readdirSync(ed).sort(), files);
+  assert.deepEqual(readdirSync(dir), [ENTRIES_DIR], "no set-aside/ folder made");
+  await assert.rejects(EntryStore.open(scratch(), { readOnly: true }), (e) => e instanceof StoreError && e.reason === "absent");
+});

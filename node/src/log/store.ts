@@ -53,6 +53,12 @@ export interface OpenOptions {
    */
   verify?: (name: string) => boolean;
   writer?: Writer;
+  /**
+   * Read the folder without changing it (`fleet-node model ask` on a node's state folder, which the
+   * node may be running on): what would be set aside is reported in setAside but stays where it is,
+   * and add() refuses.
+   */
+  readOnly?: boolean;
 }
 
 function ioError(what: string, e: unknown): StoreError {
@@ -73,12 +79,15 @@ export class EntryStore {
     private readonly writer: Writer,
     /** What open() refused. */
     readonly setAside: SetAside[],
+    readonly readOnly: boolean,
   ) {}
 
   static async open(dir: string, opts: OpenOptions = {}): Promise<EntryStore> {
     const entriesDir = join(dir, ENTRIES_DIR);
-    await mkdir(entriesDir, { recursive: true });
-    const store = new EntryStore(dir, opts.writer ?? writeFileAtomicAsync, []);
+    const readOnly = opts.readOnly ?? false;
+    if (!readOnly) await mkdir(entriesDir, { recursive: true });
+    else if (!statSync(entriesDir, { throwIfNoEntry: false })?.isDirectory()) throw new StoreError("absent", `${dir} holds no ${ENTRIES_DIR}/ folder: not a node's state folder`);
+    const store = new EntryStore(dir, opts.writer ?? writeFileAtomicAsync, [], readOnly);
     const files = new Set(await readdir(entriesDir));
     const verify = opts.verify ?? (() => true);
     const refuse = async (file: string, reason: string) => {
@@ -152,6 +161,7 @@ export class EntryStore {
   }
 
   private async moveAside(file: string): Promise<void> {
+    if (this.readOnly) return;
     const asideDir = join(this.dir, SET_ASIDE_DIR);
     await mkdir(asideDir, { recursive: true });
     // A timestamp keeps a second refusal of a same-named file from replacing the first.
@@ -195,6 +205,7 @@ export class EntryStore {
   }
 
   private async addNow(entry: Entry, delta: Uint8Array, sig: string | undefined): Promise<"added" | "present"> {
+    if (this.readOnly) throw new StoreError("io", `${this.dir} was opened read-only; nothing is added to it`);
     const checked = parseEntry(entry);
     if (typeof checked === "string") throw new StoreError("invalid", `not a valid entry: ${checked}`);
     if (sig !== undefined && !SIG.test(sig)) throw new StoreError("invalid", "the signature is not base64");

@@ -13,6 +13,7 @@ import type { Refusal } from "../trust/admission.js";
 import type { TrustGate } from "../trust/gate.js";
 import { sha256Hex } from "../util/sha256.js";
 import { CatchUp } from "./catch-up.js";
+import { deriveInto } from "./held-weights.js";
 import { TRAIN_KINDS } from "../train/wire.js";
 import { TrainJobs, type TrainRequest } from "./train-job.js";
 import { Lock } from "./lock.js";
@@ -478,9 +479,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
 
   /** The weights become base + mergeWeight · (exact sum of the entries held). */
   private derive(): void {
-    const w = this.opts.ledger.derive(this.opts.mergeWeight);
-    this.opts.model.params.flat.set(w.flat);
-    this.digestCache = this.opts.model.digest();
+    this.digestCache = deriveInto(this.opts.model, this.opts.ledger, this.opts.mergeWeight);
   }
 }
 

@@ -6,12 +6,11 @@
 import type { Server } from "node:http";
 import { basename } from "node:path";
 import type { Logger } from "pino";
-import { viewParams } from "../engine/params.js";
-import { Ledger } from "../log/ledger.js";
 import type { Writer } from "../log/store.js";
 import { writeFileAtomicAsync } from "../util/atomic-write.js";
 import type { AddressInfo } from "node:net";
 import { isLoopback } from "./api-token.js";
+import { openLog } from "./held-weights.js";
 import { createHttpApi, listen } from "./http-api.js";
 import type { NodeLogger } from "./logger.js";
 import { createMetrics, type NodeMetrics } from "./metrics.js";
@@ -55,10 +54,8 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
   if (rosterFile) checkEnrolled(rosterFile.roster);
   const modelSource = opts.model ?? (await deps.defaultModelPath());
   const model = await deps.loadModel(modelSource);
-  // The base is a copy the ledger keeps: the model's own buffer becomes base + the log's sum.
-  const base = viewParams(model.params.config, Float32Array.from(model.params.flat));
   const savePauseMs = Number(process.env.FLEET_TEST_SAVE_PAUSE_MS ?? 0) || undefined;
-  const ledger = await Ledger.open({ dir: opts.stateDir, base, writer: savePauseMs ? pausingWriter(savePauseMs, log) : undefined });
+  const ledger = await openLog(model, opts.stateDir, savePauseMs ? { writer: pausingWriter(savePauseMs, log) } : {});
   for (const p of ledger.problems) log.warn({ ev: "state_problem", problem: p, dir: opts.stateDir }, p);
   const carry = folder.readCarry(model.params.flat.length);
   if (carry && model.restoreCarry) model.restoreCarry(carry);

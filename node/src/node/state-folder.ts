@@ -9,10 +9,11 @@
 // A folder written before the fleet log (state.json, baseline-<n>.pt, deltas/) holds weights that no
 // entry names: it is moved under set-aside/ and reported, and the node catches up from its peers.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { mkdir, readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
-import type { Logger } from "pino";
+import { pino, type Logger } from "pino";
+import { ENTRIES_DIR } from "../log/store.js";
 import { writeFileAtomicAsync } from "../util/atomic-write.js";
 
 export const CARRY_FILE = "carry.f32";
@@ -23,6 +24,23 @@ export class StateFolder {
   readonly problems: string[] = [];
 
   private constructor(readonly dir: string, private readonly log: Logger) {}
+
+  /** A folder a node has run on: its fleet log's entries/ is made at the first start. */
+  static holds(dir: string): boolean {
+    const isDir = (p: string) => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+    return isDir(dir) && isDir(join(dir, ENTRIES_DIR));
+  }
+
+  /**
+   * The folder as the node would find it at start, read without changing anything (the node may be
+   * running on it): what open() would move aside is reported, and stays.
+   */
+  static inspect(dir: string): StateFolder {
+    const f = new StateFolder(dir, pino({ enabled: false }));
+    const old = readdirSync(dir).filter((n) => PRE_LOG_FILES.test(n));
+    if (old.length > 0) f.report(`a state folder from before the fleet log (${old.join(", ")}): the node moves it under set-aside/ at start and holds none of its weights`);
+    return f;
+  }
 
   static async open(dir: string, logger: Logger): Promise<StateFolder> {
     await mkdir(dir, { recursive: true });
