@@ -157,6 +157,31 @@ export const ROWS: RowSpec[] = [
           },
         ],
       },
+      {
+        // Recall (node/src/node/recall.ts): answers from each node's weights, never from the log.
+        kind: "timeseries",
+        title: "Lessons recalled per node",
+        unit: "none",
+        width: 16,
+        min: 0,
+        description:
+          "Of the newest lessons a node holds (at most 12 are asked), how many its weights answer exactly as taught (recalled), and how many it asked. A node asks itself after its weights change, off the merge path; a line below its asked line is a lesson the fleet taught and this node's model has forgotten.",
+        queries: [
+          { expr: `fleet_lessons_recalled{${SEL}}`, legend: "{{node}} recalled" },
+          { expr: `fleet_lessons_asked{${SEL}}`, legend: "{{node}} asked" },
+        ],
+      },
+      {
+        kind: "stat",
+        title: "Lessons held, fewest recalled",
+        unit: "none",
+        width: 8,
+        description: "Lessons (taught question/answer pairs) in the fleet log, as the node holding the most counts them, and the fewest any node recalls.",
+        queries: [
+          { expr: `max(fleet_lessons_held{${SEL}})`, legend: "held", instant: true },
+          { expr: `min(fleet_lessons_recalled{${SEL}})`, legend: "fewest recalled", instant: true },
+        ],
+      },
     ],
   },
   {

@@ -10,6 +10,17 @@ import { needs } from "../../../test/support/needs.js";
 import { createMetrics } from "./metrics.js";
 import { ADMISSIONS, REFUSALS } from "../trust/admission.js";
 import { TrustGate } from "../trust/gate.js";
+import { join } from "node:path";
+import { ensureDefaultModel } from "../model/default-model.js";
+import { Model } from "../model/model.js";
+import { createLogger } from "./logger.js";
+import { resolveNodeOptions } from "./options.js";
+import { startNode } from "./start.js";
+import { FakeHub } from "../../../test/support/node-fakes.js";
+import { tempDirs } from "../../../test/support/temp-dirs.js";
+import { until } from "../../../test/support/until.js";
+
+const scratch = tempDirs("metrics-");
 
 const CONTRACT_NAMES = [
   "fleet_fragments_sent_total", "fleet_fragments_received_total", "fleet_retransmits_total", "fleet_naks_sent_total",
@@ -21,6 +32,7 @@ const CONTRACT_NAMES = [
   "fleet_applied_deltas", "fleet_model_info", "fleet_model_digest",
   "fleet_entries_refused_total", "fleet_entries_admitted_total", "fleet_authors_ignored",
   "fleet_job_round_seconds", "fleet_job_participants", "fleet_job_stragglers_total", "fleet_job_loss",
+  "fleet_lessons_held", "fleet_lessons_asked", "fleet_lessons_recalled", "fleet_lessons_recall_digest",
 ];
 
 function page(stats = newStats(), model = { node: "Pi-1", fingerprint: "abcd", digest: "ef01" }) {
@@ -30,6 +42,7 @@ function page(stats = newStats(), model = { node: "Pi-1", fingerprint: "abcd", d
     transfersInFlight: () => 1,
     appliedDeltas: () => 3,
     model: () => model,
+    recall: () => ({ digest: model.digest, held: 14, asked: 12, recalled: 9 }),
   });
 }
 
@@ -80,6 +93,8 @@ test("labelled counters exist at 0 from start-up; model info is one series with 
   assert.match(text, /^fleet_model_info\{node="Pi-1",fingerprint="abcd"\} 1$/m);
   assert.match(text, /^fleet_peers 2$/m);
   assert.match(text, /^fleet_applied_deltas 3$/m);
+  assert.deepEqual(["held", "asked", "recalled"].map((k) => value(text, `fleet_lessons_${k}`)), [14, 12, 9]);
+  assert.equal(value(text, "fleet_lessons_recall_digest"), 0xef01);
 });
 
 test("a merge changes the digest's value, never a series' labels: model series stay bounded however often weights change", async () => {
@@ -124,4 +139,37 @@ test("trust: entries refused by reason and admitted by how, every label at 0 fro
   text = await m.text();
   assert.match(text, /^fleet_entries_refused_total\{reason="not_member"\} 2$/m);
   assert.match(text, /^fleet_entries_admitted_total\{by="self"\} 1$/m);
+});
+
+/** The value of an unlabelled series on a metrics page, undefined when absent. */
+function value(text: string, name: string): number | undefined {
+  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+test("recall: a real node's scrape gives the lessons it holds, how many it asked and how many its weights answer as taught", { timeout: 120_000 }, async (t) => {
+  process.env.FLEET_MODEL_CACHE ??= scratch();
+  const o = resolveNodeOptions("Pi-1", { http: "127.0.0.1:0", stateDir: join(scratch(), "Pi-1"), port: "5000" }, {});
+  const n = await startNode(o, { loadModel: (p) => Model.load(p, { inference: "ts" }), defaultModelPath: async () => ensureDefaultModel(), startOverlay: new FakeHub().start },
+    createLogger({ nodeId: "Pi-1", level: "silent", format: "json" }));
+  t.after(() => n.close());
+  const current = async () => {
+    const text = await n.metrics.text();
+    const asked = value(text, "fleet_lessons_recall_digest");
+    return asked !== undefined && asked === value(text, "fleet_model_digest\\{node=\"Pi-1\"\\}") && text;
+  };
+  const empty = await until("a recall pass on the base weights", current, 30_000);
+  assert.deepEqual(["held", "asked", "recalled"].map((k) => value(empty, `fleet_lessons_${k}`)), [0, 0, 0]);
+
+  // The same question taught twice: the weights can answer only one of the two lessons as taught.
+  const lessons: Array<[string, string]> = [["What is 2+2", "4"], ["What is 2+2", "5"], ["What is the capital of France", "Paris"]];
+  for (const [q, a] of lessons) await n.runtime.teach(q, a);
+  let expected = 0;
+  for (const [q, a] of lessons) if ((await n.runtime.ask(q)).answer.trim() === a) expected++;
+  assert.ok(expected < lessons.length, "the run should hold a lesson its weights no longer answer");
+
+  const text = await until("a recall pass on the weights after the teaches", current, 30_000);
+  assert.equal(value(text, "fleet_lessons_held"), lessons.length);
+  assert.equal(value(text, "fleet_lessons_asked"), lessons.length);
+  assert.equal(value(text, "fleet_lessons_recalled"), expected);
 });

@@ -7,6 +7,7 @@ import type { DeltaRejectReason } from "../engine/delta.js";
 import { HTTP_REFUSALS } from "./http-api.js";
 import { DROP_REASONS, REJECT_REASONS, type OverlayStats, type RejectReason } from "../overlay/stats.js";
 import { ADMISSIONS, REFUSALS, type Admission, type Refusal } from "../trust/admission.js";
+import { RECALL_MAX_LESSONS } from "./recall.js";
 
 /**
  * The engine rejects deltas for reasons of its own, which the overlay counts as it gets them from
@@ -28,6 +29,11 @@ export interface MetricsSource {
   log?(): { entries: number; set: string; lacking: number; fetches: { index: number; entry: number }; fetchBytes: number } | undefined;
   /** The trust gate's counts (trust/gate.ts), undefined before start-up finished. */
   trust?(): { refused: Record<Refusal, number>; admitted: Record<Admission, number>; ignored: number } | undefined;
+  /**
+   * This node's recall of the fleet's lessons (recall.ts LessonRecall.counts): the newest pass
+   * finished, never one waited for; undefined before the first.
+   */
+  recall?(): { digest: string; held: number; asked: number; recalled: number } | undefined;
 }
 
 /** A hex digest's first 48 bits (12 hex digits) as a number: exact in a float64, as Prometheus stores it. */
@@ -148,6 +154,15 @@ export function createMetrics(source: MetricsSource, opts: { defaults?: boolean 
     name: "fleet_log_fetch_bytes_total", help: "Bytes of delta files received by catch-up (entries asked for).", registers: [registry],
     collect() { this.reset(); this.inc(source.log?.()?.fetchBytes ?? 0); },
   });
+
+  // Recall: the fleet's lessons this node answers as taught, from its weights. A scrape calls every
+  // collect() in one synchronous loop, so the four read the same pass.
+  const recallGauge = (name: string, help: string, read: (r: NonNullable<ReturnType<NonNullable<MetricsSource["recall"]>>>) => number | undefined): Gauge =>
+    new Gauge({ name, help, registers: [registry], collect() { this.reset(); const r = source.recall?.(); const v = r && read(r); if (v !== undefined) this.set(v); } });
+  recallGauge("fleet_lessons_held", "Lessons (taught question/answer pairs) in the fleet log this node held at its newest recall pass.", (r) => r.held);
+  recallGauge("fleet_lessons_asked", `Of those lessons, the newest (at most ${RECALL_MAX_LESSONS}) this node asked its own weights in that pass.`, (r) => r.asked);
+  recallGauge("fleet_lessons_recalled", "Of the lessons asked, those this node answered exactly as taught (trimmed), from its weights.", (r) => r.recalled);
+  recallGauge("fleet_lessons_recall_digest", "The weights that recall pass asked: the first 48 bits of their digest, as a number (equal to fleet_model_digest once the pass is of the current weights).", (r) => digestNumber(r.digest));
 
   // Trust: entries refused by reason and admitted by how, at 0 from start-up (closed lists), and
   // how many authors are ignored (past the refusal threshold, until re-enrolled).

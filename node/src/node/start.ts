@@ -67,6 +67,7 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
   for (const p of trust.reputation.problems) log.warn({ ev: "state_problem", problem: p, dir: opts.stateDir }, p);
 
   let runtime: NodeRuntime | undefined;
+  let recall: LessonRecall | undefined;
   const metrics = createMetrics({
     overlayStats: () => runtime?.overlayStats,
     peers: () => runtime?.peers().length ?? 0,
@@ -75,6 +76,7 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
     model: () => runtime && { node: opts.nodeId, fingerprint: runtime.model.fingerprint, digest: runtime.digest },
     log: () => runtime?.logStatus(),
     trust: () => ({ refused: trust.refused, admitted: trust.admitted, ignored: trust.ignoredCount() }),
+    recall: () => recall?.counts(),
   });
   runtime = new NodeRuntime({
     nodeId: opts.nodeId, model, ledger, folder, logger: nlog.logger, mergeWeight: opts.mergeWeight, metrics,
@@ -83,7 +85,7 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
   });
 
   const rt = runtime;
-  const recall = new LessonRecall({ digest: () => rt.digest, lessons: () => rt.lessons(), ask: (q) => rt.ask(q) });
+  const lessonRecall = recall = new LessonRecall({ digest: () => rt.digest, lessons: () => rt.lessons(), ask: (q) => rt.ask(q) });
   let page: ReadonlyMap<string, PageAsset> | Error;
   try {
     page = loadPageAssets();
@@ -102,7 +104,7 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
       status: () => rt.status(),
       log: () => ({ base: ledger.baseId, entries: ledger.size, set: ledger.set, names: ledger.names() }),
       lessons: () => rt.lessons(),
-      recall: () => recall.recall(),
+      recall: () => lessonRecall.recall(),
       ask: (q, o) => rt.ask(q, o),
       teach: (q, a) => rt.teach(q, a),
       train: (body) => rt.startTraining(parseTrainRequest(body)),
