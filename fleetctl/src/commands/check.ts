@@ -4,6 +4,7 @@ import { FleetError } from "../errors.js";
 import { emit, processIo, progressTo, table, type Io } from "../io.js";
 import { MERGE_TIMEOUT_S, runCheck, type CheckReport } from "../nodes/check.js";
 import { nodeAddressOf } from "../nodes/client.js";
+import { describeRecall } from "../nodes/recall.js";
 import { selectHosts } from "../inventory.js";
 import { actionWith, flag, hostList, LONG_WAIT_MAX_S, seconds, text, timeoutOption } from "./options.js";
 import { inventoryFrom, inventoryOption, withInventory, withLimit } from "./playbook-options.js";
@@ -23,10 +24,11 @@ const checkOptions = z
 
 /** `fleetctl check`: the end-to-end test on the running fleet (or the nodes of -l). Exit 0 only if
  * every node merged the taught version, none lacks an entry another holds, all digests agree and
- * another node answers as the teacher does. */
+ * another node answers as the teacher does. How many lessons each node recalls is reported, and
+ * fails nothing. */
 export function checkCommand(io: Io = processIo): Command {
   const cmd = withLimit(withInventory(new Command("check")))
-    .description("teach one node a fresh QA pair, wait for every node to merge it, compare logs and models, ask another node")
+    .description("teach one node a fresh QA pair, wait for every node to merge it, compare logs and models, ask another node, report each node's recall of the lessons")
     .option("--teacher <node>", "the node to teach (default: the first in the inventory)")
     .option("--asker <node>", "the node to ask afterwards (default: the first other node)")
     .option("--question <text>", "the question to teach (default: a fresh one)")
@@ -63,6 +65,7 @@ export function formatCheck(r: CheckReport): string {
   let out = "\n" + table(["NODE", "HOST", "ROLE", "MERGED", "MS AFTER TEACH", "DIGEST", "LOG"], rows);
   out += `\nteach: ${Math.round(r.teach.trainMs)} ms training, ${r.teach.roundTripMs} ms round trip, ${r.teach.bytes} bytes in ${r.teach.chunks} fragments\n`;
   if (r.ask) out += `ask ${r.ask.nodeId}: "${r.ask.answer}" in ${Math.round(r.ask.ms)} ms (${r.ask.matches ? "same as the teacher" : `teacher: "${r.ask.expected}"`})\n`;
+  for (const n of r.nodes) out += n.recall ? `${describeRecall(n.nodeId, n.recall)}\n` : `${n.nodeId}: recall unknown${n.recallUnknown ? ` (${n.recallUnknown})` : ""}\n`;
   out += `digests ${r.digestsAgree ? "agree" : "DISAGREE"}; ${r.ok ? "check passed" : "check FAILED"} in ${r.totalMs} ms\n`;
   return out;
 }

@@ -120,3 +120,27 @@ test("a check on some of the nodes compares only their logs", async (t) => {
   assert.deepEqual(r.failures, []);
   assert.equal(r.ok, true);
 });
+
+test("each node's recall of the fleet's lessons is reported from its weights' answers; forgetting fails nothing", async (t) => {
+  const fleet = await startFakeFleet({ count: 3, propagateMs: 10, lessons: 14, remembers: { "pi-2": 7, "pi-3": 0 } });
+  t.after(() => fleet.close());
+  const r = await runCheck({ nodes: fleet.nodes, mergeTimeoutMs: 10_000, pollMs: 20 });
+  assert.deepEqual(r.failures, []);
+  assert.equal(r.ok, true);
+  // 14 earlier lessons and the check's own; a node asks itself the newest 12.
+  assert.deepEqual(r.nodes.map((n) => [n.nodeId, n.recall]), [
+    ["pi-1", { held: 15, asked: 12, recalled: 12 }],
+    ["pi-2", { held: 15, asked: 12, recalled: 7 }],
+    ["pi-3", { held: 15, asked: 12, recalled: 0 }],
+  ]);
+  assert.ok(fleet.requests.includes("pi-3 GET /lessons?recall=1"));
+});
+
+test("a node that cannot say what it recalls is named, with why, and fails nothing", async (t) => {
+  const fleet = await startFakeFleet({ count: 3, propagateMs: 10, noRecall: ["pi-3"] });
+  t.after(() => fleet.close());
+  const r = await runCheck({ nodes: fleet.nodes, mergeTimeoutMs: 10_000, pollMs: 20 });
+  assert.equal(r.ok, true);
+  assert.deepEqual(r.nodes.map((n) => n.recall), [{ held: 1, asked: 1, recalled: 1 }, { held: 1, asked: 1, recalled: 1 }, null]);
+  assert.match(r.nodes[2]!.recallUnknown!, /pi-3 .*refused GET \/lessons\?recall=1: HTTP 404/);
+});

@@ -2,15 +2,20 @@
 // until every other node merged that version, check they all hold the same weights, and ask
 // another node the question. Each step is timed per node. Merging the taught entry is not all:
 // a node that missed an earlier one is behind, and the check names what it lacks of the fleet's log.
+// Last, each node says how many of the fleet's lessons its weights recall (recall.ts): reported,
+// never a failure.
 
 import { randomBytes } from "node:crypto";
 import { FleetError } from "../errors.js";
 import { waitUntil } from "../wait.js";
-import { ask, getLog, getStatus, teach, type NodeAddress, type NodeStatus } from "./client.js";
+import { ask, getLog, getRecall, getStatus, teach, type NodeAddress, type NodeStatus } from "./client.js";
 import { compareLogs, describeLack, type FleetLog, type NodeLog } from "./fleet-log.js";
+import { recallOf, type NodeRecall } from "./recall.js";
 
 /** How long every node gets to merge when nobody says otherwise. */
 export const MERGE_TIMEOUT_S = 120;
+/** How long a node gets to answer its newest lessons (at most 12 short generations; a Pi in a teach waits for it). */
+const RECALL_TIMEOUT_MS = 30_000;
 
 export interface CheckOptions {
   nodes: NodeAddress[];
@@ -25,6 +30,8 @@ export interface CheckOptions {
   /** How long the teacher may take to train and send (its /teach answers when it has sent). */
   teachTimeoutMs?: number;
   pollMs?: number;
+  /** How long a node gets to answer the fleet's lessons from its weights (it asks itself a bounded number). */
+  recallTimeoutMs?: number;
   /** Progress for people, one line per step. */
   onStep?: (line: string) => void;
   /** Every /status read, as read: a caller showing progress needs no polling of its own. */
@@ -47,6 +54,10 @@ export interface NodeMerge {
   /** Entries the other nodes hold and this one does not, after the merge wait; null when its
    * GET /log did not answer. */
   lacking: string[] | null;
+  /** The fleet's lessons as this node's weights answer them at the end of the check; null when unknown. */
+  recall: NodeRecall | null;
+  /** Why its recall is unknown (a node from before GET /lessons?recall=1, or one not answering). */
+  recallUnknown?: string;
 }
 
 export interface CheckReport {
@@ -114,11 +125,11 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
     (taught.learned ? `it answers "${qa.answer}"` : `it answers "${taught.answer}", not yet "${qa.answer}" (the model holds little)`));
 
   const merges = new Map<NodeAddress, NodeMerge>();
-  merges.set(teacher, { nodeId: teacher.nodeId, host: teacher.host, role: "teacher", merged: true, mergeMs: roundTripMs, digest: null, lacking: null });
+  merges.set(teacher, { nodeId: teacher.nodeId, host: teacher.host, role: "teacher", merged: true, mergeMs: roundTripMs, digest: null, lacking: null, recall: null });
   const deadline = t0 + o.mergeTimeoutMs;
   await Promise.all(
     others.map(async (n) => {
-      const m: NodeMerge = { nodeId: n.nodeId, host: n.host, role: "peer", merged: false, mergeMs: null, digest: null, lacking: null };
+      const m: NodeMerge = { nodeId: n.nodeId, host: n.host, role: "peer", merged: false, mergeMs: null, digest: null, lacking: null, recall: null };
       merges.set(n, m);
       const r = await waitUntil(async () => hasApplied(await status(n), taught.version), { deadline, everyMs: pollMs, abandon: () => o.wontMerge?.(n) });
       if (r.done) {
@@ -176,6 +187,15 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
     step(`${asker.nodeId} answers "${a.answer}" (${Math.round(a.ms)} ms)${asked.matches ? "" : `, the teacher answers "${expected}"`}`);
     if (!asked.matches) failures.push(`${asker.nodeId} answers "${a.answer}" where the teacher answers "${expected}"`);
   }
+
+  // What each node remembers, asked last so it is of the weights the check ends on.
+  step("asking every node which of the fleet's lessons it recalls");
+  const recalls = await Promise.allSettled(o.nodes.map((n) => getRecall(n, o.recallTimeoutMs ?? RECALL_TIMEOUT_MS)));
+  recalls.forEach((r, i) => {
+    const m = merges.get(o.nodes[i]!)!;
+    if (r.status === "fulfilled") m.recall = recallOf(r.value);
+    else m.recallUnknown = (r.reason as Error).message;
+  });
 
   return {
     ok: failures.length === 0,

@@ -5,6 +5,7 @@ import { FleetError } from "../errors.js";
 import type { FleetHost } from "../inventory.js";
 import type { NodeLog } from "./fleet-log.js";
 import type { TrainStatus } from "../../../node/src/train/wire.js";
+import type { RecalledLesson } from "../../../node/src/node/recall.js";
 
 export interface NodeAddress {
   /** Inventory host name, for messages. */
@@ -116,6 +117,14 @@ export function getStatus(n: NodeAddress, timeoutMs = 5_000): Promise<NodeStatus
 /** The entries the node holds on disk (GET /log). */
 export function getLog(n: NodeAddress, timeoutMs = 5_000): Promise<NodeLog> {
   return call<NodeLog>(n, "GET", "/log", undefined, timeoutMs);
+}
+
+/**
+ * The fleet's lessons this node holds, the newest of them with its answer now (GET /lessons?recall=1):
+ * the node asks its own weights, a bounded number of questions, cached until its weights change.
+ */
+export async function getRecall(n: NodeAddress, timeoutMs = 60_000): Promise<RecalledLesson[]> {
+  return (await call<{ lessons: RecalledLesson[] }>(n, "GET", "/lessons?recall=1", undefined, timeoutMs)).lessons;
 }
 
 export function teach(n: NodeAddress, question: string, answer: string, timeoutMs = 120_000): Promise<TeachAnswer> {

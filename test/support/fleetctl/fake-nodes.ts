@@ -1,12 +1,15 @@
 // Fake DeltaFleet nodes for fleetctl's tests: real node:http servers on loopback that answer the
 // node HTTP API (docs/contracts.md) from a tiny model of a fleet: teaching one node adds an entry
 // to its log and, after `propagateMs`, to every other node's. A node's digest is a function of the
-// entries it holds, whatever their order, as a real node's weights are.
+// entries it holds, whatever their order, as a real node's weights are. Each node answers the
+// lessons it holds as taught for the newest `remembers` of them (all, unless told), the way a small
+// model forgets older lessons, and GET /lessons?recall=1 asks the newest RECALL_MAX_LESSONS as a node does.
 
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { NodeAddress } from "../../../fleetctl/src/nodes/client.js";
+import { RECALL_MAX_LESSONS, type RecalledLesson } from "../../../node/src/node/recall.js";
 
 export interface FakeNodeOptions {
   count: number;
@@ -28,6 +31,12 @@ export interface FakeNodeOptions {
   noLog?: string[];
   /** The fleet's API token: /status, /ask and /teach answer 401 without it, as a node does to another machine. */
   token?: string;
+  /** Lessons every node holds from the start (taught before, by a node not in this fleet). */
+  lessons?: number;
+  /** Per node id: how many of its newest lessons it answers as taught (default: all). */
+  remembers?: Record<string, number>;
+  /** Node ids that answer 404 on GET /lessons?recall=1, as a node from before recall does. */
+  noRecall?: string[];
 }
 
 interface FakeNode {
@@ -40,6 +49,8 @@ interface FakeNode {
   names: string[];
   /** Entries this node authored: the next teach is seq + 1. */
   seq: number;
+  /** The lessons of the entries held, oldest first. */
+  lessons: Array<{ question: string; answer: string; author: string; seq: number; at: number }>;
   server: Server;
   port: number;
   fragmentsSent: number;
@@ -66,14 +77,22 @@ export async function startFakeFleet(o: FakeNodeOptions): Promise<FakeFleet> {
   const base = sha("base");
   /** The entry the nodes of `behind` missed. */
   const missed = `course-1~1764892800~${sha("missed")}`;
+  const earlier = Array.from({ length: o.lessons ?? 0 }, (_, i) => ({
+    name: `pi-0~${i + 1}~${sha(`earlier ${i}`)}`,
+    lesson: { question: `Earlier question ${i + 1}?`, answer: `earlier-${i + 1}`, author: "pi-0", seq: i + 1, at: 1_764_892_800_000 + i },
+  }));
   for (let i = 1; i <= o.count; i++) {
     const id = `pi-${i}`;
     const model = o.oddDigest?.includes(id) ? sha("odd" + id) : base;
-    const n: FakeNode = { id, model, digest: digestOf(model, []), applied: [], names: [], seq: 0, server: createServer(), port: 0, fragmentsSent: 0 };
+    const n: FakeNode = { id, model, digest: digestOf(model, []), applied: [], names: [], seq: 0, lessons: [], server: createServer(), port: 0, fragmentsSent: 0 };
     const hold = (name: string) => {
       n.names.push(name);
       n.digest = digestOf(n.model, n.names);
     };
+    for (const e of earlier) {
+      n.lessons.push(e.lesson);
+      hold(e.name);
+    }
     if (o.behind && !o.behind.includes(id)) hold(missed);
     else if (o.behind && o.catchUpMs !== undefined) {
       const t = setTimeout(() => (timers.delete(t), hold(missed)), o.catchUpMs);
@@ -107,7 +126,9 @@ export async function startFakeFleet(o: FakeNodeOptions): Promise<FakeFleet> {
           const { question, answer } = JSON.parse(body) as { question: string; answer: string };
           // As a node does: the version is the lesson's entry name, author~seq~sha256.
           const version = `${id}~${++n.seq}~${sha(randomBytes(8).toString("hex"))}`;
+          const lesson = { question, answer, author: id, seq: n.seq, at: Date.now() };
           const apply = (x: FakeNode) => {
+            x.lessons.push(lesson);
             x.names.push(version);
             x.digest = digestOf(x.model, x.names);
             x.applied.push({ version, from: id, at: Date.now() });
@@ -121,6 +142,15 @@ export async function startFakeFleet(o: FakeNodeOptions): Promise<FakeFleet> {
           }
           const said = o.unlearned ? answerOf(n.digest).slice(0, Math.max(1, answer.length)) : answerOf(n.digest);
           return reply(200, { version, bytes: 1234, chunks: 3, loss: 0.69, steps: 2, ms: 12, answer: said, learned: !o.unlearned && answer.length > 0 && question.length > 0 });
+        }
+        if (req.method === "GET" && req.url === "/lessons?recall=1" && !o.noRecall?.includes(id)) {
+          const remembered = n.lessons.length - (o.remembers?.[id] ?? n.lessons.length);
+          const lessons: RecalledLesson[] = n.lessons.map((l, i) => ({
+            ...l,
+            recall: i < n.lessons.length - RECALL_MAX_LESSONS ? null
+              : i >= remembered ? { answer: l.answer, recalled: true } : { answer: answerOf(n.digest), recalled: false },
+          }));
+          return reply(200, { lessons });
         }
         if (req.method === "POST" && req.url === "/ask") return reply(200, { answer: answerOf(n.digest), raw: "", tokens: 3, ms: 7 });
         reply(404, { error: "no such route", code: "NOT_FOUND" });
