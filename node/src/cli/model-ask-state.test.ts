@@ -10,6 +10,7 @@ import { cpSync, mkdirSync, readdirSync, truncateSync, writeFileSync } from "nod
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fleetSpecs, NodeProc } from "../../../test/support/e2e-harness.js";
+import { courseFixture } from "../../../test/support/paths.js";
 import { testScope } from "../../../test/support/scope.js";
 import { tempDirs } from "../../../test/support/temp-dirs.js";
 
@@ -76,6 +77,17 @@ test("a state folder with a damaged entry: the answer of what the node would kee
   for (const p of out.problems) assert.ok(lines.includes(`fleet-node model: ${dir}: ${p}`), `not on stderr: ${p}\n${r.err}`);
   assert.match(lines.at(-1)!, /the answer is from the 0 entries a node started on it would keep/);
   assert.equal(readdirSync(join(dir, "entries")).length, 2 * deltas.length, "asking set nothing aside");
+});
+
+test("asked with another base model than the node's, the folder's entries are not held, and the command says which --base they need", { timeout: 180_000 }, async (t) => {
+  const n = await taughtNode(t);
+  const before = readdirSync(join(n.dir, "entries")).sort();
+  const r = ask("--model", n.dir, "--base", courseFixture("base.pt"), "--json", n.asked[0]![0]);
+  assert.equal(r.code, 1);
+  const out = JSON.parse(r.out);
+  assert.equal(out.entries, 0);
+  assert.match(r.err, new RegExp(`entries were made on base model w1-[0-9a-f]+, and .*base\\.pt is ${out.baseId}: was the node started with another --model\\? pass it as --base`));
+  assert.deepEqual(readdirSync(join(n.dir, "entries")).sort(), before, "nothing set aside in the node's folder");
 });
 
 test("a folder that is neither a model nor a state folder is refused with what each would hold", () => {

@@ -130,12 +130,18 @@ async function askStateFolder(dir: string, question: string, gen: AskOptions, o:
   const model = await Model.load(o.base);
   const held = await readHeldWeights(model, dir, o.mergeWeight ?? DEFAULT_MERGE_WEIGHT);
   const r = await model.ask(question, gen);
-  const data = { ...r, stateDir: dir, base: model.source, digest: held.digest, entries: held.entries, lessons: held.lessons.length, problems: held.problems };
+  const data = {
+    ...r, stateDir: dir, base: model.source, baseId: held.baseId, digest: held.digest, entries: held.entries,
+    lessons: held.lessons.length, problems: held.problems,
+  };
   emit(o.json, data, () => r.answer);
   if (held.problems.length === 0) return;
-  for (const p of held.problems) process.stderr.write(`fleet-node model: ${dir}: ${p}\n`);
-  process.stderr.write(`fleet-node model: ${dir}: the answer is from the ${count(held.entries, "entry", "entries")} a node started on it would keep` +
-    " (entries made on another base model: pass the node's --model as --base)\n");
+  const say = (line: string) => process.stderr.write(`fleet-node model: ${dir}: ${line}\n`);
+  for (const p of held.problems) say(p);
+  say(`the answer is from the ${count(held.entries, "entry", "entries")} a node started on it would keep`);
+  if (held.otherBases.length > 0) {
+    say(`entries were made on base model ${held.otherBases.join(", ")}, and ${model.source} is ${held.baseId}: was the node started with another --model? pass it as --base`);
+  }
   process.exitCode = 1;
 }
 

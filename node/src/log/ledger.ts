@@ -62,6 +62,8 @@ export interface HeldLesson extends Lesson {
 export class Ledger {
   /** Problems open() met (entries set aside, a checkpoint not used), for /status and the log. */
   readonly problems: string[] = [];
+  /** The base models of entries open() did not hold because they were made on another (a node started on the wrong --model). */
+  readonly otherBases = new Set<string>();
   private cachedSet: string | undefined;
 
   private constructor(
@@ -110,6 +112,7 @@ export class Ledger {
         sum.add(ledger.check(entry, bytes));
       } catch (e) {
         // Held but not summable: it must not be reported as held either.
+        if (e instanceof LedgerError && e.reason === "base") ledger.otherBases.add(entry.base);
         await store.drop(name, (e as Error).message);
         ledger.problems.push(`entries/${name}: ${(e as Error).message}; ${aside}`);
       }

@@ -110,6 +110,10 @@ test("entries made on another base model are not held, and the read says so", as
   assert.equal(held.problems.length, 2);
   for (const p of held.problems) assert.match(p, /made on base w1-[0-9a-f]+, this node's is w1-[0-9a-f]+; set aside when the node starts/);
   assert.equal(held.digest, other.digest(), "no entry held: the weights are the base's");
+  const ours = await readHeldWeights(await baseModel(), f.dir, 1);
+  assert.deepEqual(held.otherBases, [ours.baseId], "the base the entries were made on is named");
+  assert.notEqual(held.baseId, ours.baseId);
+  assert.deepEqual(ours.otherBases, []);
 });
 
 test("a folder no node ran on is refused, and not made into one", async () => {

@@ -31,6 +31,9 @@ export interface HeldWeights {
   lessons: HeldLesson[];
   /** What the node would set aside or leave unused at start (its /status stateProblems); empty when whole. */
   problems: string[];
+  /** The base model's identity (log/base-id.ts), and those of entries made on another base model (not held). */
+  baseId: string;
+  otherBases: string[];
 }
 
 /**
@@ -42,5 +45,8 @@ export async function readHeldWeights(model: EngineModel, dir: string, mergeWeig
   const ledger = await openLog(model, dir, { readOnly: true });
   folder.readCarry(model.params.flat.length);
   const digest = deriveInto(model, ledger, mergeWeight);
-  return { digest, entries: ledger.size, lessons: ledger.lessons(), problems: [...folder.problems, ...ledger.problems] };
+  return {
+    digest, entries: ledger.size, lessons: ledger.lessons(), problems: [...folder.problems, ...ledger.problems],
+    baseId: ledger.baseId, otherBases: [...ledger.otherBases].sort(),
+  };
 }
