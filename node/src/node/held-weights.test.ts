@@ -77,6 +77,16 @@ test("the merge weight is part of the derivation: read with the node's, the dige
   assert.notEqual((await readHeldWeights(await baseModel(), f.dir, 1)).digest, f.digest);
 });
 
+test("a folder compacted into a checkpoint, as a node does past 256 entries, reads the same: its digest, nothing reported", async (t) => {
+  const f = await taughtFolder(t);
+  await (await openLog(await baseModel(), f.dir)).compact();
+  assert.equal(readdirSync(join(f.dir, "checkpoints")).filter((n) => n.endsWith(".dfsum")).length, 1);
+  const held = await readHeldWeights(await baseModel(), f.dir, 1);
+  assert.equal(held.digest, f.digest);
+  assert.equal(held.entries, 2);
+  assert.deepEqual(held.problems, []);
+});
+
 test("a read changes nothing, and reports what the node sets aside at its next start: the node then holds what the read derived", async (t) => {
   const f = await taughtFolder(t);
   const entries = join(f.dir, "entries");
