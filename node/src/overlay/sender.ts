@@ -3,9 +3,9 @@
 // chunk several peers miss goes out once.
 
 import { randomBytes } from "node:crypto";
-import { deflateRawSync } from "node:zlib";
 import { chunkRawBytes, ENC_DEFLATE, IdxRanges, nakRanges, REPAIRED_MAX_RANGES_CHARS, seqBefore, type Framing } from "./codec.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
+import { deflateIfWorth } from "./deflate-choice.js";
 import { RepairBudget } from "./repair-budget.js";
 import { bump, type OverlayStats } from "./stats.js";
 import { sha256Hex } from "../util/sha256.js";
@@ -119,12 +119,6 @@ const destKey = (d: Dest): string => (d.broadcast ? BROADCAST_KEY : `${d.address
 /** `bytes` and `sha256` describe the delta file; `wireBytes` what went into chunks (less when deflated). */
 export interface SentDelta { version: string; bytes: number; chunks: number; sha256: string; chunkBytes: number; wireBytes: number; enc?: typeof ENC_DEFLATE }
 
-/**
- * A delta goes deflated when that saves at least this share. Deltas are sparse fp16 (the course's
- * change 8 of 100,514 embedding values; ours hold mostly zeros where Adam's step rounded away):
- * 404 KB course deltas deflate to 3-4 KB, ours of 214 KB to about 2 KB, so 213 datagrams become 2.
- */
-const DEFLATE_MIN_SAVING = 0.1;
 
 /**
  * A chunk's datagram as the repair budget counts it, never less than it is: text carries base64 and
@@ -166,9 +160,12 @@ export class Sender {
     const version = this.newVersion(fileSha256);
     const binary = plan.dests.length > 0 && plan.dests.every((d) => d.framing === "binary");
     // Only DeltaFleet receivers inflate: a course node is sent the file as it is.
-    const deflated = binary ? deflateRawSync(file) : undefined;
-    const enc = deflated && deflated.length <= file.length * (1 - DEFLATE_MIN_SAVING) ? ENC_DEFLATE : undefined;
-    const bytes = enc ? deflated! : file;
+    // Deltas are sparse fp16 (the course's change 8 of 100,514 embedding values; ours hold mostly
+    // zeros where Adam's step rounded away): 404 KB course deltas deflate to 3-4 KB, ours of 214 KB
+    // to about 2 KB, so 213 datagrams become 2.
+    const deflated = binary ? deflateIfWorth(file) : undefined;
+    const enc = deflated ? ENC_DEFLATE : undefined;
+    const bytes = deflated ?? file;
     const sha256 = enc ? sha256Hex(bytes) : fileSha256;
     const raw = Math.min(...plan.sizing.map((f) => chunkRawBytes(f, this.wire.nodeId, version, bytes.length, this.wire.maxDatagramBytes)));
     const chunks: Uint8Array[] = [];
