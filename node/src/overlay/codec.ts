@@ -512,16 +512,11 @@ export function encodeText(d: Dialect, h: EncodeHeader, p: Body, opts: { ownIp?:
   return Buffer.from(`${head}|${crcHex(head)}`, "utf8");
 }
 
-/** The length of encodeBinaryChunk's frame, known before its SEQ is (the pacer is asked first). */
-export function binaryChunkBytes(src: string, ver: string, dataBytes: number): number {
-  return BIN_FIXED_OVERHEAD_BYTES + Buffer.byteLength(src, "latin1") + Buffer.byteLength(ver, "latin1") + dataBytes;
-}
-
 /** A DeltaFleet binary MODEL_CHUNK (raw payload, CRC-32 trailer). */
 export function encodeBinaryChunk(h: EncodeHeader, ver: string, idx: number, total: number, data: Uint8Array): Buffer {
   const src = Buffer.from(h.src, "latin1");
   const v = Buffer.from(ver, "latin1");
-  const b = Buffer.allocUnsafe(binaryChunkBytes(h.src, ver, data.length));
+  const b = Buffer.allocUnsafe(BIN_FIXED_OVERHEAD_BYTES + src.length + v.length + data.length);
   let o = 0;
   b[o++] = BIN_MAGIC; b[o++] = BIN_VERSION; b[o++] = BIN_TYPE_CHUNK; b[o++] = src.length;
   o += src.copy(b, o);

@@ -4,16 +4,16 @@
 
 import type { RemoteInfo } from "node:dgram";
 import type { Logger } from "pino";
-import { BIN_SEQ_MODULUS, binaryChunkBytes, COURSE_NAK_MAX_IDX, decode, KIND_VALUE, encodeBinaryChunk, isBinaryFrom, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT,
+import { BIN_SEQ_MODULUS, COURSE_NAK_MAX_IDX, decode, KIND_VALUE, encodeBinaryChunk, isBinaryFrom, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT,
   type Body, type Dialect, type Packet } from "./codec.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { Discovery, type DiscoveryTimings } from "./discovery.js";
 import { resolveAddresses } from "./netif.js";
 import { MAX_PEERS, PeerTable, type PeerInfo } from "./peers.js";
-import { burstBytesFor, MAX_BURST_BYTES, RateLimiter, type SendClass } from "./rate-limiter.js";
+import { burstBytesFor, RateLimiter, type SendClass } from "./rate-limiter.js";
 import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings, type TransferInfo } from "./receiver.js";
 import { Router, textDialect } from "./router.js";
-import { Sender, type ChunkJob, type Dest, type OutgoingInfo, type SentDelta, type SenderTimings } from "./sender.js";
+import { Sender, type Dest, type OutgoingInfo, type SentDelta, type SenderTimings } from "./sender.js";
 import { bump, newStats, rejectReason, type OverlayStats } from "./stats.js";
 import { UdpTransport, type Transport, type UdpTransportOptions } from "./transport.js";
 import { isNodeId, NODE_ID_RULE } from "../util/ids.js";
@@ -224,7 +224,6 @@ export class Overlay {
       maxDatagramBytes: this.maxDatagramBytes,
       sendMeta: (d, t) => this.sendMeta(d, t),
       sendChunk: (d, t, i, kind) => this.sendChunk(d, t, i, kind),
-      sendChunks: (t, jobs, from, kind) => this.sendChunks(t, jobs, from, kind),
       sendRepaired: async (d, t, idx) => {
         await this.raw(this.text("v1", { type: "REPAIRED", ver: t.version, idx }), d.address, d.port);
         this.stats.repairMarkers++;
@@ -323,21 +322,17 @@ export class Overlay {
   /** Paced send; a first pass is "bulk", everything else (repairs, NAKs, control) goes before it. */
   private async raw(buf: Uint8Array, address: string, port: number, cls: SendClass = "urgent"): Promise<void> {
     if (this.closed) return;
-    await this.limiter.take(buf.length, cls);
-    await this.put(buf, address, port);
-  }
-
-  /** Hands one datagram the pacer already let go to the kernel; counts it, or why it failed. */
-  private put(buf: Uint8Array, address: string, port: number): Promise<void> {
-    if (this.closed) return Promise.resolve();
     address = this.router.wireAddress(address, port);
-    return this.transport.send(buf, port, address).then(() => {
+    await this.limiter.take(buf.length, cls);
+    if (this.closed) return;
+    try {
+      await this.transport.send(buf, port, address);
       this.stats.datagramsSent++;
       this.stats.bytesSent += buf.length;
-    }, (e: Error) => {
+    } catch (e) {
       this.stats.sendErrors++;
-      this.log("warn", "send-failed", { to: `${address}:${port}`, bytes: buf.length, error: e.message });
-    });
+      this.log("warn", "send-failed", { to: `${address}:${port}`, bytes: buf.length, error: (e as Error).message });
+    }
   }
 
   private text(d: Dialect, body: Body, ranges?: string, h = this.header()): Buffer {
@@ -362,41 +357,6 @@ export class Overlay {
     else if (kind === "repeat") this.stats.tailRepeats++;
     else this.stats.fragmentsSent++;
     return h.seq % BIN_SEQ_MODULUS;
-  }
-
-  /**
-   * The first pass's bulk copies from jobs[from]: binary ones, as many as the bucket grants at once
-   * (RateLimiter.takeBatch), encoded and handed to the kernel in one turn, awaited together. Their
-   * SEQs are taken in send order after the grant, so an urgent send the pacer let go first still has
-   * the earlier SEQ. A text copy goes alone through sendChunk (the course limiter paces it too).
-   */
-  private async sendChunks(t: OutgoingInfo, jobs: readonly ChunkJob[], from: number, kind: "first" | "repeat"): Promise<number[]> {
-    const first = jobs[from]!;
-    if (first.dest.framing !== "binary") return [await this.sendChunk(first.dest, t, first.idx, kind)];
-    const sizes = this.binaryRun(t, jobs, from);
-    const n = this.closed ? sizes.length : await this.limiter.takeBatch(sizes, "bulk");
-    const seqs: number[] = [];
-    const sends: Promise<void>[] = [];
-    for (let k = from; k < from + n; k++) {
-      const { dest, idx } = jobs[k]!;
-      const h = this.header();
-      sends.push(this.put(encodeBinaryChunk(h, t.version, idx, t.chunks.length, t.chunks[idx]!), dest.address, dest.port));
-      seqs.push(h.seq % BIN_SEQ_MODULUS);
-    }
-    if (kind === "repeat") this.stats.tailRepeats += n;
-    else this.stats.fragmentsSent += n;
-    await Promise.all(sends);
-    return seqs;
-  }
-
-  /** Frame sizes of the binary jobs from `from` on, at most a full bucket's worth of datagrams. */
-  private binaryRun(t: OutgoingInfo, jobs: readonly ChunkJob[], from: number): number[] {
-    const sizes: number[] = [];
-    for (let k = from, bytes = 0; k < jobs.length && jobs[k]!.dest.framing === "binary" && bytes < MAX_BURST_BYTES; k++) {
-      sizes.push(binaryChunkBytes(this.nodeId, t.version, t.chunks[jobs[k]!.idx]!.length));
-      bytes += sizes[sizes.length - 1]!;
-    }
-    return sizes;
   }
 
   private async sendNak(r: NakRequest): Promise<void> {

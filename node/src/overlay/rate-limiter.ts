@@ -28,8 +28,7 @@ export function burstBytesFor(bytesPerSec: number, datagramBytes: number): numbe
   return Math.min(MAX_BURST_BYTES, Math.max(datagramBytes, Math.round(bytesPerSec * BURST_SECONDS)));
 }
 
-/** `bytes`: the datagrams asked for, in order; `go` gets how many of them may leave (at least one). */
-interface Waiter { bytes: readonly number[]; go: (granted: number) => void }
+interface Waiter { bytes: number; go: () => void }
 
 export class RateLimiter {
   private tokens: number;
@@ -46,34 +45,10 @@ export class RateLimiter {
   take(bytes: number, cls: SendClass = "bulk"): Promise<void> {
     const { bytesPerSec } = this.opts;
     if (!(bytesPerSec > 0) || !Number.isFinite(bytesPerSec)) return Promise.resolve();
-    return new Promise((go) => this.enqueue({ bytes: [bytes], go: () => go() }, cls));
-  }
-
-  /**
-   * Resolves with how many of `bytes` (datagrams, in order) may be sent now: the first waits as in
-   * take(), the ones after it go along while the bucket still holds their bytes. A first pass asks
-   * this once per event-loop turn instead of take() per datagram: a promise per datagram was a
-   * good part of the sender's CPU (overlay README, "Where the time goes"). The tokens spent are the
-   * same, so pacing is too; an urgent send waits behind at most what the bucket held.
-   */
-  takeBatch(bytes: readonly number[], cls: SendClass = "bulk"): Promise<number> {
-    const { bytesPerSec } = this.opts;
-    if (bytes.length === 0) return Promise.resolve(0);
-    if (!(bytesPerSec > 0) || !Number.isFinite(bytesPerSec)) return Promise.resolve(bytes.length);
-    return new Promise((go) => this.enqueue({ bytes, go }, cls));
-  }
-
-  private enqueue(w: Waiter, cls: SendClass): void {
-    (cls === "urgent" ? this.urgent : this.bulk).push(w);
-    void this.pump();
-  }
-
-  /** Spends the tokens for w's first datagram and for as many after it as the bucket holds. */
-  private grant(w: Waiter): number {
-    this.tokens -= w.bytes[0]!;
-    let n = 1;
-    while (n < w.bytes.length && this.tokens >= w.bytes[n]!) this.tokens -= w.bytes[n++]!;
-    return n;
+    return new Promise((go) => {
+      (cls === "urgent" ? this.urgent : this.bulk).push({ bytes, go });
+      void this.pump();
+    });
   }
 
   private async pump(): Promise<void> {
@@ -88,13 +63,13 @@ export class RateLimiter {
         const now = performance.now();
         this.tokens = Math.min(burstBytes, this.tokens + ((now - this.last) / 1000) * bytesPerSec);
         this.last = now;
-        const first = w.bytes[0]!;
-        if (this.tokens >= first || this.tokens >= burstBytes) {
+        if (this.tokens >= w.bytes || this.tokens >= burstBytes) {
+          this.tokens -= w.bytes;
           q.shift();
-          w.go(this.grant(w));
+          w.go();
           continue;
         }
-        const waitMs = ((first - this.tokens) / bytesPerSec) * 1000;
+        const waitMs = ((w.bytes - this.tokens) / bytesPerSec) * 1000;
         await new Promise((r) => setTimeout(r, Math.max(1, waitMs)));
       }
     } finally {

@@ -64,12 +64,6 @@ export interface SenderWire {
   sendMeta(dest: Dest, t: OutgoingInfo): Promise<void>;
   /** Resolves with the datagram's SEQ modulo 2^32 (what a binary frame carries). */
   sendChunk(dest: Dest, t: OutgoingInfo, idx: number, kind: "first" | "repeat" | "repair"): Promise<number>;
-  /**
-   * Bulk copies jobs[from], jobs[from + 1], ... in order, as many as the pacer lets go now (at least
-   * one); resolves with their SEQs as sendChunk does. One await per bucketful, not per datagram.
-   * Without it the sender calls sendChunk for each copy.
-   */
-  sendChunks?(t: OutgoingInfo, jobs: readonly ChunkJob[], from: number, kind: "first" | "repeat"): Promise<number[]>;
   /** A REPAIRED marker (codec) listing idx resent by broadcast since the last one. */
   sendRepaired(dest: Dest, t: OutgoingInfo, idx: number[]): Promise<void>;
   /** May this repair go out by broadcast in this framing now (no Sprint 6.2 listener for binary)? */
@@ -80,9 +74,6 @@ export interface SenderWire {
   isMemberSource?: (source: string) => boolean;
   event(ev: string, fields: Record<string, unknown>): void;
 }
-
-/** One copy of chunk `idx` to `dest` in a first pass (or its repeat of the last chunk). */
-export interface ChunkJob { dest: Dest; idx: number }
 
 export interface OutgoingInfo {
   version: string;
@@ -196,60 +187,31 @@ export class Sender {
     for (const d of plan.dests) {
       for (let k = d.framing === "binary" ? 1 : COURSE_META_COPIES; k > 0; k--) await this.wire.sendMeta(d, t);
     }
-    // META again halfway: one of ours that missed the first does not have to ask for it, and none
-    // can have completed yet (a V=1 course receiver takes a META after completion as a new buffer;
-    // before it, first wins). Never to Sprint 6.2 (metaOnlyUpFront).
-    const half = chunks.length > 1 ? Math.floor(chunks.length / 2) : chunks.length;
-    const progress = { at: this.now() + this.timings.progressLogMs };
-    await this.firstPass(t, plan.dests, 0, half, progress);
-    if (half < chunks.length) {
-      for (const d of plan.dests) if (!metaOnlyUpFront(d)) await this.wire.sendMeta(d, t);
-      await this.firstPass(t, plan.dests, half, chunks.length, progress);
+    // Chunks interleaved across destinations so all receivers progress together.
+    const half = Math.floor(chunks.length / 2);
+    let progressAt = this.now() + this.timings.progressLogMs;
+    for (let i = 0; i < chunks.length; i++) {
+      // META again halfway: one of ours that missed the first does not have to ask for it, and none
+      // can have completed yet (a V=1 course receiver takes a META after completion as a new buffer;
+      // before it, first wins). Never to Sprint 6.2 (metaOnlyUpFront).
+      if (i === half && chunks.length > 1) for (const d of plan.dests) if (!metaOnlyUpFront(d)) await this.wire.sendMeta(d, t);
+      for (const d of plan.dests) this.sentCopy(t, i, d, await this.wire.sendChunk(d, t, i, "first"));
+      t.firstPassDone = i + 1;
+      t.lastActivity = this.now();
+      // A big delta at a slow rate, or unicast to many course peers, takes seconds: say how far it is.
+      if (t.lastActivity >= progressAt && i + 1 < chunks.length) {
+        this.wire.event("sending", { version, sent: i + 1, total: chunks.length, dests: plan.dests.length });
+        progressAt = t.lastActivity + this.timings.progressLogMs;
+      }
     }
     // The last chunk once more (binary only: a course receiver would take a copy after completion as
     // a new buffer). Senders go in idx order, so a receiver holding the last chunk knows every gap at
     // once; without it, a lost tail is only noticed after tailQuietMs. One datagram buys that for all
     // but the p² of receivers that lose both copies.
-    if (binary) await this.sendJobs(t, plan.dests.map((dest) => ({ dest, idx: chunks.length - 1 })), "repeat", () => {});
+    if (binary) for (const d of plan.dests) this.sentCopy(t, chunks.length - 1, d, await this.wire.sendChunk(d, t, chunks.length - 1, "repeat"));
     t.sending = false;
     this.wire.event("sent", { version, chunks: chunks.length, bytes: bytes.length, dests: plan.dests.length });
     return { version, bytes: file.length, chunks: chunks.length, sha256: fileSha256, chunkBytes: raw, wireBytes: bytes.length, enc };
-  }
-
-  /**
-   * Chunks lo..hi-1 of the first pass, interleaved across destinations so all receivers progress
-   * together; firstPassDone moves once a chunk went to every destination.
-   */
-  private async firstPass(t: Outgoing, dests: readonly Dest[], lo: number, hi: number, progress: { at: number }): Promise<void> {
-    const jobs: ChunkJob[] = [];
-    for (let idx = lo; idx < hi; idx++) for (const dest of dests) jobs.push({ dest, idx });
-    await this.sendJobs(t, jobs, "first", (k) => {
-      if ((k + 1) % dests.length !== 0) return;
-      const i = jobs[k]!.idx;
-      t.firstPassDone = i + 1;
-      t.lastActivity = this.now();
-      // A big delta at a slow rate, or unicast to many course peers, takes seconds: say how far it is.
-      if (t.lastActivity >= progress.at && i + 1 < t.chunks.length) {
-        this.wire.event("sending", { version: t.version, sent: i + 1, total: t.chunks.length, dests: dests.length });
-        progress.at = t.lastActivity + this.timings.progressLogMs;
-      }
-    });
-    // With no destination no job marks the chunks passed; they are, as before.
-    t.firstPassDone = hi;
-  }
-
-  /** Sends every job in order, a bucketful at a time where the wire can (sendChunks); `done(k)` after jobs[k] went. */
-  private async sendJobs(t: Outgoing, jobs: readonly ChunkJob[], kind: "first" | "repeat", done: (k: number) => void): Promise<void> {
-    for (let k = 0; k < jobs.length;) {
-      const seqs = this.wire.sendChunks
-        ? await this.wire.sendChunks(t, jobs, k, kind)
-        : [await this.wire.sendChunk(jobs[k]!.dest, t, jobs[k]!.idx, kind)];
-      if (seqs.length === 0) throw new Error("overlay: sendChunks sent nothing");
-      for (const seq of seqs) {
-        this.sentCopy(t, jobs[k]!.idx, jobs[k]!.dest, seq);
-        done(k++);
-      }
-    }
   }
 
   private sentCopy(t: Outgoing, idx: number, d: Dest, seq: number): void {
