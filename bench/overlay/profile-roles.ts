@@ -31,6 +31,8 @@ export interface RoleOptions {
   instrument?: boolean;
   /** raw-tx: pace with the overlay's own RateLimiter at rateBytesPerSec (bucket as the overlay's). */
   paced?: boolean;
+  /** Send a payload that deflates (sparsePayload) instead of an incompressible one: the overlay then sends it deflated. */
+  sparse?: boolean;
 }
 
 /** What every role answers to "mark": its CPU so far, the monotonic clock, and its counters. */
@@ -109,16 +111,24 @@ export function seededPayload(bytes: number, seed: number): Buffer {
   return b;
 }
 
+/** A payload that deflates, like a delta: zeros with one seeded byte in a hundred set. */
+export function sparsePayload(bytes: number, seed: number): Buffer {
+  const sparse = Buffer.alloc(bytes);
+  const noise = seededPayload(Math.ceil(bytes / 100), seed);
+  for (let i = 0; i < noise.length && i * 100 < bytes; i++) sparse[i * 100] = noise[i]!;
+  return sparse;
+}
+
+const payloadOf = (o: RoleOptions): Buffer => (o.sparse ? sparsePayload : seededPayload)(o.bytes, o.seed);
+
 /**
- * What inflate would cost a receiver for a payload of this size that does deflate (this one does not,
- * so the transfers never inflate): a sparse one, zeros with one byte in a hundred set, like a delta.
+ * What inflate would cost a receiver for a payload of this size that does deflate (the default one
+ * does not, so its transfers never inflate): the sparse one.
  */
 export interface InflateCost { inflateUs: number; deflatedBytes: number }
 
 function inflateCost(bytes: number, seed: number): InflateCost {
-  const sparse = Buffer.alloc(bytes);
-  const noise = seededPayload(Math.ceil(bytes / 100), seed);
-  for (let i = 0; i < noise.length; i++) sparse[i * 100] = noise[i]!;
+  const sparse = sparsePayload(bytes, seed);
   const deflated = deflateRawSync(sparse);
   const xs = Array.from({ length: 5 }, () => { const t = performance.now(); inflateRawSync(deflated); return (performance.now() - t) * 1000; }).sort((a, b) => a - b);
   return { inflateUs: xs[2]!, deflatedBytes: deflated.length };
@@ -139,7 +149,7 @@ function serve(handlers: Record<string, Handler>): void {
 }
 
 async function overlayRole(role: "overlay-tx" | "overlay-rx", o: RoleOptions): Promise<void> {
-  const payload = role === "overlay-tx" ? seededPayload(o.bytes, o.seed) : undefined;
+  const payload = role === "overlay-tx" ? payloadOf(o) : undefined;
   if (o.instrument) instrumentWholePayloadSteps();
   let times: Partial<SendTimes> = {};
   let ov: Overlay | undefined;
@@ -184,7 +194,7 @@ async function rawTx(o: RoleOptions): Promise<void> {
   const limiter = o.paced ? new RateLimiter({ bytesPerSec: o.rateBytesPerSec, burstBytes: burstBytesFor(o.rateBytesPerSec, ETHERNET_UDP_PAYLOAD_BYTES) }) : undefined;
   sock.setBroadcast(true);
   try { sock.setSendBufferSize(4 << 20); } catch { /* kernel cap */ }
-  const payload = seededPayload(o.bytes, o.seed);
+  const payload = payloadOf(o);
   const ver = "d1764000000000-s0-0123456789ab";
   const raw = chunkRawBytes("binary", o.id, ver, payload.length, ETHERNET_UDP_PAYLOAD_BYTES);
   const total = Math.ceil(payload.length / raw);

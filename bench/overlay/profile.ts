@@ -18,7 +18,7 @@
 // time on the sender and a receiver (node --cpu-prof in a separate pass, only samples inside the
 // transfers).
 //
-//   npm run bench:overlay-profile [-- --n 1,3 --runs 3 --bytes 2097152 --link-mbit 100 --no-strace --no-prof --prof-n 1]
+//   npm run bench:overlay-profile [-- --n 1,3 --runs 3 --bytes 2097152 --link-mbit 100 --sparse --no-strace --no-prof --prof-n 1]
 
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -223,6 +223,9 @@ async function main(): Promise<void> {
     bytes: { type: "string", default: String(2 << 20) },
     "link-mbit": { type: "string", default: "100" },
     rate: { type: "string", default: String(DEFAULT_RATE_BYTES_PER_SEC) },
+    // A payload that deflates (sparse, like a delta): the overlay sends it deflated and its receivers
+    // inflate it; the floor and rungs still send it as is, so only the overlay's column compares.
+    sparse: { type: "boolean", default: false },
     "no-strace": { type: "boolean", default: false },
     "no-prof": { type: "boolean", default: false },
     // One receiver by default: on a 2-core box more processes preempt each other, and a sample is
@@ -236,8 +239,8 @@ async function main(): Promise<void> {
   const wireMs = (bytes * 8) / (Number(values["link-mbit"]) * 1e6) * 1000;
   const strace = !values["no-strace"] && hasStrace();
   const scratch = mkdtempSync(join(tmpdir(), "overlay-profile-"));
-  const o = { broadcast: BROADCAST, bytes, seed: SEED, rateBytesPerSec: rate, instrument: true };
-  console.log(`bench:overlay-profile  ${bytes} B incompressible (seeded), loopback broadcast, no loss; overlay paced at ${fmt(rate / 1e6, 2)} MB/s;` +
+  const o = { broadcast: BROADCAST, bytes, seed: SEED, rateBytesPerSec: rate, instrument: true, sparse: values.sparse };
+  console.log(`bench:overlay-profile  ${bytes} B ${values.sparse ? "sparse (deflates; floor and rungs send it as is)" : "incompressible"} (seeded), loopback broadcast, no loss; overlay paced at ${fmt(rate / 1e6, 2)} MB/s;` +
     ` wire-time limit at ${values["link-mbit"]} Mbit/s: ${fmt(wireMs)} ms; median of ${runs}; floor = bare dgram socket, same datagrams, unpaced`);
   if (!strace) console.log(values["no-strace"] ? "syscalls: --no-strace" : "syscalls: not counted (strace is not installed: apt-get install strace)");
   try {

@@ -1,6 +1,8 @@
 // One incoming delta's chunks and what its META says they must add up to, and the checks before it
 // is handed on: bounds, the sha256 of the bytes as sent, and for a deflated payload, inflating within
 // bounds and the sha256 of what it inflates to. Never delivers unverified: no sha256, no bytes.
+// The in-order prefix is hashed and copied into one buffer as it grows, so completion has no
+// whole-payload copy or hash left to do (README "Where the time goes", 3).
 
 import { createHash, type Hash } from "node:crypto";
 import { inflateRawSync } from "node:zlib";
@@ -36,6 +38,37 @@ export interface Holding {
   readonly awaitingDigest: boolean;
 }
 
+/**
+ * The bytes of the chunks placed so far, end to end, in a buffer that grows as they come: never to a
+ * size a datagram merely claims, only to twice what was placed (capped at `limit`), so a transfer's
+ * buffer stays within 2 × the bytes it holds, and a META's size is reached without a last doubling.
+ * Growing by doubling copies each byte about once more over the transfer, spread over its chunks,
+ * instead of a fresh whole-payload copy (and its page faults) after the last one.
+ */
+class PlacedBytes {
+  private buf: Buffer = Buffer.alloc(0);
+  length = 0;
+
+  append(data: Uint8Array, limit: number): void {
+    const need = this.length + data.length;
+    if (need > this.buf.length) this.grow(need, limit);
+    this.buf.set(data, this.length);
+    this.length = need;
+  }
+
+  private grow(need: number, limit: number): void {
+    // need <= limit: the receiver refuses a chunk past the transfer's limit before it is added.
+    const bigger = Buffer.allocUnsafeSlow(Math.max(need, Math.min(limit, 2 * this.buf.length)));
+    bigger.set(this.buf.subarray(0, this.length));
+    this.buf = bigger;
+  }
+
+  /** The placed bytes; copied only when the buffer outgrew them (no META size to stop at). */
+  take(): Uint8Array {
+    return this.length === this.buf.length ? this.buf : Buffer.from(this.buf.subarray(0, this.length));
+  }
+}
+
 export class Reassembly implements Holding {
   total: number | undefined;
   size: number | undefined;
@@ -47,10 +80,12 @@ export class Reassembly implements Holding {
   /** From META: what a DeltaFleet-only transfer carries (codec META_KIND_KEY); undefined for a delta file. */
   kind: string | undefined;
   bytes = 0;
+  /** Chunks that came ahead of a gap (idx >= placed), until the prefix reaches them. */
   private readonly parts = new Map<number, Uint8Array>();
-  /** sha256 of chunks 0..hashed-1, fed as the in-order prefix grows: completion only hashes the rest. */
+  /** Chunks 0..placed-1, hashed (sha256 of the bytes as sent) and copied as the in-order prefix grows. */
   private readonly hash: Hash = createHash("sha256");
-  private hashed = 0;
+  private readonly prefix = new PlacedBytes();
+  private placed = 0;
 
   /** `maxBytes`: what one transfer may hold, and what a deflated one may inflate to. */
   constructor(private readonly maxBytes: number) {}
@@ -76,27 +111,43 @@ export class Reassembly implements Holding {
   }
 
   get count(): number {
-    return this.parts.size;
+    return this.placed + this.parts.size;
   }
 
   get horizon(): number {
-    return Math.min(this.total ?? 0, NAK_HORIZON_BASE + NAK_HORIZON_PER_CHUNK * this.parts.size);
+    return Math.min(this.total ?? 0, NAK_HORIZON_BASE + NAK_HORIZON_PER_CHUNK * this.count);
   }
 
   has(idx: number): boolean {
-    return this.parts.has(idx);
+    return idx < this.placed || this.parts.has(idx);
   }
 
   /** A chunk not held before (the caller checked has() and limit). */
   add(idx: number, total: number, data: Uint8Array): void {
     this.total = total;
-    this.parts.set(idx, data);
     this.bytes += data.length;
-    while (this.parts.has(this.hashed)) this.hash.update(this.parts.get(this.hashed++)!);
+    if (idx === this.placed) this.place(data);
+    else this.parts.set(idx, data);
+    this.placeWaiting();
+  }
+
+  /** Hashes and copies the next chunk of the prefix (from the datagram, which is then let go). */
+  private place(data: Uint8Array): void {
+    this.hash.update(data);
+    this.prefix.append(data, this.limit);
+    this.placed++;
+  }
+
+  /** Places the chunks that came ahead of a gap the last chunk filled. */
+  private placeWaiting(): void {
+    for (let next = this.parts.get(this.placed); next !== undefined; next = this.parts.get(this.placed)) {
+      this.parts.delete(this.placed);
+      this.place(next);
+    }
   }
 
   get whole(): boolean {
-    return this.parts.size === this.total;
+    return this.count === this.total;
   }
 
   get awaitingDigest(): boolean {
@@ -105,10 +156,10 @@ export class Reassembly implements Holding {
 
   /** The bytes as sent, once whole and META's size and sha256 match them. */
   verify(): { ok: true; wire: Uint8Array; sha256: string } | Refusal {
-    const total = this.total!;
-    const wire = Buffer.concat(Array.from({ length: total }, (_, i) => this.parts.get(i)!));
+    // Whole means every idx < total is held (codec refuses idx >= total), so all are placed.
+    if (this.placed !== this.total) return refuse("bounds", `placed ${this.placed} of ${this.total} chunks`);
+    const wire = this.prefix.take();
     if (this.size !== undefined && wire.length !== this.size) return refuse("bounds", `reassembled ${wire.length} B, META says ${this.size}`);
-    while (this.hashed < total) this.hash.update(this.parts.get(this.hashed++)!);
     const sha = this.hash.digest("hex");
     if (sha !== this.digest) return refuse("sha", `sha256 ${sha.slice(0, 12)} != META ${this.digest?.slice(0, 12)}`);
     return { ok: true, wire, sha256: sha };

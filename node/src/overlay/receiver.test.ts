@@ -60,6 +60,20 @@ test("chunks in any order, duplicated, complete once META's sha256 matches; the 
   assert.deepEqual(g.r.list(), []);
 });
 
+test("chunks are copied into the transfer's buffer as they come: gaps filled late, with or without META's size, the bytes are exact", () => {
+  const g = rig([], [], { ...LIMITS, maxChunksPerTransfer: 100, maxInFlightBytes: 5000 });
+  const file = bytes(999, 7);
+  const parts = Array.from({ length: 37 }, (_, i) => file.subarray(i * 27, (i + 1) * 27));
+  const order = [...parts.keys()].filter((i) => i % 5 !== 0).concat([...parts.keys()].filter((i) => i % 5 === 0).reverse());
+  for (const [ver, size] of [["sized", 999], ["unsized", undefined]] as const) {
+    g.r.onMeta({ src: "s", ver, chunks: parts.length, size, sha256: sha(file) }, "1.1.1.1", 5000, "binary");
+    for (const i of order) g.r.onChunk(chunk(ver, i, parts.length, Uint8Array.from(parts[i]!)), "1.1.1.1", 5000, "binary");
+  }
+  assert.equal(g.delivered.length, 2);
+  for (const d of g.delivered) assert.deepEqual(d.bytes, Buffer.from(file), `${d.version}: the bytes differ`);
+  assert.equal(g.r.bytesInFlight, 0);
+});
+
 test("a deflated payload is inflated and delivered as the file, checked against the file's sha256", () => {
   const g = rig();
   const file = new Uint8Array(900);   // under the rig's maxTransferBytes, inflated
