@@ -65,6 +65,16 @@ test("health, readiness, status and ask answer as the contract says", async (t) 
   assert.equal(r.status, 200);
   assert.equal(r.body.answer, "4");
   assert.deepEqual(b.asked, [["What is 2+2", { maxNewTokens: 5 }]]);
+  assert.equal(r.body.taught, null, "a question nobody taught carries no label");
+});
+
+test("/ask labels a question the fleet was taught, beside the model's own answer, which it never replaces", async (t) => {
+  const b = { ...backend(), lessons: () => [{ question: "What is 2+2", answer: "5", author: "Pi-3", seq: 1 }] };
+  const u = await serve(t, b);
+  const r = await post(`${u}/ask`, JSON.stringify({ question: "what is 2+2?" }));
+  assert.equal(r.status, 200);
+  assert.equal(r.body.answer, "4", "the answer is the model's, not the lesson's");
+  assert.deepEqual(r.body.taught, { answer: "5", author: "Pi-3", seq: 1 });
 });
 
 test("bad requests get a 4xx JSON error with a code, and the server keeps serving", async (t) => {

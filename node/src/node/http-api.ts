@@ -10,6 +10,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { bearerMatches, isLoopback, tokenMatches } from "./api-token.js";
 import type { PageAsset } from "./page-assets.js";
+import { taughtLesson } from "./taught.js";
 import type { RecalledLesson } from "./recall.js";
 import type { AskOptions, AskResult } from "./seams.js";
 import type { TeachOutcome } from "./runtime.js";
@@ -183,7 +184,8 @@ const ROUTES: Record<string, Route | Route[]> = {
       const question = text(body, "question");
       const options = askOptions(body.options);
       requireReady(b);
-      sendJson(res, 200, await b.ask(question, options));
+      // The label never replaces the answer: it only says the fleet was taught this question (taught.ts).
+      sendJson(res, 200, { ...(await b.ask(question, options)), taught: taughtLesson(question, b.lessons()) });
     },
   },
   "/teach": {

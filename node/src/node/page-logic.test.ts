@@ -4,11 +4,12 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { taughtNote as nodeTaughtNote, type TaughtLabel } from "./taught.js";
 
 type LogSaid = { entries: number | null; set: string | null } | undefined;
 type State = { text: string; cls: string; converged?: boolean };
 const fleet = await import(new URL("./page/fleet.js", import.meta.url).href) as { logState(ours: { entries: number; set: string }, peer: LogSaid): State };
-const ask = await import(new URL("./page/ask.js", import.meta.url).href) as { taughtNote(q: string, lessons: Array<{ question: string; answer: string; author: string }>): string };
+const ask = await import(new URL("./page/ask.js", import.meta.url).href) as { taughtNote(taught: TaughtLabel | null): string };
 
 const ours = { entries: 3, set: "ab".repeat(32) };
 
@@ -22,12 +23,9 @@ test("a peer is converged only with our count and our set; else behind or ahead 
   assert.equal(fleet.logState({ entries: 1, set: "ab".repeat(32) }, { entries: 1, set: "ab".repeat(8) }).text, "converged (1 entry)");
 });
 
-test("a question the fleet was taught is recognised whatever its case, spacing or final question mark; the newest lesson wins", () => {
-  const lessons = [
-    { question: "What is 2+2", answer: "5", author: "Pi-3" },
-    { question: "What is 2+2", answer: "4", author: "Pi-1" },
-  ];
-  assert.equal(ask.taughtNote("  what is  2+2? ", lessons), 'The fleet was taught this question by Pi-1: "4".');
-  assert.equal(ask.taughtNote("What is 3+3", lessons), "The fleet has not been taught this question.");
-  assert.equal(ask.taughtNote("What is 2+2", []), "The fleet has not been taught this question.");
+test("under an answer the page says what /ask's label says: who taught the question, or that nobody did", () => {
+  const label = { answer: "4", author: "Pi-1", seq: 2 };
+  assert.equal(ask.taughtNote(label), nodeTaughtNote(label));
+  assert.equal(ask.taughtNote(label), 'The fleet was taught this question by Pi-1: "4".');
+  assert.equal(ask.taughtNote(null), "The fleet has not been taught this question.");
 });

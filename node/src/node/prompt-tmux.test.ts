@@ -88,6 +88,15 @@ test("the prompt: query, 'n', correction, broadcast; the merge shows on Pi-2 wit
     const v2 = SENT.exec(await waitScreen("pi2", SENT))![1]!;
     await waitScreen("pi1", new RegExp(`Merged ${v2.replace(/[.]/g, "\\.")} from Pi-2`));
 
+    // Asked on Pi-1, retyped in its own words, Pi-2's lesson is labelled as taught under the answer.
+    keys("pi1", "q", "Enter");
+    await waitScreen("pi1", /Question:\s*$/m);
+    keys("pi1", "what is the capital of france?", "Enter");
+    await waitScreen("pi1", /Is this correct\? \[y\/n\]\s*$/m);
+    assert.match(screen("pi1"), /^Answer: .*\nThe fleet was taught this question by Pi-2: "Paris"\.$/m);
+    keys("pi1", "y", "Enter");
+    await waitScreen("pi1", /Mode: \[t\]rain \/ \[q\]uery \/ \[x\]exit >\s*$/m);
+
     keys("pi2", "x", "Enter");
     await waitScreen("pi2", /Bye\.\s*\n\[exited 0\]/);
     keys("pi1", "C-c");

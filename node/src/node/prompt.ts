@@ -9,10 +9,14 @@ import type { Readable, Writable } from "node:stream";
 import type { MergedEvent, RejectedEvent, TeachOutcome } from "./runtime.js";
 import { TEXT_LIMIT_CHARS } from "./http-api.js";
 import type { AskResult } from "./seams.js";
+import type { HeldLesson } from "../log/ledger.js";
+import { taughtLesson, taughtNote } from "./taught.js";
 
 export interface PromptBackend {
   ask(question: string): Promise<AskResult>;
   teach(question: string, answer: string): Promise<TeachOutcome>;
+  /** The fleet's lessons held, to say when a question is one of them. */
+  lessons(): HeldLesson[];
   on(ev: "merged", fn: (e: MergedEvent) => void): unknown;
   on(ev: "rejected", fn: (e: RejectedEvent) => void): unknown;
   off(ev: "merged" | "rejected", fn: (...a: never[]) => void): unknown;
@@ -89,6 +93,8 @@ export async function runPrompt(o: PromptOptions): Promise<void> {
           continue;
         }
         say(`Answer: ${r.answer}`);
+        const taught = taughtLesson(q, o.backend.lessons());
+        if (taught) say(taughtNote(taught));
         const ok = (await ask("Is this correct? [y/n] ")).toLowerCase();
         if (ok.startsWith("n")) {
           const right = await ask("Correct answer: ");

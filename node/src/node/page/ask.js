@@ -1,11 +1,9 @@
-// Ask and teach: the course's prompt loop as a form. An answer is checked against the fleet's
-// lessons (the page's copy of /lessons) so the page can say when the question was taught; a teach
+// Ask and teach: the course's prompt loop as a form. /ask labels a question the fleet was taught
+// (node/src/node/taught.ts), and the page shows that label under the model's answer; a teach
 // shows its stages while the node fine-tunes and sends, then the result.
 
 import { postJson } from "./api.js";
 import { $, setText, ms, bytes } from "./dom.js";
-
-const norm = (s) => s.trim().toLowerCase().replace(/[?.!\s]+$/, "").replace(/\s+/g, " ");
 
 export function setupAsk(state) {
   let asked = null;
@@ -20,7 +18,7 @@ export function setupAsk(state) {
       asked = question;
       $("answer").textContent = r.answer || "(no answer)";
       setText("answer-status", `Answered in ${ms(r.ms)} (${r.tokens} tokens).`);
-      setText("taught-note", taughtNote(question, state.lessons));
+      setText("taught-note", taughtNote(r.taught));
       $("correction").disabled = false;
       $("teach-button").disabled = false;
     } catch (e) {
@@ -52,9 +50,8 @@ export function setupAsk(state) {
   });
 }
 
-/** What the page says about a question the fleet was taught (or that it was not). */
-export function taughtNote(question, lessons) {
-  const hit = [...(lessons ?? [])].reverse().find((l) => norm(l.question) === norm(question));
-  if (!hit) return "The fleet has not been taught this question.";
-  return `The fleet was taught this question by ${hit.author}: "${hit.answer}".`;
+/** What the page says under an answer, from /ask's label: who taught the question, or that nobody did. */
+export function taughtNote(taught) {
+  if (!taught) return "The fleet has not been taught this question.";
+  return `The fleet was taught this question by ${taught.author}: "${taught.answer}".`;
 }
