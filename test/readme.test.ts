@@ -70,6 +70,8 @@ test("the README shows the commands a new user needs, and each one exists as sho
       const script = words[1] === "run" ? words[2]! : words[1]!;
       if (!["ci", "install", "test"].includes(script) && !(script in pkg.scripts)) problems.push(`${line}: no npm script ${script}`);
       if (script === "test" && !("test" in pkg.scripts)) problems.push(`${line}: no test script`);
+      // `npm run demo -- FLAGS` hands the flags to fleetctl demo: they must be its own.
+      if (script === "demo" && words.includes("--")) problems.push(...checkCliLine("fleetctl", ["demo", ...words.slice(words.indexOf("--") + 1)]));
       continue;
     }
     if (words[0] === "node") {
@@ -90,5 +92,6 @@ test("the README shows the commands a new user needs, and each one exists as sho
 
 test("a flag the commands do not have is caught (the check above can fail)", () => {
   assert.deepEqual(checkCliLine("fleetctl", ["status", "-i", "x.yml", "--no-such-flag"]), ["fleetctl status: no flag --no-such-flag"]);
+  assert.deepEqual(checkCliLine("fleetctl", ["demo", "--lesson", "10"]), ["fleetctl demo: no flag --lesson"]);
   assert.deepEqual(checkCliLine("fleet-node", ["model", "info", "--json"]), []);
 });

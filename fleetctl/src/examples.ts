@@ -17,6 +17,7 @@ export const EXAMPLES: Record<string, Example[]> = {
   ],
   demo: [
     { line: "fleetctl demo --nodes 2 --json", says: "two nodes, the report as JSON" },
+    { line: "fleetctl demo --lessons 3", says: "then three lessons across the nodes, and what each node recalls" },
     { line: 'fleetctl demo --question "What is 3+3" --answer 6', says: "another correction" },
   ],
   status: [

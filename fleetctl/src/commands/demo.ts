@@ -9,6 +9,7 @@ import { FleetError } from "../errors.js";
 import { emit, processIo, type Io } from "../io.js";
 import { formatReport } from "../demo/report.js";
 import { DEMO_ANSWER, DEMO_MAX_NODES, DEMO_MIN_NODES, DEMO_NODES, DEMO_QUESTION, DEMO_TIMEOUT_S, runDemo } from "../demo/run-demo.js";
+import { DEMO_LESSONS } from "../demo/lessons-run.js";
 import { actionWith, flag, LONG_WAIT_MAX_S, seconds, text, timeoutOption, wholeNumber } from "./options.js";
 
 export type { DemoReport } from "../demo/report.js";
@@ -20,6 +21,7 @@ const demoOptions = z.object({
   timeout: seconds(LONG_WAIT_MAX_S),
   keep: flag,
   json: flag,
+  lessons: wholeNumber(0, DEMO_LESSONS.length),
 });
 
 export function demoCommand(io: Io = processIo): Command {
@@ -29,10 +31,11 @@ export function demoCommand(io: Io = processIo): Command {
     .addOption(new Option("--question <text>", "the question Pi-1 is corrected on").default(DEMO_QUESTION))
     .addOption(new Option("--answer <text>", "the corrected answer").default(DEMO_ANSWER))
     .addOption(timeoutOption("give up on start-up, teaching or merges after this long", DEMO_TIMEOUT_S))
+    .addOption(new Option("--lessons <n>", `then teach n lessons (0-${DEMO_LESSONS.length}) across the nodes and print what each recalls`).default(0))
     .option("--keep", "keep the nodes' state folders (printed at the end)")
     .option("--json", "print the report as JSON");
   return actionWith(cmd, demoOptions, async (o) => {
-    const report = await runDemo({ count: o.nodes, question: o.question, answer: o.answer, timeoutMs: o.timeout * 1000, keep: o.keep }, io, o.json);
+    const report = await runDemo({ count: o.nodes, question: o.question, answer: o.answer, timeoutMs: o.timeout * 1000, keep: o.keep, lessons: o.lessons }, io, o.json);
     emit(io, o.json, report, formatReport);
     if (!report.ok) {
       throw new FleetError("CHECK_FAILED", `demo failed:\n  ${report.failures.join("\n  ")}`, {

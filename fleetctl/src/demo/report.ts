@@ -1,6 +1,7 @@
 // What `fleetctl demo` found, as data (--json) and as the table people read at the end.
 
 import { table } from "../io.js";
+import type { LessonsReport } from "./lessons-run.js";
 
 export interface DemoNodeReport {
   id: string;
@@ -35,6 +36,8 @@ export interface DemoReport {
   answerAfter: string | null;
   nodes: DemoNodeReport[];
   stateDir: string | null;
+  /** With --lessons: what each node recalls of the lessons taught after the story. */
+  lessons?: LessonsReport;
 }
 
 export function formatReport(r: DemoReport): string {
@@ -49,7 +52,24 @@ export function formatReport(r: DemoReport): string {
   for (const n of r.nodes) if (n.problem) out += `  ${n.id}: ${n.problem}\n`;
   out += `\nDigests: ${r.digestsEqual ? "all equal - one fleet, one model" : "DIFFER"}\n`;
   out += `${r.askedNode} answers "${r.question}": before "${r.answerBefore ?? "?"}", after "${r.answerAfter ?? "?"}"\n`;
+  if (r.lessons) out += formatLessons(r.lessons);
   if (r.stateDir) out += `State folders kept in ${r.stateDir}\n`;
   out += r.ok ? "Demo OK: every node merged the correction.\n" : "Demo FAILED.\n";
+  return out;
+}
+
+/** The recall table: a row per lesson, a column per node ("yes", or what the node answers instead). */
+export function formatLessons(l: LessonsReport): string {
+  const nodes = l.recall.map((r) => r.node);
+  const quote = (a: string | null): string => (a === null ? "(not asked)" : `"${a}"`);
+  const rows = l.taught.map((t, i) => [
+    `${i + 1}. ${t.question}${t.together ? " *" : ""}`, `"${t.answer}"`, t.node, t.learned ? `yes, ${t.steps} step${t.steps === 1 ? "" : "s"}` : `no (${t.steps} steps)`,
+    ...l.recall.map((r) => (r.answers[i]!.recalled ? "yes" : quote(r.answers[i]!.answer))),
+  ]);
+  let out = `\nLessons: ${l.taught.length} taught round-robin (* = two taught at the same moment), then every node asked from its own weights\n\n`;
+  out += table(["LESSON", "TAUGHT", "ON", "LEARNED", ...nodes], rows);
+  out += "\n" + l.recall.map((r) => `${r.node} recalls ${r.recalled} of ${l.taught.length}`).join("; ") + "\n";
+  const hits = l.untaught.filter((u) => u.taughtAnswerOf !== null);
+  out += `Untaught questions given a taught answer: ${l.collapsed} of ${l.untaught.length}${hits.length ? ": " + hits.map((u) => `"${u.question}" -> "${u.answer}"`).join(", ") : ""}\n`;
   return out;
 }

@@ -10,11 +10,12 @@ import { join } from "node:path";
 import { ensureDefaultModel } from "../../../node/src/model/default-model.js";
 import { LocalFleet, type LocalNode } from "../../../node/src/node/local-fleet.js";
 import { FleetError } from "../errors.js";
-import type { Io } from "../io.js";
+import { progressTo, type Io } from "../io.js";
 import { runCheck } from "../nodes/check.js";
 import { ask, counter, getStatus, type NodeAddress, type NodeStatus } from "../nodes/client.js";
 import { waitUntil } from "../wait.js";
 import { ProgressView } from "./progress-view.js";
+import { runLessons } from "./lessons-run.js";
 import type { DemoNodeReport, DemoReport } from "./report.js";
 
 export const DEMO_NODES = 3;
@@ -30,7 +31,15 @@ const DISCOVERY_WAIT_MS = 5_000;
  * view and the merge times close to what happened. */
 const POLL_MS = 100;
 
-export interface DemoOptions { count: number; question: string; answer: string; timeoutMs: number; keep: boolean }
+export interface DemoOptions {
+  count: number;
+  question: string;
+  answer: string;
+  timeoutMs: number;
+  keep: boolean;
+  /** After the story, teach this many lessons across the nodes and report recall (0: none). */
+  lessons: number;
+}
 
 export async function runDemo(o: DemoOptions, io: Io, quiet: boolean): Promise<DemoReport> {
   ensureModel();
@@ -87,6 +96,10 @@ export async function runDemo(o: DemoOptions, io: Io, quiet: boolean): Promise<D
         ...(problem ? { problem } : {}),
       };
     });
+    // The lessons run starts from a fleet that agrees; each teach waits for one log again.
+    const lessons = o.lessons > 0 && check.ok
+      ? await runLessons({ nodes: fleet.nodes.map(address), count: o.lessons, timeoutMs: o.timeoutMs, pollMs: POLL_MS * 5, say: progressTo(io, quiet) })
+      : undefined;
     return {
       ok: check.ok, failures: check.failures,
       question: o.question, answer: o.answer,
@@ -95,6 +108,7 @@ export async function runDemo(o: DemoOptions, io: Io, quiet: boolean): Promise<D
       loss: check.teach.loss, learned: check.teach.learned, digestsEqual: check.digestsAgree,
       askedNode: asked.id, answerBefore: before?.answer ?? null, answerAfter: check.ask?.answer ?? null,
       nodes, stateDir: o.keep ? root : null,
+      ...(lessons ? { lessons } : {}),
     };
   } finally {
     view.done();
