@@ -31,9 +31,13 @@ for (const dialect of ["v1", "sprint62"] as const) {
     const out = await scratch(t);
     const [pa, pb] = await freeUdpPorts(2);
     const rx = startCoursePeer({ ...FAST, id: "rx", port: pb!, dialect, peers: [`127.0.0.1:${pa}`], out });
+    // The sender starts once the receiver listens: a Python start-up slower than sendAfterS (a busy
+    // machine) would otherwise lose the META and first chunks before anyone could hear them.
+    stopAll(t, rx);
+    await rx.waitEv("listening");
     const tx = startCoursePeer({ ...FAST, id: "tx", port: pa!, dialect, peers: [`127.0.0.1:${pb}`], send: DELTA,
       ver: "v1764008499", sendAfterS: 0.3, s62ChunkGapS: 0, s62MetaWaitS: 0.1 });
-    stopAll(t, rx, tx);
+    stopAll(t, tx);
     const done = await rx.waitEv("complete", (e) => e.ver === "v1764008499");
     assert.equal(done.verified, true);
     assert.equal(sha256(await readFile(await waitForFile(out, sha256(await readFile(DELTA)), 5000))), done.sha256);
@@ -47,8 +51,10 @@ test("course peer repairs chunks lost on the way through CHUNK_NAK, unicast to t
   const proxy = await LossyProxy.start({ a: { host: "127.0.0.1", port: pa! }, b: { host: "127.0.0.1", port: pb! }, drop: dropFirstCopies(lost, "toB") });
   t.after(() => proxy.close());
   const rx = startCoursePeer({ ...FAST, id: "rx", port: pb!, peers: [`127.0.0.1:${proxy.portForB}`], out });
+  stopAll(t, rx);
+  await rx.waitEv("listening");
   const tx = startCoursePeer({ ...FAST, id: "tx", port: pa!, peers: [`127.0.0.1:${proxy.portForA}`], send: DELTA, ver: "v1764008499", sendAfterS: 0.3 });
-  stopAll(t, rx, tx);
+  stopAll(t, tx);
   const done = await rx.waitEv("complete");
   assert.equal(done.sha256, sha256(await readFile(DELTA)));
   const naked = new Set(rx.events.filter((e) => e.ev === "nak_sent").flatMap((e) => e.missing as number[]));
