@@ -4,7 +4,7 @@
 
 import type { RemoteInfo } from "node:dgram";
 import type { Logger } from "pino";
-import { BIN_SEQ_MODULUS, COURSE_NAK_MAX_IDX, decode, KIND_VALUE, encodeBinaryChunk, isBinaryFrom, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT,
+import { BIN_SEQ_MODULUS, COURSE_NAK_MAX_IDX, decode, KIND_VALUE, encodeBinaryChunk, encodeRepairSymbol, isBinaryFrom, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT,
   type Body, type Dialect, type Packet } from "./codec.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { Discovery, type DiscoveryTimings } from "./discovery.js";
@@ -224,6 +224,12 @@ export class Overlay {
       maxDatagramBytes: this.maxDatagramBytes,
       sendMeta: (d, t) => this.sendMeta(d, t),
       sendChunk: (d, t, i, kind) => this.sendChunk(d, t, i, kind),
+      sendRepairSymbol: async (d, t, sym) => {
+        const h = this.header();
+        await this.raw(encodeRepairSymbol(h, { ver: t.version, ...sym }), d.address, d.port, "urgent");
+        this.stats.repairSymbols++;
+        return h.seq % BIN_SEQ_MODULUS;
+      },
       sendRepaired: async (d, t, idx) => {
         await this.raw(this.text("v1", { type: "REPAIRED", ver: t.version, idx }), d.address, d.port);
         this.stats.repairMarkers++;
@@ -430,6 +436,9 @@ export class Overlay {
       case "REPAIRED":
         this.receiver.onRepaired({ src: p.src, ver: p.ver, idx: p.idx, seq: p.seq % BIN_SEQ_MODULUS }, rinfo.address, rinfo.port);
         return;
+      case "REPAIR_SYMBOL":
+        this.receiver.onRepairSymbol({ src: p.src, ver: p.ver, block: p.block, k: p.k, symbol: p.symbol, tailLen: p.tailLen, data: p.data, seq: p.seq }, rinfo.address, rinfo.port);
+        return;
       case "MODEL_CHUNK":
         this.stats.fragmentsReceived++;
         this.receiver.onChunk({ src: p.src, ver: p.ver, idx: p.idx, total: p.total, data: p.data, seq: p.seq }, rinfo.address, rinfo.port, p.framing);
@@ -438,7 +447,7 @@ export class Overlay {
         this.stats.naksReceived++;
         // Discovery let through only NAKs from known peers at their bound source.
         this.sender.earn(`${rinfo.address}:${rinfo.port}`, bytes);
-        this.sender.onNak(p.ver, p.ranges ?? p.missing, p.wantMeta, this.router.resendTo(p.src, rinfo, textDialect(p.framing)), p.heard);
+        this.sender.onNak(p.ver, p.ranges ?? p.missing, p.wantMeta, this.router.resendTo(p.src, rinfo, textDialect(p.framing)), p.heard, p.src);
         return;
     }
   }
