@@ -360,7 +360,9 @@ export class Receiver {
     if (!t) { if (!this.lateOrApplied(key, p.ver)) this.drop("repair_unknown"); return; }
     if (t.address !== address || t.port !== port) { this.drop("forged_src"); return; }
     const len = p.data.length;
-    if (t.held.bytes + t.held.parityBytes + len > t.held.limit) { this.drop("bounds"); return; }
+    // Symbols are held only while fewer than the chunks their block misses (reassembly.ts), so chunks
+    // and symbols stay within the transfer's limit but for one symbol's padding over a short last chunk.
+    if (t.held.bytes + t.held.parityBytes >= t.held.limit) { this.drop("bounds"); return; }
     if (this.inFlightBytes + len > this.limits.maxInFlightBytes) { this.drop("in_flight_full"); return; }
     t.framing = "binary";
     t.lastActivity = this.now();
