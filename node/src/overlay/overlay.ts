@@ -13,7 +13,7 @@ import { MAX_PEERS, PeerTable, type PeerInfo } from "./peers.js";
 import { burstBytesFor, RateLimiter, type SendClass } from "./rate-limiter.js";
 import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings, type TransferInfo } from "./receiver.js";
 import { Router, textDialect } from "./router.js";
-import { Sender, type Dest, type OutgoingInfo, type SentDelta, type SenderTimings } from "./sender.js";
+import { Sender, type Dest, type OutgoingInfo, type RepairSymbol, type SentDelta, type SenderTimings } from "./sender.js";
 import { bump, newStats, rejectReason, type OverlayStats } from "./stats.js";
 import { UdpTransport, type Transport, type UdpTransportOptions } from "./transport.js";
 import { isNodeId, NODE_ID_RULE } from "../util/ids.js";
@@ -124,6 +124,11 @@ export interface OverlayOptions {
   dialect?: Dialect;
   /** Use binary chunk framing between DeltaFleet nodes (default true). */
   binary?: boolean;
+  /**
+   * Coded repair (sender.ts repairCoded): holes of a binary broadcast transfer answered with parity
+   * symbols per block. Default on; off, every NAK is answered with resends (bench:sync's "plain").
+   */
+  codedRepair?: boolean;
   rateBytesPerSec?: number;
   /** Bucket depth; by default a quarter second of the rate (rate-limiter.ts: burstBytesFor). */
   burstBytes?: number;
@@ -224,12 +229,12 @@ export class Overlay {
       maxDatagramBytes: this.maxDatagramBytes,
       sendMeta: (d, t) => this.sendMeta(d, t),
       sendChunk: (d, t, i, kind) => this.sendChunk(d, t, i, kind),
-      sendRepairSymbol: async (d, t, sym) => {
+      ...(o.codedRepair === false ? {} : { sendRepairSymbol: async (d: Dest, t: OutgoingInfo, sym: RepairSymbol) => {
         const h = this.header();
         await this.raw(encodeRepairSymbol(h, { ver: t.version, ...sym }), d.address, d.port, "urgent");
         this.stats.repairSymbols++;
         return h.seq % BIN_SEQ_MODULUS;
-      },
+      } }),
       sendRepaired: async (d, t, idx) => {
         await this.raw(this.text("v1", { type: "REPAIRED", ver: t.version, idx }), d.address, d.port);
         this.stats.repairMarkers++;
