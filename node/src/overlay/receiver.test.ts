@@ -492,3 +492,17 @@ test("coded repair: a symbol whose k is not its block's is refused (bad_repair);
   g.r.onRepairSymbol({ src: "s", ver: "v", block: 0, k: 3, symbol: 3, tailLen: 1, data: bytes(10), seq: 2 }, "9.9.9.9", 5000);
   assert.equal(g.stats.datagramsDropped.forged_src, 1);
 });
+
+test("coded repair: a symbol held early completes its block when a later chunk leaves as many holes as symbols; nothing stays in flight", () => {
+  const g = rig([], ["s"]);
+  const file = bytes(250, 9);
+  const parts = [file.subarray(0, 100), file.subarray(100, 200), file.subarray(200)];
+  g.r.onMeta({ src: "s", ver: "v", chunks: 3, size: 250, sha256: sha(file) }, "1.1.1.1", 5000, "binary");
+  g.r.onChunk({ ...chunk("v", 0, 3, parts[0]!), seq: 1 }, "1.1.1.1", 5000, "binary");
+  g.r.onRepairSymbol({ src: "s", ver: "v", block: 0, k: 3, symbol: 3, tailLen: 50, data: encodeParity(parts, 3, 100), seq: 2 }, "1.1.1.1", 5000);
+  assert.equal(g.r.bytesInFlight, 200, "a chunk and a symbol held");
+  g.r.onChunk({ ...chunk("v", 1, 3, parts[1]!), seq: 3 }, "1.1.1.1", 5000, "binary");   // chunk 2 is decoded: the block is whole
+  assert.equal(g.stats.chunksRecovered, 1);
+  assert.deepEqual(g.delivered[0]?.bytes, Buffer.from(file));
+  assert.equal(g.r.bytesInFlight, 0);
+});

@@ -343,7 +343,9 @@ export class Receiver {
     // Binary frames come only from DeltaFleet nodes: NAKs for the transfer go on their schedule.
     if (framing === "binary") t.framing = framing;
     // With the repair symbols it holds, this chunk may complete its block: the rest are decoded.
-    const decoded = t.held.parityBytes > 0 ? t.held.decodeBlockOf(p.idx) : undefined;
+    const parityBefore = t.held.parityBytes;
+    const decoded = parityBefore > 0 ? t.held.decodeBlockOf(p.idx) : undefined;
+    this.inFlightBytes += t.held.parityBytes - parityBefore;   // the block's symbols let go
     if (t.held.whole) this.tryComplete(t);
     if (this.open.get(t.key) === t) this.scheduleOf(t).onChunk(p.idx, seq, "held");
     if (decoded && this.open.get(t.key) === t) this.placeDecoded(t, decoded, seq);
@@ -368,7 +370,7 @@ export class Receiver {
     t.lastActivity = this.now();
     const before = t.held.parityBytes;
     const r = t.held.addParity(p.block, p.k, p.symbol, p.tailLen, p.data);
-    this.inFlightBytes += t.held.parityBytes - before + (r.fate === "recovered" ? r.freed : 0);
+    this.inFlightBytes += t.held.parityBytes - before;   // this symbol held, or the block's let go
     this.stats.repairSymbolsReceived++;
     const first = p.block * FEC_BLOCK_CHUNKS;
     if (r.fate === "bad_repair" || r.fate === "useless") {
@@ -380,10 +382,9 @@ export class Receiver {
     this.placeDecoded(t, r, p.seq);
   }
 
-  /** Chunks a block's repair symbols gave back, taken in like received ones (the symbols' bytes were let go). */
+  /** Chunks a block's repair symbols gave back, taken in like received ones (the caller let the symbols' bytes go). */
   private placeDecoded(t: Transfer, r: ParityFate, seq: number | undefined): void {
     if (r.fate !== "recovered") return;
-    this.inFlightBytes -= r.freed;
     for (const c of r.chunks) {
       if (this.open.get(t.key) !== t) return;
       if (t.held.has(c.idx)) continue;

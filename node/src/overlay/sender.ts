@@ -348,7 +348,7 @@ export class Sender {
       for (let i = 0; i < REPAIRED_COPIES; i++) await this.wire.sendRepaired(binaryBroadcast, t, idx);
     }
     t.lastActivity = this.now();
-    if (sent || metas.size) this.wire.event("repaired", { version: t.version, chunks: pending.size, sent, broadcasts, peers: peers.size, metas: metas.size });
+    if (sent || metas.size) this.wire.event("repaired", { version: t.version, chunks: pending.size, sent, broadcasts, symbols: coded.sent, peers: peers.size, metas: metas.size });
   }
 
   /**
