@@ -3,7 +3,11 @@
 //
 //   node dist/bench/sync/main.js [--n 1,3,8] [--loss 0,5,20] [--runs 3] [--rate-mbit 100]
 //        [--systems ours,uftp[,course]] [--dialect v1|sprint62] [--agent-rate B/s]
-//        [--agent-args="--timing nakQuietMs=30 ..."] [--file f] [--payload file|random|both] [--json]
+//        [--agent-args="--timing nakQuietMs=30 ..."] [--file f] [--payload file|random|both]
+//        [--random-bytes N] [--json]
+// --random-bytes: size of the incompressible payload (default: the file's), e.g. 2000000 for 2 MB.
+// Systems: ours (coded repair on, the default), plain (ours with --no-coded-repair: resends only),
+// uftp, course.
 // (--agent-args needs the "=": parseArgs takes a separate value starting with "-" for a flag.)
 //
 // Needs root (network namespaces), iproute2, iptables, uftp. Prints, per N and loss: median ms from
@@ -29,7 +33,7 @@ import type { TrialResult, TrialSpec } from "./trial.js";
 import { runUftp, UFTP_RATE_KBIT } from "./uftp.js";
 import { DEFAULT_RATE_BYTES_PER_SEC } from "../../node/src/overlay/overlay.js";
 
-const SYSTEMS = ["ours", "uftp", "course"] as const;
+const SYSTEMS = ["ours", "plain", "uftp", "course"] as const;
 type SystemName = (typeof SYSTEMS)[number];
 
 function numbers(flag: string, s: string): number[] {
@@ -51,6 +55,7 @@ async function main(): Promise<void> {
       "agent-args": { type: "string", default: "" },
       file: { type: "string", default: courseFixture("delta_v1764009046.pt") },
       payload: { type: "string", default: "both" },
+      "random-bytes": { type: "string" },
       "timeout-s": { type: "string", default: "30" },
       json: { type: "boolean", default: false },
     },
@@ -74,13 +79,16 @@ async function main(): Promise<void> {
   if (values.payload !== "file") {
     // Seeded, so every run sends the same bytes.
     let x = 0x9e3779b9;
-    const noise = Uint8Array.from({ length: fileData.length }, () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) >>> 24));
+    const randomBytes = values["random-bytes"] === undefined ? fileData.length : Number(values["random-bytes"]);
+    if (!Number.isInteger(randomBytes) || randomBytes < 1) throw new Error(`bench:sync: --random-bytes ${values["random-bytes"]} is not a positive byte count`);
+    const noise = Uint8Array.from({ length: randomBytes }, () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) >>> 24));
     const file = join(scratch, "incompressible.bin");
     await writeFile(file, noise);
-    payloads.push({ name: "incompressible bytes of its size", file });
+    payloads.push({ name: values["random-bytes"] === undefined ? "incompressible bytes of its size" : `incompressible bytes (${randomBytes} B)`, file });
   }
   const run: Record<SystemName, (s: TrialSpec) => Promise<TrialResult>> = {
     ours: (s) => runOurs(s, { dialect, rate: agentRate, extra: values["agent-args"].split(" ").filter(Boolean) }),
+    plain: (s) => runOurs(s, { dialect, rate: agentRate, extra: ["--no-coded-repair", ...values["agent-args"].split(" ").filter(Boolean)] }),
     uftp: runUftp,
     course: runCourse,
   };

@@ -3,7 +3,7 @@
 //
 //   node dist/test/support/overlay-agent.js --id n1 [--port 5000] [--bind 0.0.0.0|addr|iface]
 //        [--broadcast addr|none] [--peer host:port]... [--dialect v1|sprint62] [--rate bytes/s]
-//        [--out dir] [--send file]... [--send-after-ms 5000] [--no-binary] [--max-datagram 1472]
+//        [--out dir] [--send file]... [--send-after-ms 5000] [--no-binary] [--no-coded-repair] [--max-datagram 1472]
 //        [--fast]                       (test timings: NAK quiet 150 ms, sync 1 s, give-up in ~6 s,
 //                                        binary frames at once instead of after 11 s of listening)
 //        [--timing name=ms]...          (any OverlayTimings field, e.g. --timing nakQuietMs=300)
@@ -86,6 +86,7 @@ async function main(): Promise<void> {
       send: { type: "string", multiple: true, default: [] },
       "send-after-ms": { type: "string", default: String(DEFAULT_SEND_AFTER_MS) },
       "no-binary": { type: "boolean", default: false },
+      "no-coded-repair": { type: "boolean", default: false },
       "max-datagram": { type: "string" },
       fast: { type: "boolean", default: false },
       timing: { type: "string", multiple: true, default: [] },
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
     peers: values.peer,
     dialect: values.dialect,
     binary: !values["no-binary"],
+    codedRepair: !values["no-coded-repair"],
     rateBytesPerSec: values.rate !== undefined ? Number(values.rate) : undefined,
     maxDatagramBytes: values["max-datagram"] !== undefined ? Number(values["max-datagram"]) : undefined,
     timings,

@@ -25,6 +25,7 @@ const scratch = tempDirs("metrics-");
 const CONTRACT_NAMES = [
   "fleet_fragments_sent_total", "fleet_fragments_received_total", "fleet_retransmits_total", "fleet_naks_sent_total",
   "fleet_tail_repeats_total", "fleet_repairs_skipped_total", "fleet_repair_markers_total",
+  "fleet_repair_symbols_total", "fleet_chunks_recovered_total",
   "fleet_naks_received_total", "fleet_deltas_announced_total", "fleet_deltas_completed_total", "fleet_deltas_merged_total",
   "fleet_deltas_rejected_total", "fleet_datagrams_dropped_total", "fleet_bytes_sent_total", "fleet_bytes_received_total",
   "fleet_peers", "fleet_transfers_in_flight", "fleet_teaches_total", "fleet_delivery_latency_seconds",
@@ -61,6 +62,8 @@ test("overlay counters are read from the overlay's stats at scrape time", async 
   stats.tailRepeats = 3;
   stats.repairsSkipped = 5;
   stats.repairMarkers = 6;
+  stats.repairSymbols = 8;
+  stats.chunksRecovered = 11;
   stats.naksReceived = 2;
   stats.bytesReceived = 1234;
   stats.deltasRejected.sha += 1;
@@ -72,6 +75,8 @@ test("overlay counters are read from the overlay's stats at scrape time", async 
   assert.match(text, /^fleet_tail_repeats_total 3$/m);
   assert.match(text, /^fleet_repairs_skipped_total 5$/m);
   assert.match(text, /^fleet_repair_markers_total 6$/m);
+  assert.match(text, /^fleet_repair_symbols_total 8$/m);
+  assert.match(text, /^fleet_chunks_recovered_total 11$/m);
   assert.match(text, /^fleet_naks_received_total 2$/m);
   assert.match(text, /^fleet_bytes_received_total 1234$/m);
   assert.match(text, /^fleet_deltas_rejected_total\{reason="sha"\} 1$/m);

@@ -85,6 +85,9 @@ export function createMetrics(source: MetricsSource, opts: { defaults?: boolean 
   mirror("tail_repeats", "Second copies of a transfer's last fragment, sent so a lost tail is noticed at once.", (s) => s.tailRepeats);
   mirror("repairs_skipped", "NAKed fragments not resent because the NAK crossed a copy already on its way.", (s) => s.repairsSkipped);
   mirror("repair_markers", "REPAIRED datagrams listing which fragments a batch of resends held.", (s) => s.repairMarkers);
+  // Coded repair: parity symbols sent in place of resends, and fragments receivers decoded from them.
+  mirror("repair_symbols", "Coded repair symbols sent (one fills a different lost fragment at each receiver).", (s) => s.repairSymbols);
+  mirror("chunks_recovered", "Fragments decoded from coded repair symbols instead of received.", (s) => s.chunksRecovered);
   mirror("naks_sent", "CHUNK_NAK packets sent asking a sender for missing fragments.", (s) => s.naksSent);
   mirror("naks_received", "CHUNK_NAK packets received from peers.", (s) => s.naksReceived);
   mirror("deltas_announced", "Deltas this node announced (MODEL_META sent for a new version).", (s) => s.deltasAnnounced);

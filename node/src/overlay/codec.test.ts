@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { chunkRawBytes, decode, encodeBinaryChunk, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, IdxRanges, MAX_NAK_PIECES, nakRanges, SEQ_LIMIT, seqBefore,
+import { chunkRawBytes, decode, encodeBinaryChunk, encodeRepairSymbol, encodeText, fecBlock, FEC_BLOCK_CHUNKS, ETHERNET_UDP_PAYLOAD_BYTES, IdxRanges, MAX_NAK_PIECES, nakRanges, SEQ_LIMIT, seqBefore,
   type Body, type Packet } from "./codec.js";
 import { seeded } from "../../../test/support/faulty-transport.js";
 
@@ -203,4 +203,32 @@ test("fuzz: 20,000 random and mutated datagrams never make decode throw, and wha
     if (p.type === "MODEL_CHUNK") assert.ok(p.idx >= 0 && p.idx < p.total, `idx ${p.idx} total ${p.total}`);
   }
   assert.ok(decoded > 0, "the mutations never left a decodable datagram: the fuzz is not reaching the parsers");
+});
+
+test("a repair symbol (binary, coded repair) round-trips, fits a chunk's datagram, and a malformed one is refused with a reason", () => {
+  const sym = { ver: "d1-n1-abc", block: 7, k: 32, symbol: 33, tailLen: 5, data: new Uint8Array([1, 2, 3, 4, 5]) };
+  const p = ok(encodeRepairSymbol({ src: "n1", seq: 2 ** 32 + 5 }, sym));
+  assert.deepEqual({ ...p }, { framing: "binary", src: "n1", seq: 5, ts: 0, type: "REPAIR_SYMBOL", ...sym, tailLen: 5 });
+  // A symbol as long as a chunk goes in a datagram exactly as long as the chunk's.
+  const raw = chunkRawBytes("binary", "n1", "d1-n1-abc", 2_000_000, ETHERNET_UDP_PAYLOAD_BYTES);
+  const chunk = encodeBinaryChunk({ src: "n1", seq: 1 }, "d1-n1-abc", 0, 1410, new Uint8Array(raw));
+  const repair = encodeRepairSymbol({ src: "n1", seq: 1 }, { ...sym, tailLen: 1, data: new Uint8Array(raw) });
+  assert.equal(repair.length, chunk.length);
+  assert.equal(repair.length, ETHERNET_UDP_PAYLOAD_BYTES);
+  const bad = (o: Partial<typeof sym>): string => reason(encodeRepairSymbol({ src: "n1", seq: 1 }, { ...sym, tailLen: 3, ...o }));
+  assert.equal(bad({ k: 0, symbol: 5 }), "bad_repair");
+  assert.equal(bad({ k: FEC_BLOCK_CHUNKS + 1 }), "bad_repair");
+  assert.equal(bad({ symbol: 31 }), "bad_repair");              // a data symbol's index: never sent as parity
+  assert.equal(bad({ tailLen: 0 }), "bad_repair");
+  assert.equal(bad({ tailLen: 6 }), "bad_repair");              // longer than the payload
+  assert.equal(bad({ block: 40_000 }), "idx_range");            // past MAX_CHUNKS_ON_WIRE chunks
+  assert.equal(bad({ ver: "no way" }), "bad_ver");
+  assert.equal(bad({ data: new Uint8Array(0) }), "malformed");  // no payload
+  const good = encodeRepairSymbol({ src: "n1", seq: 1 }, { ...sym, tailLen: 3 });
+  assert.equal(reason(good.subarray(0, good.length - 1)), "crc");   // cut short
+  const flipped = Buffer.from(good);
+  flipped[30]! ^= 1;
+  assert.equal(reason(flipped), "crc");
+  assert.deepEqual(fecBlock(46, 1481), { first: 1472, k: 9 });
+  assert.deepEqual(fecBlock(47, 1481), { first: 1504, k: 0 });
 });

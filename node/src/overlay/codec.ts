@@ -35,6 +35,33 @@ export const BIN_VERSION = 1;
 export const BIN_TYPE_CHUNK = 1;
 /** magic, version, type, srcLen | src | seq u32 | verLen | ver | idx u32 | total u32 | data | crc32 u32 */
 export const BIN_FIXED_OVERHEAD_BYTES = 4 + 4 + 1 + 4 + 4 + 4;
+/**
+ * A repair symbol (coded repair, DeltaFleet binary transfers only; fec/reed-solomon.ts): parity
+ * symbol `symbol` of block `block` of the transfer's chunks. magic, version, type, srcLen | src |
+ * seq u32 | verLen | ver | block u32 | k u8 | symbol u8 | tailLen u16 | payload | crc32 u32.
+ * The same 8 bytes after ver as a chunk's idx and total, so a symbol as long as a chunk fits the
+ * same datagram. The payload is as long as the block's longest chunk (a shorter last chunk counts as
+ * zero-padded); `tailLen` is the length of the transfer's last chunk, so a recovered last chunk is
+ * cut right without META. The transfer's total is not carried: the receiver checks k against it.
+ */
+export const BIN_TYPE_REPAIR = 2;
+export const BIN_REPAIR_FIXED_OVERHEAD_BYTES = BIN_FIXED_OVERHEAD_BYTES;
+/**
+ * Chunks per coded block: block b holds chunks 32b .. 32b+31 (the last block fewer). A block's
+ * parity symbols answer the worst receiver's holes in it, so bigger blocks share more (at 5 % loss,
+ * receivers' holes rarely fall in the same 8 chunks, often in the same 32); but a receiver decodes
+ * at k × holes × chunk bytes table lookups (32 × 32 × 1,419: ~5 ms worst, a whole block lost) and the
+ * sender encodes a symbol at k × chunk bytes (~0.2–0.4 ms at 32). 32 keeps both small, fits k in a
+ * byte, and leaves 224 parity symbol indices per block (k + parity ≤ 256), more than any loss rate
+ * the overlay recovers from needs, so a block never runs out of fresh symbols in practice.
+ */
+export const FEC_BLOCK_CHUNKS = 32;
+/** The chunks of block `block` of a `total`-chunk transfer: [first, first + k). */
+export function fecBlock(block: number, total: number): { first: number; k: number } {
+  const first = block * FEC_BLOCK_CHUNKS;
+  return { first, k: Math.max(0, Math.min(FEC_BLOCK_CHUNKS, total - first)) };
+}
+
 /** A binary frame carries the sender's SEQ modulo this (u32); it wraps, so compare with seqBefore. */
 export const BIN_SEQ_MODULUS = 2 ** 32;
 
@@ -80,7 +107,7 @@ const SYNC_OWN_KEYS = new Set(["ip", "port", CAP_KEY]);
 export const META_KIND_KEY = "kind";
 export const KIND_VALUE = /^[a-z][a-z0-9-]{0,31}$/;
 
-export const TYPES = ["PEER_SYNC", "PING", "PONG", "MODEL_META", "MODEL_CHUNK", "CHUNK_NAK", "REPAIRED", "CONTROL"] as const;
+export const TYPES = ["PEER_SYNC", "PING", "PONG", "MODEL_META", "MODEL_CHUNK", "CHUNK_NAK", "REPAIRED", "CONTROL", "REPAIR_SYMBOL"] as const;
 /**
  * CONTROL (V=1 text, DeltaFleet only, unicast to one of our nodes): `kind=<k>` and a few more
  * key/values (SAYS_KEY / SAYS_VALUE), the node program's requests to a peer (what entries it
@@ -115,13 +142,17 @@ export type Body =
   | { type: "CHUNK_NAK"; ver: string; missing: number[]; ranges?: IdxRanges; wantMeta: boolean; heard?: number }
   /** idx: the resent chunks (encoding: a list; decoded: IdxRanges, unexpanded). */
   | { type: "REPAIRED"; ver: string; idx: readonly number[] | IdxRanges }
-  | { type: "CONTROL"; kind: string; body: Record<string, string> };
+  | { type: "CONTROL"; kind: string; body: Record<string, string> }
+  /** A coded repair symbol (binary only, BIN_TYPE_REPAIR): parity symbol `symbol` (≥ k) of chunk block `block`. */
+  | { type: "REPAIR_SYMBOL"; ver: string; block: number; k: number; symbol: number; tailLen: number; data: Uint8Array };
 export type Packet = Header & Body;
 
 /** Why decode() refuses a datagram; each is a datagram drop reason (stats.ts DROP_REASONS). */
 export const DECODE_FAILURES = [
   "empty", "oversize", "not_utf8", "malformed", "crc", "version", "no_src", "bad_src",
   "unknown_type", "bad_number", "bad_ver", "bad_base64", "bad_sha", "bad_enc", "idx_range", "nak_range",
+  // a repair symbol whose k, symbol index or lengths do not fit its block (codec decodeRepair)
+  "bad_repair",
 ] as const;
 export type DecodeFailure = (typeof DECODE_FAILURES)[number];
 export type Decoded = { ok: true; packet: Packet } | { ok: false; reason: DecodeFailure };
@@ -395,6 +426,7 @@ function decodeBinary(buf: Uint8Array): Decoded {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (b.readUInt32BE(b.length - 4) !== (crc32(b.subarray(0, b.length - 4)) >>> 0)) return fail("crc");
   if (b[1] !== BIN_VERSION) return fail("version");
+  if (b[2] === BIN_TYPE_REPAIR) return decodeRepair(b);
   if (b[2] !== BIN_TYPE_CHUNK) return fail("unknown_type");
   let o = 3;
   const srcLen = b[o++]!;
@@ -419,6 +451,37 @@ function decodeBinary(buf: Uint8Array): Decoded {
   // Built directly, not through ok(): object spread costs more than the rest of this function, and
   // every receiver runs it for every chunk broadcast on the LAN.
   return { ok: true, packet: { framing: "binary", src, seq, ts: 0, type: "MODEL_CHUNK", ver, idx, total, data } };
+}
+
+/**
+ * A repair symbol, checked as far as the frame alone allows: a block a transfer can have, k of 1..32
+ * (FEC_BLOCK_CHUNKS), a parity symbol index (k..255), a last-chunk length within the payload. That k
+ * is the block's own is checked by the receiver against the transfer's total (drop `bad_repair`).
+ */
+function decodeRepair(b: Buffer): Decoded {
+  if (b.length < BIN_REPAIR_FIXED_OVERHEAD_BYTES + 2) return fail("malformed");
+  let o = 3;
+  const srcLen = b[o++]!;
+  if (o + srcLen + 4 + 1 > b.length - 4) return fail("malformed");
+  const src = b.toString("latin1", o, o + srcLen);
+  o += srcLen;
+  if (!isWireToken(src)) return fail("bad_src");
+  const seq = b.readUInt32BE(o); o += 4;
+  const verLen = b[o++]!;
+  // block, k, symbol, tailLen and at least one payload byte
+  if (o + verLen + 8 + 1 > b.length - 4) return fail("malformed");
+  const ver = b.toString("latin1", o, o + verLen);
+  o += verLen;
+  if (!isWireToken(ver)) return fail("bad_ver");
+  const block = b.readUInt32BE(o); o += 4;
+  const k = b[o++]!;
+  const symbol = b[o++]!;
+  const tailLen = b.readUInt16BE(o); o += 2;
+  if (block * FEC_BLOCK_CHUNKS >= MAX_CHUNKS_ON_WIRE) return fail("idx_range");
+  const len = b.length - 4 - o;
+  if (k < 1 || k > FEC_BLOCK_CHUNKS || symbol < k || tailLen < 1 || tailLen > len) return fail("bad_repair");
+  const data = new Uint8Array(b.buffer, b.byteOffset + o, len);
+  return { ok: true, packet: { framing: "binary", src, seq, ts: 0, type: "REPAIR_SYMBOL", ver, block, k, symbol, tailLen, data } };
 }
 
 /**
@@ -482,6 +545,8 @@ function bodyText(d: Dialect, p: Body, ownIp: string, ownPort: number): string {
       return fmtKv({ ver: p.ver, missing: p.missing.join(",") || undefined, meta: p.wantMeta ? "1" : undefined });
     case "REPAIRED":
       return fmtKv({ ver: p.ver, ranges: p.idx instanceof IdxRanges ? p.idx.toString() : nakRanges(p.idx) });
+    case "REPAIR_SYMBOL":
+      throw new Error("codec: a repair symbol is binary only (encodeRepairSymbol); course peers get plain resends");
   }
 }
 
@@ -526,6 +591,25 @@ export function encodeBinaryChunk(h: EncodeHeader, ver: string, idx: number, tot
   b.writeUInt32BE(idx, o); o += 4;
   b.writeUInt32BE(total, o); o += 4;
   b.set(data, o); o += data.length;
+  b.writeUInt32BE(crc32(b.subarray(0, o)) >>> 0, o);
+  return b;
+}
+
+/** A DeltaFleet repair symbol (BIN_TYPE_REPAIR; see there for the layout). */
+export function encodeRepairSymbol(h: EncodeHeader, p: { ver: string; block: number; k: number; symbol: number; tailLen: number; data: Uint8Array }): Buffer {
+  const src = Buffer.from(h.src, "latin1");
+  const v = Buffer.from(p.ver, "latin1");
+  const b = Buffer.allocUnsafe(BIN_REPAIR_FIXED_OVERHEAD_BYTES + src.length + v.length + p.data.length);
+  let o = 0;
+  b[o++] = BIN_MAGIC; b[o++] = BIN_VERSION; b[o++] = BIN_TYPE_REPAIR; b[o++] = src.length;
+  o += src.copy(b, o);
+  b.writeUInt32BE(h.seq >>> 0, o); o += 4;
+  b[o++] = v.length;
+  o += v.copy(b, o);
+  b.writeUInt32BE(p.block, o); o += 4;
+  b[o++] = p.k; b[o++] = p.symbol;
+  b.writeUInt16BE(p.tailLen, o); o += 2;
+  b.set(p.data, o); o += p.data.length;
   b.writeUInt32BE(crc32(b.subarray(0, o)) >>> 0, o);
   return b;
 }

@@ -4,7 +4,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { needs } from "../../../test/support/needs.js";
@@ -76,6 +76,36 @@ for (const lossPct of [0, 5, 20, 40]) {
     }
   });
 }
+
+test("coded repair on the LAN at 40 % loss: 400 KB of incompressible bytes reach three agents bit-exact, repaired with parity symbols",
+  { skip, timeout: 90_000 }, async (t) => {
+    // Incompressible (the course delta deflates to 3 chunks between our nodes): 283 chunks, 9 blocks.
+    let x = 0x2545f491;
+    const bytes = Uint8Array.from({ length: 400_000 }, () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) >>> 24));
+    const file = join(dir, "coded-400k.bin");
+    await writeFile(file, bytes);
+    const sha = sha256(bytes);
+    for (let i = 1; i <= RECEIVERS; i++) await lan.setLoss(i, 0.4);
+    const common = { port: PORT, bind: "0.0.0.0", broadcast: lan.broadcast };
+    const procs: JsonProcess[] = [];
+    try {
+      const outs = Array.from({ length: RECEIVERS }, (_, k) => join(dir, `coded40-r${k + 1}`));
+      for (let i = 1; i <= RECEIVERS; i++) procs.push(startAgent({ ...common, id: `r${i}`, out: outs[i - 1] }, (c, a) => lan.spawn(i, c, a)));
+      await Promise.all(procs.map((p) => p.waitEv("ready", () => true, 10_000)));
+      const before = await lan.counters(0);
+      // binaryAfterMs=0: a just-started agent would send course text for 11 s, and text gets no coded repair.
+      const sender = startAgent({ ...common, id: "s0", send: file, extra: ["--timing", "binaryAfterMs=0"] }, (c, a) => lan.spawn(0, c, a));
+      procs.push(sender);
+      await Promise.all(outs.map((o, k) => waitForFile(o, sha, 60_000, procs[k])));
+      const sent = (await lan.counters(0)).txBytes - before.txBytes;
+      let symbols = 0, resends = 0;
+      sender.count("repaired", (e) => { symbols += Number(e.symbols ?? 0); resends += Number(e.sent ?? 0) - Number(e.symbols ?? 0); return true; });
+      t.diagnostic(`sender put ${sent} B on the wire for ${bytes.length} B: ${symbols} repair symbols, ${resends} resends`);
+      assert.ok(symbols > 0, `no repair symbol went out (${resends} resends)`);
+    } finally {
+      await Promise.all(procs.map((p) => p.stop()));
+    }
+  });
 
 test("a mixed fleet on the LAN at 20 % loss: two agents and a course node all get our delta bit-exact",
   { skip: skip || needs("python3"), timeout: 90_000 }, async () => {

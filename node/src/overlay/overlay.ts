@@ -4,7 +4,7 @@
 
 import type { RemoteInfo } from "node:dgram";
 import type { Logger } from "pino";
-import { BIN_SEQ_MODULUS, COURSE_NAK_MAX_IDX, decode, KIND_VALUE, encodeBinaryChunk, isBinaryFrom, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT,
+import { BIN_SEQ_MODULUS, COURSE_NAK_MAX_IDX, decode, KIND_VALUE, encodeBinaryChunk, encodeRepairSymbol, isBinaryFrom, encodeText, ETHERNET_UDP_PAYLOAD_BYTES, nakRanges, SEQ_LIMIT,
   type Body, type Dialect, type Packet } from "./codec.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { Discovery, type DiscoveryTimings } from "./discovery.js";
@@ -13,7 +13,7 @@ import { MAX_PEERS, PeerTable, type PeerInfo } from "./peers.js";
 import { burstBytesFor, RateLimiter, type SendClass } from "./rate-limiter.js";
 import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings, type TransferInfo } from "./receiver.js";
 import { Router, textDialect } from "./router.js";
-import { Sender, type Dest, type OutgoingInfo, type SentDelta, type SenderTimings } from "./sender.js";
+import { Sender, type Dest, type OutgoingInfo, type RepairSymbol, type SentDelta, type SenderTimings } from "./sender.js";
 import { bump, newStats, rejectReason, type OverlayStats } from "./stats.js";
 import { UdpTransport, type Transport, type UdpTransportOptions } from "./transport.js";
 import { isNodeId, NODE_ID_RULE } from "../util/ids.js";
@@ -124,6 +124,11 @@ export interface OverlayOptions {
   dialect?: Dialect;
   /** Use binary chunk framing between DeltaFleet nodes (default true). */
   binary?: boolean;
+  /**
+   * Coded repair (sender.ts repairCoded): holes of a binary broadcast transfer answered with parity
+   * symbols per block. Default on; off, every NAK is answered with resends (bench:sync's "plain").
+   */
+  codedRepair?: boolean;
   rateBytesPerSec?: number;
   /** Bucket depth; by default a quarter second of the rate (rate-limiter.ts: burstBytesFor). */
   burstBytes?: number;
@@ -224,6 +229,12 @@ export class Overlay {
       maxDatagramBytes: this.maxDatagramBytes,
       sendMeta: (d, t) => this.sendMeta(d, t),
       sendChunk: (d, t, i, kind) => this.sendChunk(d, t, i, kind),
+      ...(o.codedRepair === false ? {} : { sendRepairSymbol: async (d: Dest, t: OutgoingInfo, sym: RepairSymbol) => {
+        const h = this.header();
+        await this.raw(encodeRepairSymbol(h, { ver: t.version, ...sym }), d.address, d.port, "urgent");
+        this.stats.repairSymbols++;
+        return h.seq % BIN_SEQ_MODULUS;
+      } }),
       sendRepaired: async (d, t, idx) => {
         await this.raw(this.text("v1", { type: "REPAIRED", ver: t.version, idx }), d.address, d.port);
         this.stats.repairMarkers++;
@@ -430,6 +441,9 @@ export class Overlay {
       case "REPAIRED":
         this.receiver.onRepaired({ src: p.src, ver: p.ver, idx: p.idx, seq: p.seq % BIN_SEQ_MODULUS }, rinfo.address, rinfo.port);
         return;
+      case "REPAIR_SYMBOL":
+        this.receiver.onRepairSymbol({ src: p.src, ver: p.ver, block: p.block, k: p.k, symbol: p.symbol, tailLen: p.tailLen, data: p.data, seq: p.seq }, rinfo.address, rinfo.port);
+        return;
       case "MODEL_CHUNK":
         this.stats.fragmentsReceived++;
         this.receiver.onChunk({ src: p.src, ver: p.ver, idx: p.idx, total: p.total, data: p.data, seq: p.seq }, rinfo.address, rinfo.port, p.framing);
@@ -438,7 +452,7 @@ export class Overlay {
         this.stats.naksReceived++;
         // Discovery let through only NAKs from known peers at their bound source.
         this.sender.earn(`${rinfo.address}:${rinfo.port}`, bytes);
-        this.sender.onNak(p.ver, p.ranges ?? p.missing, p.wantMeta, this.router.resendTo(p.src, rinfo, textDialect(p.framing)), p.heard);
+        this.sender.onNak(p.ver, p.ranges ?? p.missing, p.wantMeta, this.router.resendTo(p.src, rinfo, textDialect(p.framing)), p.heard, p.src);
         return;
     }
   }

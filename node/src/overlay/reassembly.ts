@@ -6,7 +6,8 @@
 
 import { createHash, type Hash } from "node:crypto";
 import { inflateRawSync } from "node:zlib";
-import { ENC_DEFLATE } from "./codec.js";
+import { ENC_DEFLATE, FEC_BLOCK_CHUNKS, fecBlock } from "./codec.js";
+import { recover } from "./fec/reed-solomon.js";
 import type { RejectReason } from "./stats.js";
 import { sha256Hex } from "../util/sha256.js";
 
@@ -63,11 +64,22 @@ class PlacedBytes {
     this.buf = bigger;
   }
 
+  /** `len` placed bytes from `offset` (a view: valid until the next append). */
+  view(offset: number, len: number): Uint8Array {
+    return this.buf.subarray(offset, offset + len);
+  }
+
   /** The placed bytes; copied only when the buffer outgrew them (no META size to stop at). */
   take(): Uint8Array {
     return this.length === this.buf.length ? this.buf : Buffer.from(this.buf.subarray(0, this.length));
   }
 }
+
+/** What a repair symbol did (addParity). */
+export type ParityFate =
+  | { fate: "held" }
+  | { fate: "recovered"; chunks: Array<{ idx: number; data: Uint8Array }>; freed: number }
+  | { fate: "useless" | "bad_repair" };
 
 export class Reassembly implements Holding {
   total: number | undefined;
@@ -86,6 +98,15 @@ export class Reassembly implements Holding {
   private readonly hash: Hash = createHash("sha256");
   private readonly prefix = new PlacedBytes();
   private placed = 0;
+  /**
+   * Coded repair: parity symbols held per block (symbol index -> bytes), only while the block still
+   * misses more chunks than it holds symbols (more could not help): at most one per missing chunk.
+   */
+  private readonly parity = new Map<number, Map<number, Uint8Array>>();
+  /** Bytes of the parity symbols held (the receiver counts them in flight beside `bytes`). */
+  parityBytes = 0;
+  /** The transfer's last chunk's length, as repair symbols say (cuts a decoded last chunk). */
+  private tailLen: number | undefined;
 
   /** `maxBytes`: what one transfer may hold, and what a deflated one may inflate to. */
   constructor(private readonly maxBytes: number) {}
@@ -144,6 +165,76 @@ export class Reassembly implements Holding {
       this.parts.delete(this.placed);
       this.place(next);
     }
+  }
+
+  /** Parity symbols held for a block: that many of its missing chunks need not be asked for. */
+  parityHeld(block: number): number {
+    return this.parity.get(block)?.size ?? 0;
+  }
+
+  /** The bytes of a held chunk (placed ones from the prefix: each before the last is `chunkLen` long). */
+  private chunk(idx: number, chunkLen: number): Uint8Array | undefined {
+    if (idx < this.placed) return this.prefix.view(idx * chunkLen, idx === this.total! - 1 ? this.prefix.length - idx * chunkLen : chunkLen);
+    return this.parts.get(idx);
+  }
+
+  /**
+   * A repair symbol of `block` (fec/reed-solomon.ts; codec BIN_TYPE_REPAIR). Held while the block's
+   * chunks and symbols are fewer than its k; once they reach k, here or when a chunk comes
+   * (decodeBlockOf), the missing chunks are decoded and the block's symbols let go. Needs the
+   * transfer's total (any chunk or META gives it): the symbol's k must be its block's.
+   */
+  addParity(block: number, k: number, symbol: number, tailLen: number, data: Uint8Array): ParityFate {
+    const total = this.total;
+    if (total === undefined) return { fate: "useless" };
+    const b = fecBlock(block, total);
+    if (b.k !== k) return { fate: "bad_repair" };
+    let missing = 0;
+    for (let i = b.first; i < b.first + k; i++) if (!this.has(i)) missing++;
+    let held = this.parity.get(block);
+    if (missing === 0 || held?.has(symbol) || (held?.size ?? 0) >= missing) return { fate: "useless" };
+    if (held && held.values().next().value!.length !== data.length) return { fate: "bad_repair" };   // symbols of one block are one length
+    if (!held) this.parity.set(block, (held = new Map()));
+    held.set(symbol, data);
+    this.parityBytes += data.length;
+    this.tailLen ??= tailLen;
+    return this.decodeBlock(block) ?? { fate: "held" };
+  }
+
+  /** After a chunk came: its block's symbols may now complete it. */
+  decodeBlockOf(idx: number): ParityFate | undefined {
+    const block = Math.floor(idx / FEC_BLOCK_CHUNKS);
+    return this.parity.has(block) ? this.decodeBlock(block) : undefined;
+  }
+
+  /**
+   * The block's missing chunks, decoded once its chunks and symbols reach k (cut to their length: the
+   * symbols' for all but the transfer's last chunk, `tailLen` for it); the caller adds them as if
+   * received. Its symbols are let go then (`freed` bytes), or when no chunk is missing any more.
+   */
+  private decodeBlock(block: number): ParityFate | undefined {
+    const held = this.parity.get(block);
+    const total = this.total;
+    if (!held || total === undefined) return undefined;
+    const b = fecBlock(block, total);
+    const missing: number[] = [];
+    for (let i = b.first; i < b.first + b.k; i++) if (!this.has(i)) missing.push(i);
+    if (missing.length > held.size) return undefined;
+    let freed = 0;
+    for (const d of held.values()) freed += d.length;
+    this.parity.delete(block);
+    this.parityBytes -= freed;
+    if (missing.length === 0) return { fate: "recovered", chunks: [], freed };
+    // k symbols: the chunks held (a view each; the last chunk shorter, counted as zero-padded) and the parity.
+    const len = held.values().next().value!.length;
+    const symbols = new Map<number, Uint8Array>(held);
+    for (let i = b.first; i < b.first + b.k; i++) {
+      const c = this.has(i) ? this.chunk(i, len) : undefined;
+      if (c) symbols.set(i - b.first, c);
+    }
+    const got = recover(b.k, symbols, missing.map((i) => i - b.first), len);
+    if (!got) return { fate: "recovered", chunks: [], freed };   // cannot happen: k distinct symbols always decode
+    return { fate: "recovered", freed, chunks: missing.map((idx) => ({ idx, data: got.get(idx - b.first)!.subarray(0, idx === total - 1 ? this.tailLen ?? len : len) })) };
   }
 
   get whole(): boolean {

@@ -8,6 +8,8 @@ import { createHash } from "node:crypto";
 import { deflateRawSync } from "node:zlib";
 import { Receiver, type Completed, type NakRequest, type ReceiverLimits, type ReceiverTimings } from "./receiver.js";
 import { NAK_HORIZON_BASE, NAK_HORIZON_PER_CHUNK } from "./reassembly.js";
+import { FEC_BLOCK_CHUNKS } from "./codec.js";
+import { encodeParity } from "./fec/reed-solomon.js";
 import { newStats } from "./stats.js";
 import { FakeClock } from "../../../test/support/fake-clock.js";
 
@@ -447,4 +449,60 @@ test("the untrusted pool evicts the transfer with least progress; trusted peers 
   const by = (src: string) => g.r.list().filter((t) => t.from === src).length;
   assert.deepEqual([by("a"), by("b"), by("u")], [3, 3, 0], "untrusted ones first, then a's down to a fair share");
   assert.equal(g.stats.datagramsDropped.transfers_full, 1, "b's fourth finds no fair room");
+});
+
+test("coded repair: a block's repair symbols stand in for the chunks it lost, placed or ahead of a gap, the last one cut right; NAKs leave out what held symbols cover", () => {
+  const g = rig([], ["s"], { ...LIMITS, maxChunksPerTransfer: 100, maxInFlightBytes: 5000, maxTransferBytes: 5000 });
+  // 40 chunks of 27 B and a short last one: block 0 holds chunks 0..31, block 1 (k = 8) chunks 32..39.
+  const file = bytes(39 * 27 + 5, 3);
+  const parts = Array.from({ length: 40 }, (_, i) => file.subarray(i * 27, Math.min((i + 1) * 27, file.length)));
+  const sym = (block: number, s: number) => {
+    const first = block * FEC_BLOCK_CHUNKS, k = Math.min(FEC_BLOCK_CHUNKS, 40 - first);
+    return { src: "s", ver: "v", block, k, symbol: s, tailLen: 5, data: encodeParity(parts.slice(first, first + k), s, 27), seq: 0 };
+  };
+  g.r.onMeta({ src: "s", ver: "v", chunks: 40, size: file.length, sha256: sha(file) }, "1.1.1.1", 5000, "binary");
+  const lost = new Set([0, 5, 31, 33, 39]);   // the placed prefix's first, one ahead of a gap, the block's last; the transfer's last
+  for (let i = 0; i < 40; i++) if (!lost.has(i)) g.r.onChunk({ ...chunk("v", i, 40, parts[i]!), seq: i }, "1.1.1.1", 5000, "binary");
+  g.r.onRepairSymbol(sym(0, 40), "1.1.1.1", 5000);
+  g.advance(5, 1);
+  const nak = g.naks.at(-1)!;
+  assert.deepEqual(nak.missing.filter((i) => i < 32).length, 2, `block 0 lost 3 and holds a symbol: NAKs 2, not ${JSON.stringify(nak.missing)}`);
+  g.r.onRepairSymbol(sym(0, 41), "1.1.1.1", 5000);
+  g.r.onRepairSymbol(sym(0, 41), "1.1.1.1", 5000);   // the same symbol again: of no use
+  assert.equal(g.stats.datagramsDropped.duplicate, 1);
+  g.r.onRepairSymbol(sym(1, 9), "1.1.1.1", 5000);
+  assert.equal(g.delivered.length, 0);
+  g.r.onRepairSymbol(sym(0, 42), "1.1.1.1", 5000);   // block 0 decodes
+  assert.equal(g.stats.chunksRecovered, 3);
+  g.r.onRepairSymbol(sym(1, 10), "1.1.1.1", 5000);   // block 1 decodes, last chunk cut to 5 B
+  assert.equal(g.stats.chunksRecovered, 5);
+  assert.equal(g.delivered.length, 1);
+  assert.deepEqual(g.delivered[0]!.bytes, Buffer.from(file));
+  assert.equal(g.r.bytesInFlight, 0, "symbols and chunks let go");
+});
+
+test("coded repair: a symbol whose k is not its block's is refused (bad_repair); one for no open transfer is counted, never opens one", () => {
+  const g = rig([], ["s"]);
+  g.r.onRepairSymbol({ src: "s", ver: "none", block: 0, k: 3, symbol: 3, tailLen: 1, data: bytes(10), seq: 1 }, "1.1.1.1", 5000);
+  assert.equal(g.stats.datagramsDropped.repair_unknown, 1);
+  assert.deepEqual(g.r.list(), []);
+  g.r.onChunk({ ...chunk("v", 0, 3, bytes(10)), seq: 1 }, "1.1.1.1", 5000, "binary");
+  g.r.onRepairSymbol({ src: "s", ver: "v", block: 0, k: 2, symbol: 2, tailLen: 1, data: bytes(10), seq: 2 }, "1.1.1.1", 5000);
+  assert.equal(g.stats.datagramsDropped.bad_repair, 1);
+  g.r.onRepairSymbol({ src: "s", ver: "v", block: 0, k: 3, symbol: 3, tailLen: 1, data: bytes(10), seq: 2 }, "9.9.9.9", 5000);
+  assert.equal(g.stats.datagramsDropped.forged_src, 1);
+});
+
+test("coded repair: a symbol held early completes its block when a later chunk leaves as many holes as symbols; nothing stays in flight", () => {
+  const g = rig([], ["s"]);
+  const file = bytes(250, 9);
+  const parts = [file.subarray(0, 100), file.subarray(100, 200), file.subarray(200)];
+  g.r.onMeta({ src: "s", ver: "v", chunks: 3, size: 250, sha256: sha(file) }, "1.1.1.1", 5000, "binary");
+  g.r.onChunk({ ...chunk("v", 0, 3, parts[0]!), seq: 1 }, "1.1.1.1", 5000, "binary");
+  g.r.onRepairSymbol({ src: "s", ver: "v", block: 0, k: 3, symbol: 3, tailLen: 50, data: encodeParity(parts, 3, 100), seq: 2 }, "1.1.1.1", 5000);
+  assert.equal(g.r.bytesInFlight, 200, "a chunk and a symbol held");
+  g.r.onChunk({ ...chunk("v", 1, 3, parts[1]!), seq: 3 }, "1.1.1.1", 5000, "binary");   // chunk 2 is decoded: the block is whole
+  assert.equal(g.stats.chunksRecovered, 1);
+  assert.deepEqual(g.delivered[0]?.bytes, Buffer.from(file));
+  assert.equal(g.r.bytesInFlight, 0);
 });

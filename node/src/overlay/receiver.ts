@@ -3,12 +3,12 @@
 // its sender's kind needs (nak-schedule.ts); given up in bounded time, delivered only once verified,
 // and each version only once.
 
-import { IdxRanges, type Framing } from "./codec.js";
+import { FEC_BLOCK_CHUNKS, IdxRanges, type Framing } from "./codec.js";
 import { REAL_CLOCK, type Clock } from "./clock.js";
 import { CourseNaks, type CourseNakTimings } from "./course-naks.js";
 import { FleetNaks, type FleetNakTimings } from "./fleet-naks.js";
 import type { NakSchedule, ScheduleContext } from "./nak-schedule.js";
-import { Reassembly, type MetaFacts } from "./reassembly.js";
+import { Reassembly, type MetaFacts, type ParityFate } from "./reassembly.js";
 import { bump, type DropReason, type OverlayStats, type RejectReason } from "./stats.js";
 
 export interface ReceiverLimits {
@@ -277,7 +277,23 @@ export class Receiver {
     return t.schedule;
   }
 
-  private nak(t: Transfer, missing: number[], heard: number | undefined): void {
+  /**
+   * Coded repair: a block holding p repair symbols needs p fewer of its missing chunks, so its first p
+   * are left out of the NAK. The sender answers a block with as many fresh symbols as its worst
+   * asker's count, which is then what that asker still needs.
+   */
+  private nak(t: Transfer, all: number[], heard: number | undefined): void {
+    let missing = all;
+    if (t.held.parityBytes > 0) {
+      const skip = new Map<number, number>();
+      missing = all.filter((i) => {
+        const b = Math.floor(i / FEC_BLOCK_CHUNKS);
+        const left = skip.get(b) ?? t.held.parityHeld(b);
+        skip.set(b, left - 1);
+        return left <= 0;
+      });
+      if (missing.length === 0 && all.length > 0 && t.held.digest !== undefined) return;
+    }
     this.hooks.nak({ from: t.src, address: t.address, port: t.port, framing: t.framing, version: t.ver, missing,
       wantMeta: t.held.digest === undefined, heard });
   }
@@ -326,8 +342,59 @@ export class Receiver {
     t.lastActivity = this.now();
     // Binary frames come only from DeltaFleet nodes: NAKs for the transfer go on their schedule.
     if (framing === "binary") t.framing = framing;
+    // With the repair symbols it holds, this chunk may complete its block: the rest are decoded.
+    const parityBefore = t.held.parityBytes;
+    const decoded = parityBefore > 0 ? t.held.decodeBlockOf(p.idx) : undefined;
+    this.inFlightBytes += t.held.parityBytes - parityBefore;   // the block's symbols let go
     if (t.held.whole) this.tryComplete(t);
     if (this.open.get(t.key) === t) this.scheduleOf(t).onChunk(p.idx, seq, "held");
+    if (decoded && this.open.get(t.key) === t) this.placeDecoded(t, decoded, seq);
+  }
+
+  /**
+   * A DeltaFleet sender's repair symbol (coded repair): held by the transfer's reassembly until its
+   * block has k chunks and symbols, then the block's missing chunks are decoded and taken in as if
+   * received. Only for an open transfer, from the socket that opened it; counted in flight while held.
+   */
+  onRepairSymbol(p: { src: string; ver: string; block: number; k: number; symbol: number; tailLen: number; data: Uint8Array; seq: number }, address: string, port: number): void {
+    const key = `${p.src}\u0000${p.ver}`;
+    const t = this.open.get(key);
+    if (!t) { if (!this.lateOrApplied(key, p.ver)) this.drop("repair_unknown"); return; }
+    if (t.address !== address || t.port !== port) { this.drop("forged_src"); return; }
+    const len = p.data.length;
+    // Symbols are held only while fewer than the chunks their block misses (reassembly.ts), so chunks
+    // and symbols stay within the transfer's limit but for one symbol's padding over a short last chunk.
+    if (t.held.bytes + t.held.parityBytes >= t.held.limit) { this.drop("bounds"); return; }
+    if (this.inFlightBytes + len > this.limits.maxInFlightBytes) { this.drop("in_flight_full"); return; }
+    t.framing = "binary";
+    t.lastActivity = this.now();
+    const before = t.held.parityBytes;
+    const r = t.held.addParity(p.block, p.k, p.symbol, p.tailLen, p.data);
+    this.inFlightBytes += t.held.parityBytes - before;   // this symbol held, or the block's let go
+    this.stats.repairSymbolsReceived++;
+    const first = p.block * FEC_BLOCK_CHUNKS;
+    if (r.fate === "bad_repair" || r.fate === "useless") {
+      this.drop(r.fate === "useless" ? "duplicate" : "bad_repair");
+      this.scheduleOf(t).onChunk(first, p.seq, "duplicate");
+      return;
+    }
+    if (r.fate === "held") { this.scheduleOf(t).onChunk(first, p.seq, "duplicate"); return; }
+    this.placeDecoded(t, r, p.seq);
+  }
+
+  /** Chunks a block's repair symbols gave back, taken in like received ones (the caller let the symbols' bytes go). */
+  private placeDecoded(t: Transfer, r: ParityFate, seq: number | undefined): void {
+    if (r.fate !== "recovered") return;
+    for (const c of r.chunks) {
+      if (this.open.get(t.key) !== t) return;
+      if (t.held.has(c.idx)) continue;
+      if (t.held.bytes + c.data.length > t.held.limit) { this.finish(t, "bounds", `would hold ${t.held.bytes + c.data.length} B (limit ${t.held.limit})`); return; }
+      t.held.add(c.idx, t.held.total!, c.data);
+      this.inFlightBytes += c.data.length;
+      this.stats.chunksRecovered++;
+      if (t.held.whole) this.tryComplete(t);
+      if (this.open.get(t.key) === t) this.scheduleOf(t).onChunk(c.idx, seq, "held");
+    }
   }
 
   /** A DeltaFleet sender's REPAIRED marker: these idx were resent before it. */
@@ -361,7 +428,7 @@ export class Receiver {
   private finish(t: Transfer, reason: RejectReason | undefined, detail: string | undefined, remember = true): void {
     this.open.delete(t.key);
     t.schedule.close();
-    this.inFlightBytes -= t.held.bytes;
+    this.inFlightBytes -= t.held.bytes + t.held.parityBytes;
     if (remember) this.finished.set(t.key, this.now());
     if (this.finished.size > this.limits.maxRemembered) this.finished.delete(this.finished.keys().next().value!);
     if (reason === undefined) return;

@@ -6,7 +6,8 @@ import { test } from "node:test";
 import { randomBytes } from "node:crypto";
 import assert from "node:assert/strict";
 import { decode } from "./codec.js";
-import { Sender, type Dest, type SenderTimings, type SendPlan } from "./sender.js";
+import { Sender, type Dest, type RepairSymbol, type SenderTimings, type SendPlan } from "./sender.js";
+import { recover } from "./fec/reed-solomon.js";
 import { newStats } from "./stats.js";
 import { FakeClock } from "../../../test/support/fake-clock.js";
 
@@ -20,10 +21,12 @@ const BINARY: SendPlan = { sizing: ["binary"], dests: [BROADCAST], audience: AUD
 
 interface Sent { kind: string; idx: number; to: string; seq: number }
 
-function rig() {
+/** `coded`: the wire sends repair symbols (as the overlay's does); without, NAKs get resends only. */
+function rig(o: { coded?: boolean } = {}) {
   const clock = new FakeClock();
   const stats = newStats();
   const sent: Sent[] = [];
+  const symbols: RepairSymbol[] = [];
   const announced: string[] = [];
   let seq = 0;
   /** A first pass stops before this idx until release() (to NAK while it runs). */
@@ -39,6 +42,12 @@ function rig() {
       if (kind === "repair") stats.retransmits++;   // as the overlay counts
       return seq;
     },
+    ...(o.coded ? { sendRepairSymbol: async (d: Dest, _t: unknown, sym: RepairSymbol) => {
+      symbols.push(sym);
+      sent.push({ kind: "symbol", idx: sym.block, to: d.broadcast ? "*" : d.address, seq: ++seq });
+      stats.repairSymbols++;
+      return seq;
+    } } : {}),
     sendRepaired: async (d, _t, idx) => { sent.push({ kind: `repaired ${idx.join(",")}`, idx: -1, to: d.broadcast ? "*" : d.address, seq: ++seq }); },
     canBroadcast: (f) => (f === "binary" ? BROADCAST : undefined),
     hearsBroadcast: (d) => d.port === BROADCAST.port,
@@ -47,7 +56,7 @@ function rig() {
   const seqOf = (kind: string, idx: number): number => sent.find((x) => x.kind === kind && x.idx === idx)!.seq;
   /** Lets the coalescing window run out and the repair loop finish. */
   const window = async (): Promise<void> => { clock.advance(TIMINGS.repairCoalesceMs); for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); };
-  return { s, clock, stats, sent, announced, seqOf, window, hold: (i: number) => { holdAt = i; }, release: () => release() };
+  return { s, clock, stats, sent, symbols, announced, seqOf, window, hold: (i: number) => { holdAt = i; }, release: () => release() };
 }
 
 // Incompressible (deflate would shrink a regular pattern to one chunk between DeltaFleet nodes).
@@ -154,4 +163,56 @@ test("a binary transfer's last chunk goes out twice (text: once); resends nothin
   const v1: Dest = { ...BROADCAST, framing: "v1" };
   const t = await text.s.send(delta, { sizing: ["v1"], dests: [v1] });
   assert.equal(text.sent.filter((x) => x.idx === t.chunks - 1).length, 1, "a course node takes a copy after completion as a new buffer");
+});
+
+test("coded repair: receivers that lost different chunks of a block get as many parity symbols as the worst lost, and they decode", async () => {
+  const g = rig({ coded: true });
+  const big = randomBytes(6000);   // ~40 chunks: block 0 (k = 32) and block 1 (the rest)
+  const d = await g.s.send(big, BINARY);
+  assert.ok(d.chunks > 32 && d.chunks < 64, `${d.chunks} chunks`);
+  const heard = g.seqOf("first", d.chunks - 1);
+  g.s.onNak(d.version, [1, 2], false, rx(1), heard);
+  g.s.onNak(d.version, [3, 4], false, rx(2), heard);
+  g.s.onNak(d.version, [5], false, rx(3), heard);
+  await g.window();
+  assert.equal(g.stats.retransmits, 0, "no resends");
+  assert.deepEqual(g.symbols.map((x) => [x.block, x.k, x.symbol]), [[0, 32, 32], [0, 32, 33]], "2 symbols (the worst), not 5 resends");
+  // Receiver 1's view: every chunk of block 0 but 1 and 2, and the two symbols: exact.
+  const chunks = Array.from({ length: d.chunks }, (_, i) => big.subarray(i * d.chunkBytes, (i + 1) * d.chunkBytes));
+  const held = new Map<number, Uint8Array>(chunks.slice(0, 32).map((c, i) => [i, c] as [number, Uint8Array]).filter(([i]) => i !== 1 && i !== 2));
+  for (const x of g.symbols) held.set(x.symbol, x.data);
+  const got = recover(32, held, [1, 2], d.chunkBytes)!;
+  assert.deepEqual([got.get(1), got.get(2)], [chunks[1], chunks[2]].map((c) => Buffer.from(c!)));
+  // A NAK that crossed the symbols (heard before them) asks for nothing more; one that heard past them, lost them: fresh ones.
+  g.s.onNak(d.version, [1, 2], false, rx(1), heard);
+  g.s.onNak(d.version, [3], false, rx(2), heard);
+  await g.window();
+  assert.equal(g.symbols.length, 2);
+  assert.ok(g.stats.repairsSkipped >= 2);
+  g.s.onNak(d.version, [1, 2], false, rx(1), g.sent.at(-1)!.seq);
+  g.s.onNak(d.version, [3], false, rx(2), g.sent.at(-1)!.seq);
+  await g.window();
+  assert.deepEqual(g.symbols.slice(2).map((x) => x.symbol), [34, 35], "fresh symbol indices: a receiver may hold the old ones");
+});
+
+test("coded repair only where it saves datagrams: the same chunks lost everywhere, or one receiver alone on unicast, get resends", async () => {
+  const g = rig({ coded: true });
+  const d = await g.s.send(randomBytes(6000), BINARY);
+  const heard = g.seqOf("first", d.chunks - 1);
+  for (const n of [1, 2, 3]) g.s.onNak(d.version, [7, 8], false, rx(n), heard);
+  await g.window();
+  assert.deepEqual(g.sent.filter((x) => x.kind === "repair").map((x) => [x.idx, x.to]), [[7, "*"], [8, "*"]]);
+  assert.equal(g.symbols.length, 0);
+});
+
+test("coded repair never reaches a course peer: a text transfer's NAKs are answered with plain resends", async () => {
+  const g = rig({ coded: true });
+  const course: Dest = { address: "10.0.0.9", port: 5000, framing: "v1", broadcast: true };
+  const d = await g.s.send(randomBytes(6000), { sizing: ["v1"], dests: [course], audience: ["10.0.0.7:5000", "10.0.0.8:5000"] });
+  g.clock.advance(TIMINGS.repairHoldBlindMs + 1);   // course NAKs carry no heard: past the blind hold, the copies were lost
+  g.s.onNak(d.version, [1, 2], false, { address: "10.0.0.7", port: 5000, framing: "v1", broadcast: false });
+  g.s.onNak(d.version, [3], false, { address: "10.0.0.8", port: 5000, framing: "v1", broadcast: false });
+  await g.window();
+  assert.equal(g.symbols.length, 0);
+  assert.deepEqual(g.sent.filter((x) => x.kind === "repair").map((x) => x.idx).sort(), [1, 2, 3]);
 });

@@ -3,7 +3,8 @@
 // chunk several peers miss goes out once.
 
 import { randomBytes } from "node:crypto";
-import { chunkRawBytes, ENC_DEFLATE, IdxRanges, nakRanges, REPAIRED_MAX_RANGES_CHARS, seqBefore, type Framing } from "./codec.js";
+import { chunkRawBytes, ENC_DEFLATE, FEC_BLOCK_CHUNKS, fecBlock, IdxRanges, nakRanges, REPAIRED_MAX_RANGES_CHARS, seqBefore, type Framing } from "./codec.js";
+import { encodeParity, RS_MAX_SYMBOLS } from "./fec/reed-solomon.js";
 import { REAL_CLOCK, type Clock, type Timer } from "./clock.js";
 import { deflateIfWorth } from "./deflate-choice.js";
 import { RepairBudget } from "./repair-budget.js";
@@ -64,6 +65,11 @@ export interface SenderWire {
   sendMeta(dest: Dest, t: OutgoingInfo): Promise<void>;
   /** Resolves with the datagram's SEQ modulo 2^32 (what a binary frame carries). */
   sendChunk(dest: Dest, t: OutgoingInfo, idx: number, kind: "first" | "repeat" | "repair"): Promise<number>;
+  /**
+   * Coded repair (binary broadcast transfers): one repair symbol (codec BIN_TYPE_REPAIR); resolves
+   * with its SEQ modulo 2^32. Absent: NAKs are answered with resends only.
+   */
+  sendRepairSymbol?(dest: Dest, t: OutgoingInfo, s: RepairSymbol): Promise<number>;
   /** A REPAIRED marker (codec) listing idx resent by broadcast since the last one. */
   sendRepaired(dest: Dest, t: OutgoingInfo, idx: number[]): Promise<void>;
   /** May this repair go out by broadcast in this framing now (no Sprint 6.2 listener for binary)? */
@@ -88,6 +94,9 @@ export interface OutgoingInfo {
   kind?: string;
 }
 
+/** Parity symbol `symbol` of chunk block `block` (k chunks), `data` as long as the block's longest chunk. */
+export interface RepairSymbol { block: number; k: number; symbol: number; tailLen: number; data: Uint8Array }
+
 interface Outgoing extends OutgoingInfo {
   lastActivity: number;
   /** Chunks below this went out once; a NAK for the rest only means the receiver got ahead of us. */
@@ -108,6 +117,15 @@ interface Outgoing extends OutgoingInfo {
   broadcast: boolean;
   /** idx broadcast as repairs since the last REPAIRED marker. */
   unmarked: number[];
+  /** Every destination takes binary frames: blocks may be repaired with parity symbols. */
+  binary: boolean;
+  /**
+   * Coded repair: per receiver (its node id: receivers sharing one port send from one address) the
+   * idx it asked for in the current window, and the `heard` of its latest NAK (undefined: blind).
+   */
+  pendingBy: Map<string, { idx: Set<number>; heard: number | undefined }>;
+  /** block -> parity symbols broadcast for it: the next fresh index is k + sent.length. */
+  symbols: Map<number, Array<{ seq: number; at: number }>>;
 }
 
 /** A REPAIRED marker goes out twice: two small datagrams, lost together at 20 % loss 4 % of the time. */
@@ -171,7 +189,8 @@ export class Sender {
     const chunks: Uint8Array[] = [];
     for (let o = 0; o < bytes.length || chunks.length === 0; o += raw) chunks.push(bytes.subarray(o, Math.min(o + raw, bytes.length)));
     const t: Outgoing = { version, sha256, size: bytes.length, chunks, enc, rawSha256: enc ? fileSha256 : undefined, kind, lastActivity: this.now(), firstPassDone: 0, pending: new Map(),
-      wantMeta: new Map(), timer: undefined, copies: new Map(), pendingSince: new Map(), repairing: 0, sending: true, unmarked: [], broadcast: binary && plan.dests.some((d) => d.broadcast) };
+      wantMeta: new Map(), timer: undefined, copies: new Map(), pendingSince: new Map(), repairing: 0, sending: true, unmarked: [], broadcast: binary && plan.dests.some((d) => d.broadcast),
+      binary, pendingBy: new Map(), symbols: new Map() };
     this.out.set(version, t);
     const copy = chunks.reduce((n, c) => n + resendCost(this.wire.nodeId, t, c, binary ? "binary" : "v1"), 0);
     // A payload is for our members only: with a roster, strangers do not share its repair pool.
@@ -248,19 +267,24 @@ export class Sender {
    * NAK_HEARD_KEY. Budget: a NAK touches at most the chunks the transfer's first pass has sent, each
    * once, however much its ranges span (`ranges=0-999999` against a 10-chunk transfer: 10).
    */
-  onNak(ver: string, missing: readonly number[] | IdxRanges, wantMeta: boolean, from: Dest, heard?: number): void {
+  onNak(ver: string, missing: readonly number[] | IdxRanges, wantMeta: boolean, from: Dest, heard?: number, node?: string): void {
     const t = this.out.get(ver);
     if (!t) { bump(this.stats.datagramsDropped, "nak_unknown_version"); return; }
     const key = `${from.address}:${from.port}`;
     const viaBroadcast = this.wire.hearsBroadcast(from);
     const now = this.now();
     if (wantMeta) t.wantMeta.set(key, from);
+    // Several NAKs of one receiver in a window add up; its latest says what it heard.
+    let mine = t.pendingBy.get(node ?? key);
+    if (!mine) t.pendingBy.set(node ?? key, (mine = { idx: new Set<number>(), heard }));
+    mine.heard = heard;
     // Chunks not sent yet (a receiver NAKs after a stall of ours) are left to the first pass.
     for (const i of (missing instanceof IdxRanges ? missing : IdxRanges.of(missing)).below(t.firstPassDone)) {
       if (this.crossed(t, i, key, viaBroadcast, heard, now)) { this.stats.repairsSkipped++; continue; }
       let who = t.pending.get(i);
       if (!who) { t.pending.set(i, (who = new Map())); t.pendingSince.set(i, t.copies.get(i)?.get(BROADCAST_KEY)?.seq ?? -1); }
       who.set(key, from);
+      mine.idx.add(i);
     }
     t.lastActivity = now;
     if (t.pending.size > 0 || t.wantMeta.size > 0) t.timer ??= this.clock.after(this.timings.repairCoalesceMs, () => void this.repair(t));
@@ -271,15 +295,21 @@ export class Sender {
     const pending = t.pending;
     const since = t.pendingSince;
     const metas = t.wantMeta;
+    const heardBy = t.pendingBy;
     t.pending = new Map();
     t.pendingSince = new Map();
     t.wantMeta = new Map();
+    t.pendingBy = new Map();
     t.repairing++;
     for (const [k, d] of metas) if (!metaOnlyUpFront(d) && this.afford(t, k, 2 * (this.wire.nodeId.length + t.version.length) + 256)) await this.wire.sendMeta(d, t);
     let sent = 0, broadcasts = 0;
     const peers = new Set<string>();
     const binaryBroadcast = this.wire.canBroadcast("binary");
+    // Coded repair first: blocks where parity symbols save datagrams go out as symbols, the rest as resends.
+    const coded = binaryBroadcast ? await this.repairCoded(t, pending, heardBy, binaryBroadcast) : { sent: 0, done: new Set<number>() };
+    sent += coded.sent; broadcasts += coded.sent;
     for (const [idx, who] of [...pending].sort((a, b) => a[0] - b[0])) {
+      if (coded.done.has(idx)) { for (const k of who.keys()) peers.add(k); continue; }
       const framings = new Set([...who.values()].map((d) => d.framing));
       // Only binary repairs are broadcast: a course node that already completed this version would
       // take a text chunk as the start of a new, unverified buffer and NAK the whole file again.
@@ -318,7 +348,79 @@ export class Sender {
       for (let i = 0; i < REPAIRED_COPIES; i++) await this.wire.sendRepaired(binaryBroadcast, t, idx);
     }
     t.lastActivity = this.now();
-    if (sent || metas.size) this.wire.event("repaired", { version: t.version, chunks: pending.size, sent, broadcasts, peers: peers.size, metas: metas.size });
+    if (sent || metas.size) this.wire.event("repaired", { version: t.version, chunks: pending.size, sent, broadcasts, symbols: coded.sent, peers: peers.size, metas: metas.size });
+  }
+
+  /**
+   * Coded repair, per block of FEC_BLOCK_CHUNKS chunks: one parity symbol fills a different hole at
+   * each receiver, so a block whose askers lost different chunks needs as many broadcast symbols as
+   * its worst asker lost there, not a resend of each chunk anyone lost. Used where that saves
+   * datagrams (the union of holes exceeds the worst asker's) and a broadcast reaches every asker:
+   * a binary transfer, every asker one of ours on our port (as for a broadcast resend), fresh symbol
+   * indices left (k + symbols ≤ 256). Course peers never get here (their transfers are text).
+   * An asker's count is less the symbols broadcast for that block that its NAK crossed (sent after
+   * the SEQ it heard, within repairHoldMs; blind within repairHoldBlindMs): they are on their way.
+   * Budget: one datagram for all askers, the first that can afford it pays, as for a broadcast resend.
+   * Returns the idx answered this way.
+   */
+  private async repairCoded(t: Outgoing, pending: Map<number, Map<string, Dest>>, by: Map<string, { idx: Set<number>; heard: number | undefined }>, bc: Dest): Promise<{ sent: number; done: Set<number> }> {
+    const done = new Set<number>();
+    let sent = 0;
+    if (!t.binary || !this.wire.sendRepairSymbol) return { sent, done };
+    const total = t.chunks.length;
+    const blocks = new Map<number, Array<[number, Map<string, Dest>]>>();
+    for (const e of pending) {
+      const b = Math.floor(e[0] / FEC_BLOCK_CHUNKS);
+      let l = blocks.get(b);
+      if (!l) blocks.set(b, (l = []));
+      l.push(e);
+    }
+    const now = this.now();
+    for (const [block, entries] of [...blocks].sort((a, b) => a[0] - b[0])) {
+      // Eligible: every asker one of ours that hears the broadcast (sources, for the budget too).
+      const sources = new Set<string>();
+      let ours = true;
+      for (const [, who] of entries) {
+        for (const [k, d] of who) {
+          if (d.framing !== "binary" || !this.wire.hearsBroadcast(d)) ours = false;
+          sources.add(k);
+        }
+      }
+      // Holes here per receiver, and the SEQ it heard.
+      const { first, k } = fecBlock(block, total);
+      const askers: Array<{ holes: number; heard: number | undefined }> = [];
+      for (const r of by.values()) {
+        let holes = 0;
+        for (let i = first; i < first + k; i++) if (r.idx.has(i)) holes++;
+        if (holes > 0) askers.push({ holes, heard: r.heard });
+      }
+      if (!ours || !(t.broadcast || askers.length >= 2)) continue;
+      const sentBefore = t.symbols.get(block) ?? [];
+      // What each asker still needs: its holes here less the symbols on their way to it.
+      let need = 0;
+      for (const { holes, heard } of askers) {
+        const hold = heard === undefined ? this.timings.repairHoldBlindMs : this.timings.repairHoldMs;
+        const inFlight = sentBefore.filter((c) => now - c.at < hold && (heard === undefined || seqBefore(heard, c.seq))).length;
+        need = Math.max(need, holes - inFlight);
+      }
+      if (need >= entries.length) continue;   // no saving: resends (no encode, no decode)
+      if (k + sentBefore.length + need > RS_MAX_SYMBOLS) continue;   // out of fresh symbols: resends
+      for (const [idx] of entries) done.add(idx);
+      if (need <= 0) { this.stats.repairsSkipped += entries.length; continue; }
+      const data = t.chunks.slice(first, first + k);
+      const len = data[0]!.length;
+      const tailLen = t.chunks[total - 1]!.length;
+      const cost = resendCost(this.wire.nodeId, t, data[0]!, "binary");
+      if (!t.symbols.has(block)) t.symbols.set(block, sentBefore);
+      for (let n = 0; n < need; n++) {
+        if (![...sources].some((a) => this.budget.spend(t.version, a, cost))) { this.stats.repairsRefused++; break; }
+        const symbol = k + sentBefore.length;
+        const seq = await this.wire.sendRepairSymbol(bc, t, { block, k, symbol, tailLen, data: encodeParity(data, symbol, len) });
+        sentBefore.push({ seq, at: this.now() });
+        sent++;
+      }
+    }
+    return { sent, done };
   }
 
   /** Forgets transfers past retention. */

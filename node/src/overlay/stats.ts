@@ -22,6 +22,8 @@ export const DROP_REASONS = [
   // receiver.ts: a finished or applied version, a forged sender, bounds, a transfer that contradicts itself
   "late", "applied", "forged_src", "bounds", "source_full", "transfers_full", "in_flight_full", "untrusted_full",
   "total_changed", "meta_changed", "duplicate",
+  // receiver.ts: a repair symbol for no open transfer
+  "repair_unknown",
   // sender.ts: a NAK for a version no longer held
   "nak_unknown_version",
   // discovery.ts: a NAK from a SRC never heard before (repair is for peers only)
@@ -47,6 +49,9 @@ export interface OverlayStats {
   tailRepeats: number;          // second copies of a binary transfer's last chunk (lost tails show fast)
   repairsSkipped: number;       // NAKed chunks not resent: the NAK crossed a copy on its way
   repairMarkers: number;        // REPAIRED datagrams (which chunks a batch of resends held)
+  repairSymbols: number;        // coded repair: parity symbols sent (one fills a different hole at each receiver)
+  repairSymbolsReceived: number;
+  chunksRecovered: number;      // chunks decoded from repair symbols
   naksSent: number;             // CHUNK_NAK datagrams
   naksReceived: number;
   deltasAnnounced: number;
@@ -70,7 +75,7 @@ export interface OverlayStats {
 export function newStats(): OverlayStats {
   return {
     datagramsSent: 0, datagramsReceived: 0, bytesSent: 0, bytesReceived: 0,
-    fragmentsSent: 0, fragmentsReceived: 0, retransmits: 0, tailRepeats: 0, repairsSkipped: 0, repairMarkers: 0, naksSent: 0, naksReceived: 0,
+    fragmentsSent: 0, fragmentsReceived: 0, retransmits: 0, tailRepeats: 0, repairsSkipped: 0, repairMarkers: 0, repairSymbols: 0, repairSymbolsReceived: 0, chunksRecovered: 0, naksSent: 0, naksReceived: 0,
     deltasAnnounced: 0, deltasCompleted: 0, deltasApplied: 0, payloadsSent: 0, payloadsDelivered: 0, controlsSent: 0, controlsReceived: 0,
     deltasRejected: zeros(REJECT_REASONS),
     datagramsDropped: zeros(DROP_REASONS),
