@@ -207,8 +207,6 @@ export async function teach(input: TeachInput): Promise<TeachOutcome> {
   const grads = viewParams(baseline.config);
   const adam = adamRecipe ? new AdamW(work.flat.length, { lr: recipe.lr }) : undefined;
   const losses: number[] = [];
-  // Room for the answer and a little more: enough to see whether it stops where it should.
-  const checkTokens = answerIds.length + 4;
   const givesUpOnStop = baseline.config.n_embd <= STOP_TOKEN_GIVE_UP_MAX_WIDTH;
   // The order the rehearsed lessons are checked in: the last one found wrong first, so a step that
   // has not kept everything costs one check, not all of them.
@@ -245,9 +243,10 @@ export async function teach(input: TeachInput): Promise<TeachOutcome> {
       const made = makeDelta(baseline, work, input.carry);
       const applied = copyParams(baseline);
       if (made.delta.size > 0) mergeDelta(applied, made.delta, 1);
-      const answer = await greedyAnswer(applied, promptIds, checkTokens, input.decode);
-      outcome = { ...made, applied, answer };
-      if (answer !== input.expected) continue;
+      // Teacher-forced first (one forward pass); greedy decoding only when that is not conclusive.
+      const check = await answersRight(applied, main, workspaces, input.decode);
+      outcome = { ...made, applied, answer: check.right ? input.expected : check.answer! };
+      if (!check.right) continue;
       allKept = true;
       for (let k = 0; k < order.length; k++) {
         const i = order[k]!;
