@@ -74,6 +74,24 @@ test("init writes the embedded default model, and ask runs on it", () => {
   assert.equal(typeof JSON.parse(a.out).answer, "string");
 });
 
+test("init --preset classroom writes the wider model whose teaches train the blocks only; an unknown preset exits 2", () => {
+  const dir = join(work, "classroom");
+  const r = run("init", "--preset", "classroom", "--out", dir, "--json");
+  assert.equal(r.code, 0, r.err);
+  assert.equal(JSON.parse(r.out).preset, "classroom");
+  const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+  assert.equal(config.n_embd, 64);
+  assert.equal(config.vocab_size, 50257);
+  assert.equal(config.deltafleet_train, "blocks");
+  const tiny = JSON.parse(readFileSync(join(work, "default", "config.json"), "utf8"));
+  assert.equal(tiny.n_embd, 2, "the default stays tiny-gpt2");
+  assert.equal(tiny.deltafleet_train, undefined, "tiny-gpt2's config.json stays the course's");
+  const i = run("info", dir, "--json");
+  assert.equal(i.code, 0, i.err);
+  assert.notEqual(JSON.parse(i.out).fingerprint, JSON.parse(run("info", join(work, "default"), "--json").out).fingerprint);
+  assert.equal(run("init", "--preset", "huge", "--out", join(work, "huge")).code, 2);
+});
+
 test("bad files are one clear line and exit 1; bad flags exit 2", () => {
   const truncated = join(work, "truncated.pt");
   writeFileSync(truncated, readFileSync(BASE_PT).subarray(0, 200_000));

@@ -10,7 +10,7 @@ import { count } from "../node/prompt.js";
 import { loadModel, type LoadedModel } from "../model/load.js";
 import { inferConfig, missingTensors, paramsFromStateDict, stateDictFromParams } from "../model/state-dict.js";
 import { readTorchStateDict, writeTorchStateDict } from "../checkpoint/torch-file.js";
-import { initDefaultModel } from "../model/default-model.js";
+import { initDefaultModel, PRESET_NAMES, type PresetName } from "../model/default-model.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { fetchModel, DEFAULT_HUB_URL, HUB_MODEL_FILES } from "../model/fetch.js";
 import { DeltaError, mergeDelta } from "../engine/delta.js";
@@ -159,11 +159,12 @@ export function modelCommand(): Command {
 
   cmd
     .command("init")
-    .description("write the embedded default model (tiny-gpt2 config, seeded GPT-2 init) and tokenizer files")
+    .description("write a seeded model and tokenizer files: the embedded default (tiny-gpt2, the course's architecture) or the classroom preset")
     .requiredOption("--out <folder>", "folder to create")
+    .addOption(new Option("--preset <name>", "tiny-gpt2 (the course's architecture; course nodes need it) or classroom (wider, holds a class's lessons; teaches train the blocks only)").choices(PRESET_NAMES).default("tiny-gpt2"))
     .option("--json", "print JSON", false)
-    .action(action((o: { out: string; json: boolean }) => {
-      const manifest = initDefaultModel(o.out);
+    .action(action((o: { out: string; preset: PresetName; json: boolean }) => {
+      const manifest = initDefaultModel(o.out, o.preset);
       emit(o.json, { dir: o.out, ...manifest }, () => `wrote ${manifest.name} to ${o.out} (${Object.keys(manifest.files).length} files)`);
     }));
 

@@ -62,8 +62,11 @@ export function createWorkspace(params: Params, T: number): Workspace {
   };
 }
 
-/** Fills ws with every activation and ws.logits (T, V) for the tokens. */
-export function forward(params: Params, tokens: ArrayLike<number>, ws: Workspace): Float32Array {
+/**
+ * Fills ws with every activation and ws.logits (T, V) for the tokens. With `rows`, only those
+ * positions' logits are computed (the LM head is most of the work; a masked loss reads no others).
+ */
+export function forward(params: Params, tokens: ArrayLike<number>, ws: Workspace, rows?: ArrayLike<number>): Float32Array {
   const { n_embd: C, n_head: NH, vocab_size: V, layer_norm_epsilon: eps } = params.config;
   const T = ws.T;
   if (tokens.length !== T) throw new Error(`forward: ${tokens.length} tokens for a workspace of ${T}`);
@@ -88,7 +91,7 @@ export function forward(params: Params, tokens: ArrayLike<number>, ws: Workspace
     residual = a.res3;
   });
   layernormForward(ws.lnf, ws.lnfMean, ws.lnfRstd, residual, params.lnf_w, params.lnf_b, T, C, eps);
-  lmHeadForward(ws.logits, ws.lnf, params.wte, T, C, V);
+  lmHeadForward(ws.logits, ws.lnf, params.wte, T, C, V, rows);
   return ws.logits;
 }
 
@@ -130,11 +133,16 @@ class BackwardScratch {
 
 const scratchCache = new WeakMap<Workspace, BackwardScratch>();
 
+export interface BackwardOptions {
+  /** The token and position embeddings are frozen: their gradients are left untouched (and not computed). */
+  frozenEmbeddings?: boolean;
+}
+
 /**
  * Adds ∂loss/∂params into grads (same layout as params) from ws.dlogits. `rows` lists the
  * positions with non-zero dlogits (all when omitted).
  */
-export function backward(params: Params, grads: Params, tokens: ArrayLike<number>, ws: Workspace, rows?: ArrayLike<number>): void {
+export function backward(params: Params, grads: Params, tokens: ArrayLike<number>, ws: Workspace, rows?: ArrayLike<number>, opts: BackwardOptions = {}): void {
   const { n_embd: C, n_head: NH, vocab_size: V, n_layer: L } = params.config;
   const T = ws.T;
   let s = scratchCache.get(ws);
@@ -142,7 +150,7 @@ export function backward(params: Params, grads: Params, tokens: ArrayLike<number
   const { dres, dln, dfchGelu, dfch, datty, dqkv, datt } = s;
   dres.fill(0);
   dln.fill(0);
-  lmHeadBackward(dln, grads.wte, ws.dlogits, ws.lnf, params.wte, T, C, V, rows);
+  lmHeadBackward(dln, opts.frozenEmbeddings ? null : grads.wte, ws.dlogits, ws.lnf, params.wte, T, C, V, rows);
   const last = L > 0 ? ws.layers[L - 1]!.res3 : ws.encoded;
   layernormBackward(dres, grads.lnf_w, grads.lnf_b, dln, last, params.lnf_w, ws.lnfMean, ws.lnfRstd, T, C);
   for (let l = L - 1; l >= 0; l--) {
@@ -167,5 +175,5 @@ export function backward(params: Params, grads: Params, tokens: ArrayLike<number
     matmulBackward(dln, g.attn_w, g.attn_b, dqkv, a.ln1, w.attn_w, T, C, 3 * C);
     layernormBackward(dres, g.ln1_w, g.ln1_b, dln, residual, w.ln1_w, a.ln1Mean, a.ln1Rstd, T, C);
   }
-  encoderBackward(grads.wte, grads.wpe, dres, tokens, T, C);
+  if (!opts.frozenEmbeddings) encoderBackward(grads.wte, grads.wpe, dres, tokens, T, C);
 }

@@ -45,13 +45,18 @@ export class AdamW {
     this.v = new Float32Array(size);
   }
 
-  step(params: Float32Array, grads: Float32Array): void {
+  /** One step; with `ranges` ([start, end) in the flat buffer) only those parameters move, the rest stay bitwise as they are. */
+  step(params: Float32Array, grads: Float32Array, ranges?: ReadonlyArray<readonly [number, number]>): void {
     const { lr, beta1 = ADAM_BETA1, beta2 = ADAM_BETA2, eps = 1e-8, weightDecay = 0 } = this.o;
     this.t++;
     const bc1 = 1 - beta1 ** this.t;
     const bc2 = Math.sqrt(1 - beta2 ** this.t);
+    for (const [start, end] of ranges ?? [[0, params.length] as const]) this.update(params, grads, start, end, lr, beta1, beta2, eps, weightDecay, bc1, bc2);
+  }
+
+  private update(params: Float32Array, grads: Float32Array, start: number, end: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number): void {
     const { m, v } = this;
-    for (let i = 0; i < params.length; i++) {
+    for (let i = start; i < end; i++) {
       const g = grads[i]!;
       let p = params[i]!;
       if (weightDecay) p -= lr * weightDecay * p;

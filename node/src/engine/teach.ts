@@ -5,14 +5,19 @@
 // answer tokens and the closing newline, one step at a time, until the greedy answer — computed
 // on baseline + the delta exactly as broadcast (fp16, thresholded), not on the private fp32
 // weights — is the taught answer, or a step bound is reached.
+//
+// Rehearsal: a teach also trains a bounded sample of the fleet's earlier lessons (each step's loss
+// is the new lesson's plus theirs), and stops only when every one of them is answered exactly on
+// baseline + the delta as broadcast — so a new lesson does not erase the old ones. Lessons it
+// could not keep within the step bound are reported, not hidden.
 
 import type { StateDict } from "../checkpoint/tensor.js";
-import { viewParams, type Params } from "./params.js";
-import { backward, createWorkspace, forward, loss, nextTokenTargets } from "./gpt2.js";
+import { paramSpecs, viewParams, type Params } from "./params.js";
+import { backward, createWorkspace, forward, loss, nextTokenTargets, type Workspace } from "./gpt2.js";
 import { AdamW, clipGradNorm, sgdStep } from "./optim.js";
 import { makeDelta, mergeDelta } from "./delta.js";
 import { TsDecoder } from "./decoder.js";
-import { generate } from "./generate.js";
+import { argmax, generate } from "./generate.js";
 import { cleanAnswer } from "./answer-text.js";
 
 export type RecipeName = "adam" | "course";
@@ -39,9 +44,32 @@ export const ROUND_RECIPE = { lr: RECIPES.adam.lr, maxSteps: 512 } as const;
 
 /** Steps the default recipe spends teaching the answer's closing newline before giving up on it. */
 const STOP_TOKEN_STEPS = 15;
+/**
+ * Only a model this narrow gives up on the closing newline: two numbers wide, the answer and "\n"
+ * tie at ln 2 (shared/notes/tiny-gpt2-learning.md); wider models learn to stop, and must, or a
+ * multi-word answer runs on ("carbon dioxide carbon …").
+ */
+const STOP_TOKEN_GIVE_UP_MAX_WIDTH = 2;
+
+/** Earlier lessons a teach trains alongside the new one at most: the currently wrong and newest first. */
+export const REHEARSE_MAX = 24;
+/** Earlier lessons checked on the baseline to choose that sample (newest first); older ones are not rehearsed. */
+export const REHEARSE_CANDIDATES_MAX = 2 * REHEARSE_MAX;
 
 /** The course's gradient clip (trust/bounds.ts derives the largest course delta from it). */
 export const COURSE_CLIP_NORM = 1.0;
+
+/** A question/answer pair as a teach trains and checks it. */
+export interface TaughtPair {
+  /** The question as people wrote it: what the outcome names when the teach could not keep it. */
+  question: string;
+  /** `Q: …\nA:` */
+  promptIds: number[];
+  /** ` answer` then the closing newline. */
+  answerIds: number[];
+  /** The cleaned answer the model must give. */
+  expected: string;
+}
 
 export interface TeachInput {
   /** The weights every node agrees on now; left untouched. */
@@ -56,6 +84,12 @@ export interface TeachInput {
   expected: string;
   decode: (ids: number[]) => string;
   recipe: Recipe;
+  /** The new lesson's question: an earlier lesson of the same question is not rehearsed (the new answer replaces it). */
+  question?: string;
+  /** The fleet's earlier lessons, oldest first (the default recipe rehearses a sample; the course's ignores them). */
+  rehearse?: TaughtPair[];
+  /** Train the blocks and final layer norm only: the token and position embeddings (and the tied head) stay as they are, and out of the delta. */
+  frozenEmbeddings?: boolean;
 }
 
 export interface TeachOutcome {
@@ -63,11 +97,17 @@ export interface TeachOutcome {
   residual: Float32Array;
   /** baseline + delta as broadcast: the teacher's new weights, the same as every receiver's. */
   applied: Params;
-  /** Loss before each step. */
+  /** The new lesson's loss before each step. */
   losses: number[];
   steps: number;
   answer: string;
   learned: boolean;
+  /** Questions of the earlier lessons trained alongside (the sample). */
+  rehearsed: string[];
+  /** Those of them the resulting weights do not answer exactly. */
+  notKept: string[];
+  /** Earlier lessons left out of the sample (past REHEARSE_CANDIDATES_MAX or REHEARSE_MAX): not checked. */
+  unrehearsed: number;
 }
 
 function copyParams(p: Params): Params {
@@ -79,37 +119,121 @@ async function greedyAnswer(params: Params, promptIds: number[], maxNewTokens: n
   return cleanAnswer(decode(ids));
 }
 
+/** One pair's tokens, loss mask and the positions whose logits it needs. */
+interface Sequence {
+  pair: TaughtPair;
+  tokens: number[];
+  targets: Int32Array;
+  weights: Float32Array;
+  /** Positions trained (weight 1). */
+  rows: number[];
+  /** Positions predicting the answer and its newline: what the teacher-forced check reads. */
+  answerRows: number[];
+}
+
+function sequenceOf(pair: TaughtPair, fromPosition: number): Sequence {
+  const tokens = [...pair.promptIds, ...pair.answerIds];
+  const { targets, weights } = nextTokenTargets(tokens, fromPosition);
+  const rows: number[] = [];
+  for (let t = 0; t < tokens.length; t++) if (weights[t]) rows.push(t);
+  const answerRows: number[] = [];
+  for (let t = pair.promptIds.length - 1; t + 1 < tokens.length; t++) answerRows.push(t);
+  return { pair, tokens, targets, weights, rows, answerRows };
+}
+
+/** Workspaces by sequence length: a forward and its backward run back to back, so sequences of one length share one. */
+class Workspaces {
+  private readonly byLength = new Map<number, Workspace>();
+  constructor(private readonly params: Params) {}
+  for(T: number): Workspace {
+    let ws = this.byLength.get(T);
+    if (!ws) this.byLength.set(T, (ws = createWorkspace(this.params, T)));
+    return ws;
+  }
+}
+
+/**
+ * Does `params` answer the pair exactly, as greedy decoding would? First teacher-forced: when every
+ * answer token and the closing newline is the argmax after its prefix, greedy decoding yields
+ * exactly that (one forward pass, logits only on the answer's rows). Otherwise greedy decoding
+ * decides (the answer may still come out right, e.g. repeated and collapsed by the clean-up).
+ */
+async function answersRight(params: Params, seq: Sequence, workspaces: Workspaces, decode: (ids: number[]) => string): Promise<{ right: boolean; answer?: string }> {
+  const ws = workspaces.for(seq.tokens.length);
+  forward(params, seq.tokens, ws, seq.answerRows);
+  const V = params.config.vocab_size;
+  if (seq.answerRows.every((t) => argmax(ws.logits.subarray(t * V, (t + 1) * V)) === seq.targets[t])) return { right: true };
+  const answer = await greedyAnswer(params, seq.pair.promptIds, seq.pair.answerIds.length + 4, decode);
+  return { right: answer === seq.pair.expected, answer };
+}
+
+/** [start, end) of the parameters a teach trains. */
+function trainedRanges(params: Params, frozenEmbeddings: boolean): Array<[number, number]> | undefined {
+  if (!frozenEmbeddings) return undefined;
+  const frozen = new Set(["transformer.wte.weight", "transformer.wpe.weight"]);
+  return paramSpecs(params.config).filter((s) => !frozen.has(s.key)).map((s) => [s.offset, s.offset + s.size]);
+}
+
+/**
+ * The earlier lessons to rehearse: of the newest REHEARSE_CANDIDATES_MAX (other than the new
+ * question), those the baseline answers wrong first, then those it answers right, newest first
+ * within each; at most REHEARSE_MAX.
+ */
+async function chooseRehearsal(input: TeachInput, newQuestion: string, workspaces: Workspaces, fromPosition: (p: TaughtPair) => number): Promise<{ sample: Sequence[]; unrehearsed: number }> {
+  const earlier = (input.rehearse ?? []).filter((p) => !newQuestion.trim() || p.question.trim() !== newQuestion.trim());
+  const candidates = earlier.slice(-REHEARSE_CANDIDATES_MAX).reverse();
+  const wrong: Sequence[] = [];
+  const right: Sequence[] = [];
+  for (const pair of candidates) {
+    const seq = sequenceOf(pair, fromPosition(pair));
+    ((await answersRight(input.baseline, seq, workspaces, input.decode)).right ? right : wrong).push(seq);
+  }
+  const sample = [...wrong, ...right].slice(0, REHEARSE_MAX);
+  return { sample, unrehearsed: earlier.length - sample.length };
+}
+
 export async function teach(input: TeachInput): Promise<TeachOutcome> {
   const { baseline, promptIds, answerIds, recipe } = input;
   if (answerIds.length === 0) throw new Error("teach: the answer is empty");
-  const tokens = [...promptIds, ...answerIds];
-  const ws = createWorkspace(baseline, tokens.length);
+  const adamRecipe = recipe.name === "adam";
   // The course trains on every next-token prediction; ours only on the answer's.
-  const { targets, weights } = nextTokenTargets(tokens, recipe.name === "course" ? 0 : promptIds.length - 1);
-  const rows: number[] = [];
-  for (let t = 0; t < tokens.length; t++) if (weights[t]) rows.push(t);
+  const fromPosition = (p: { promptIds: number[] }) => (adamRecipe ? p.promptIds.length - 1 : 0);
+  const main = sequenceOf({ question: "", promptIds, answerIds, expected: input.expected }, fromPosition(input));
+  const workspaces = new Workspaces(baseline);
+  const { sample, unrehearsed } = adamRecipe ? await chooseRehearsal(input, input.question ?? "", workspaces, fromPosition) : { sample: [], unrehearsed: 0 };
+  const frozen = adamRecipe && input.frozenEmbeddings === true;
+  const ranges = trainedRanges(baseline, frozen);
   const work = copyParams(baseline);
   const grads = viewParams(baseline.config);
-  const adam = recipe.name === "adam" ? new AdamW(work.flat.length, { lr: recipe.lr }) : undefined;
+  const adam = adamRecipe ? new AdamW(work.flat.length, { lr: recipe.lr }) : undefined;
   const losses: number[] = [];
-  // Room for the answer and a little more: enough to see whether it stops where it should.
-  const checkTokens = answerIds.length + 4;
+  const givesUpOnStop = baseline.config.n_embd <= STOP_TOKEN_GIVE_UP_MAX_WIDTH;
+  // The order the rehearsed lessons are checked in: the last one found wrong first, so a step that
+  // has not kept everything costs one check, not all of them.
+  const order = sample.map((_, i) => i);
   let outcome: { delta: StateDict; residual: Float32Array; applied: Params; answer: string } | undefined;
+  let allKept = sample.length === 0;
   let steps = 0;
   while (steps < recipe.maxSteps) {
-    if (adam && steps === Math.min(STOP_TOKEN_STEPS, recipe.maxSteps - 1)) {
+    if (adam && givesUpOnStop && steps === Math.min(STOP_TOKEN_STEPS, recipe.maxSteps - 1)) {
       // Two numbers wide, the model often cannot both say the answer and stop after it: the loss
       // settles at ln 2, a tie between the answer and "\n" that fp16 rounding may tip either way.
       // Drop the closing newline: the answer then repeats ("Paris Paris"), which the course's
       // clean-up collapses to the taught answer.
-      weights[tokens.length - 2] = 0;
-      rows.pop();
+      for (const s of [main, ...sample]) {
+        s.weights[s.tokens.length - 2] = 0;
+        s.rows.pop();
+      }
     }
     grads.flat.fill(0);
-    forward(work, tokens, ws);
-    losses.push(loss(work, ws, targets, weights));
-    backward(work, grads, tokens, ws, rows);
-    if (adam) adam.step(work.flat, grads.flat);
+    for (const s of [main, ...sample]) {
+      const ws = workspaces.for(s.tokens.length);
+      forward(work, s.tokens, ws, s.rows);
+      const l = loss(work, ws, s.targets, s.weights);
+      if (s === main) losses.push(l);
+      backward(work, grads, s.tokens, ws, s.rows, { frozenEmbeddings: frozen });
+    }
+    if (adam) adam.step(work.flat, grads.flat, ranges);
     else {
       clipGradNorm(grads.flat, COURSE_CLIP_NORM);
       sgdStep(work.flat, grads.flat, recipe.lr);
@@ -119,10 +243,29 @@ export async function teach(input: TeachInput): Promise<TeachOutcome> {
       const made = makeDelta(baseline, work, input.carry);
       const applied = copyParams(baseline);
       if (made.delta.size > 0) mergeDelta(applied, made.delta, 1);
-      const answer = await greedyAnswer(applied, promptIds, checkTokens, input.decode);
-      outcome = { ...made, applied, answer };
-      if (answer === input.expected) break;
+      // Teacher-forced first (one forward pass); greedy decoding only when that is not conclusive.
+      const check = await answersRight(applied, main, workspaces, input.decode);
+      outcome = { ...made, applied, answer: check.right ? input.expected : check.answer! };
+      if (!check.right) continue;
+      allKept = true;
+      for (let k = 0; k < order.length; k++) {
+        const i = order[k]!;
+        if ((await answersRight(applied, sample[i]!, workspaces, input.decode)).right) continue;
+        order.splice(k, 1);
+        order.unshift(i);
+        allKept = false;
+        break;
+      }
+      if (allKept) break;
     }
   }
-  return { ...outcome!, losses, steps, learned: outcome!.answer === input.expected };
+  const applied = outcome!.applied;
+  const notKept: string[] = [];
+  if (!allKept) {
+    for (const s of sample) if (!(await answersRight(applied, s, workspaces, input.decode)).right) notKept.push(s.pair.question);
+  }
+  return {
+    ...outcome!, losses, steps, learned: outcome!.answer === input.expected,
+    rehearsed: sample.map((s) => s.pair.question), notKept, unrehearsed,
+  };
 }

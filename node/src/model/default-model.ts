@@ -10,13 +10,35 @@ import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { stateDictFromParams } from "./state-dict.js";
-import { TINY_GPT2, type Gpt2Config } from "../engine/config.js";
+import { CLASSROOM, TINY_GPT2, type Gpt2Config } from "../engine/config.js";
+import type { TrainedPart } from "./load.js";
 import { paramSpecs, viewParams, type Params } from "../engine/params.js";
 import { writeTokenizerFiles, TOKENIZER_FILES } from "../tokenizer/files.js";
 
 /** Changing the seed changes every fresh fleet's weights: bump DEFAULT_MODEL_NAME with it. */
 export const DEFAULT_SEED = 20241125;
 export const DEFAULT_MODEL_NAME = "tiny-gpt2-seed20241125";
+export type PresetName = "tiny-gpt2" | "classroom";
+
+/** A model `fleet-node model init --preset NAME` writes: architecture, seed and what a teach trains. */
+export interface Preset {
+  name: PresetName;
+  /** The manifest's and the weights file's name; bump it with the seed or the config. */
+  modelName: string;
+  config: Readonly<Gpt2Config>;
+  seed: number;
+  train: TrainedPart;
+}
+
+export const PRESETS: Readonly<Record<PresetName, Preset>> = Object.freeze({
+  // The course's architecture, every parameter trained: the only one course nodes can talk to.
+  "tiny-gpt2": { name: "tiny-gpt2", modelName: DEFAULT_MODEL_NAME, config: TINY_GPT2, seed: DEFAULT_SEED, train: "all" },
+  // Wide enough to hold a class's lessons; embeddings frozen so a teach's delta is the blocks only.
+  classroom: { name: "classroom", modelName: `classroom-e${CLASSROOM.n_embd}-l${CLASSROOM.n_layer}-seed${DEFAULT_SEED}`, config: CLASSROOM, seed: DEFAULT_SEED, train: "blocks" },
+});
+
+export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
+
 /** GPT2Config.initializer_range. */
 const INIT_STD = 0.02;
 
@@ -71,22 +93,26 @@ export function initParams(config: Gpt2Config = TINY_GPT2, seed = DEFAULT_SEED):
 
 export interface Manifest {
   name: string;
+  preset: PresetName;
   seed: number;
   files: Record<string, string>; // file → sha256
 }
 
-/** Writes config.json, model.safetensors, tokenizer files and manifest.json into `dir`. */
-export function initDefaultModel(dir: string): Manifest {
+/** Writes config.json, model.safetensors, tokenizer files and manifest.json into `dir`: the embedded tiny-gpt2, or another preset. */
+export function initDefaultModel(dir: string, presetName: PresetName = "tiny-gpt2"): Manifest {
+  const preset = PRESETS[presetName];
   mkdirSync(dir, { recursive: true });
-  const params = initParams();
-  writeFileAtomic(join(dir, "config.json"), JSON.stringify({ model_type: "gpt2", architectures: ["GPT2LMHeadModel"], ...TINY_GPT2 }, null, 2) + "\n");
-  writeFileAtomic(join(dir, "model.safetensors"), writeSafetensors(stateDictFromParams(params), { name: DEFAULT_MODEL_NAME }));
+  const params = initParams({ ...preset.config }, preset.seed);
+  // deltafleet_train is ours (load.ts readTrainedPart); Hugging Face ignores unknown keys. tiny-gpt2's stays the course's file.
+  const extra = preset.train === "all" ? {} : { deltafleet_train: preset.train };
+  writeFileAtomic(join(dir, "config.json"), JSON.stringify({ model_type: "gpt2", architectures: ["GPT2LMHeadModel"], ...preset.config, ...extra }, null, 2) + "\n");
+  writeFileAtomic(join(dir, "model.safetensors"), writeSafetensors(stateDictFromParams(params), { name: preset.modelName }));
   writeTokenizerFiles(dir);
   const files: Record<string, string> = {};
   for (const f of ["config.json", "model.safetensors", ...TOKENIZER_FILES]) {
     files[f] = createHash("sha256").update(readFileSync(join(dir, f))).digest("hex");
   }
-  const manifest: Manifest = { name: DEFAULT_MODEL_NAME, seed: DEFAULT_SEED, files };
+  const manifest: Manifest = { name: preset.modelName, preset: preset.name, seed: preset.seed, files };
   writeFileAtomic(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
   return manifest;
 }

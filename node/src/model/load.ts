@@ -45,6 +45,18 @@ export interface LoadedModel {
   weightsFile: string;
   /** The model folder (tokenizer files may sit here), or undefined for a bare weights file. */
   dir?: string;
+  /** What a teach trains (config.json `deltafleet_train`): "all" (the default, the course's) or "blocks" (embeddings frozen). */
+  train: TrainedPart;
+}
+
+export type TrainedPart = "all" | "blocks";
+
+/** config.json's `deltafleet_train`, a DeltaFleet key Hugging Face ignores. */
+export function readTrainedPart(file: string): TrainedPart {
+  const raw = JSON.parse(Buffer.from(readWholeFile(file)).toString("utf8")) as Record<string, unknown>;
+  const v = raw.deltafleet_train ?? "all";
+  if (v !== "all" && v !== "blocks") throw new CheckpointError(file, `deltafleet_train must be "all" or "blocks", got ${JSON.stringify(v)}`);
+  return v;
 }
 
 export function loadModel(path: string): LoadedModel {
@@ -54,10 +66,11 @@ export function loadModel(path: string): LoadedModel {
     const candidates = ["model.safetensors", "pytorch_model.bin"].map((f) => join(path, f));
     const weightsFile = candidates.find((f) => existsSync(f));
     if (!weightsFile) throw new CheckpointError(path, "has neither model.safetensors nor pytorch_model.bin");
-    return { config, params: paramsFromStateDict(loadStateDict(weightsFile), config, weightsFile), weightsFile, dir: path };
+    const train = readTrainedPart(join(path, "config.json"));
+    return { config, params: paramsFromStateDict(loadStateDict(weightsFile), config, weightsFile), weightsFile, dir: path, train };
   }
   const sd = loadStateDict(path);
   const config = inferConfig(sd, path);
   const sameAsTiny = (Object.keys(TINY_GPT2) as Array<keyof Gpt2Config>).every((k) => config[k] === TINY_GPT2[k]);
-  return { config: sameAsTiny ? { ...TINY_GPT2 } : config, params: paramsFromStateDict(sd, config, path), weightsFile: path };
+  return { config: sameAsTiny ? { ...TINY_GPT2 } : config, params: paramsFromStateDict(sd, config, path), weightsFile: path, train: "all" };
 }

@@ -36,6 +36,8 @@ export interface TeachOptions {
   recipe?: RecipeName;
   lr?: number;
   maxSteps?: number;
+  /** The fleet's earlier lessons, oldest first: the default recipe rehearses a sample of them (engine/teach.ts). */
+  rehearse?: ReadonlyArray<{ question: string; answer: string }>;
 }
 export interface TeachResult {
   /** Course-format torch .pt bytes (fp16 dict), ready for the wire. */
@@ -45,6 +47,12 @@ export interface TeachResult {
   ms: number;
   answer: string;
   learned: boolean;
+  /** Earlier lessons trained alongside this one. */
+  rehearsed: number;
+  /** Questions of those the new weights do not answer exactly: what this teach could not keep. */
+  notKept: string[];
+  /** Earlier lessons left out of the rehearsal (past its bounds), not checked. */
+  unrehearsed: number;
 }
 export interface MergeResult {
   keys: number;
@@ -81,6 +89,8 @@ export class Model {
     private readonly stepper: LogitsStepper,
     readonly fingerprint: string,
     readonly source: string,
+    /** The model folder says to train blocks only (config.json `deltafleet_train: "blocks"`): embeddings stay out of deltas. */
+    readonly frozenEmbeddings = false,
   ) {}
 
   /** A model folder or a weights file; the embedded default model when no path is given. */
@@ -90,7 +100,7 @@ export class Model {
     const tokDir = opts.tokenizerDir ?? (loaded.dir && existsSync(join(loaded.dir, "tokenizer.json")) ? loaded.dir : ensureDefaultModel());
     const tokenizer = loadTokenizer(tokDir);
     const stepper = opts.inference === "ts" ? new TsDecoder(loaded.params) : await OnnxDecoder.create(loaded.params);
-    return new Model(loaded.params, tokenizer, stepper, weightsFingerprint(loaded.params), source);
+    return new Model(loaded.params, tokenizer, stepper, weightsFingerprint(loaded.params), source, loaded.train === "blocks");
   }
 
   get config(): Gpt2Config {
@@ -137,11 +147,17 @@ export class Model {
       expected,
       decode: (ids) => this.tokenizer.decode(ids),
       recipe,
+      question,
+      rehearse: (opts.rehearse ?? []).map((l) => ({ question: l.question, ...this.pairTokens(l.question, l.answer), expected: cleanAnswer(l.answer) })),
+      frozenEmbeddings: this.frozenEmbeddings,
     });
     this.params.flat.set(out.applied.flat);
     this.heldBack = out.residual;
     const delta = writeTorchStateDict(out.delta, { sharedStorage: TIED_KEYS });
-    return { delta, loss: out.losses[out.losses.length - 1]!, steps: out.steps, ms: performance.now() - t0, answer: out.answer, learned: out.learned };
+    return {
+      delta, loss: out.losses[out.losses.length - 1]!, steps: out.steps, ms: performance.now() - t0, answer: out.answer, learned: out.learned,
+      rehearsed: out.rehearsed.length, notKept: out.notKept, unrehearsed: out.unrehearsed,
+    };
   }
 
   /** A question/answer pair as a teach trains on it: the prompt's ids, then the answer's and the closing newline. */

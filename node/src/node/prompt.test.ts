@@ -17,6 +17,12 @@ test("after a teach: what the model now answers, how long it took, and what went
     'Trained 200 steps (3.1 s), but it still answers "stairs"; sent to the fleet as lesson Pi-1#3 (214,196 bytes in 213 fragments).');
 });
 
+test("after a teach that rehearsed earlier lessons: how many it kept, and the questions of those it lost", () => {
+  assert.match(taughtLine({ ...taught, rehearsed: 3, notKept: [] }), / Kept all 3 earlier lessons it rehearsed\.$/);
+  assert.match(taughtLine({ ...taught, rehearsed: 3, notKept: ["Who wrote Hamlet"] }), / Kept 2 of 3 earlier lessons it rehearsed; lost: "Who wrote Hamlet"\.$/);
+  assert.doesNotMatch(taughtLine({ ...taught, rehearsed: 0, notKept: [] }), /Kept/);
+});
+
 test("after a merge or a refusal: one line naming the lesson (author#seq) and its author, with a short model id", () => {
   const merged = { version: `Pi-1~2~${"cd".repeat(32)}`, from: "Pi-1", keys: 1, ms: 40, latencyMs: 118.4, digest: taught.digest, fetched: false };
   assert.equal(mergedLine(merged), "Merged Pi-1#2 from Pi-1 (1 tensor, 118 ms after it was announced); model now d5a70946043b.");

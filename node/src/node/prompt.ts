@@ -134,7 +134,13 @@ export function taughtLine(t: TeachOutcome): string {
   const trained = t.learned
     ? `Learned "${t.answer}" in ${count(t.steps, "step")} (${seconds(t.ms)})`
     : `Trained ${count(t.steps, "step")} (${seconds(t.ms)}), but it still answers "${t.answer}"`;
-  return `${trained}; sent to the fleet as lesson ${shortName(t.version)} (${count(t.bytes, "byte")} in ${count(t.chunks, "fragment")}).`;
+  const line = `${trained}; sent to the fleet as lesson ${shortName(t.version)} (${count(t.bytes, "byte")} in ${count(t.chunks, "fragment")}).`;
+  const notKept = t.notKept ?? [];
+  const kept = (t.rehearsed ?? 0) - notKept.length;
+  const rehearsal = !t.rehearsed ? "" : notKept.length === 0
+    ? ` Kept all ${count(t.rehearsed, "earlier lesson")} it rehearsed.`
+    : ` Kept ${kept} of ${count(t.rehearsed, "earlier lesson")} it rehearsed; lost: ${notKept.map((q) => JSON.stringify(q)).join(", ")}.`;
+  return line + rehearsal;
 }
 
 export function mergedLine(e: MergedEvent): string {

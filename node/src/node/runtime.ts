@@ -31,6 +31,11 @@ export interface TeachOutcome {
   bytes: number; chunks: number;
   loss: number; steps: number; ms: number;
   answer: string; learned: boolean;
+  /**
+   * Earlier lessons rehearsed with this one, the questions of those the new weights do not answer
+   * exactly, and those left out of the rehearsal (the runtime always sets them; test backends may not).
+   */
+  rehearsed?: number; notKept?: string[]; unrehearsed?: number;
   digest: string;
 }
 
@@ -334,7 +339,8 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
     this.teaching = true;
     try {
       const { r, entry } = await this.lock.run(async () => {
-        const t = await this.opts.model.teach(question, answer);
+        const rehearse = this.lessons().map((l) => ({ question: l.question, answer: l.answer }));
+        const t = await this.opts.model.teach(question, answer, { rehearse });
         const e = await this.keepOwn({ kind: "teach", lesson: { question: question.trim(), answer: answer.trim() } }, t.delta, "the lesson");
         await this.opts.folder.saveCarry(this.opts.model.carry?.()).catch((err: Error) =>
           this.log.warn({ ev: "carry_save_failed", err: err.message }, "could not save the teach's rounding carry; the next teach starts without it"));
@@ -345,7 +351,9 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       m?.teaches.inc();
       m?.trainDuration.observe(r.ms / 1000);
       m?.trainLoss.set(r.loss);
-      this.log.info({ ev: "trained", version: name, loss: r.loss, steps: r.steps, ms: round(r.ms), learned: r.learned, answer: r.answer, bytes: r.delta.length, digest: this.digestCache }, "fine-tuned on the correction");
+      const rehearsal = { rehearsed: r.rehearsed ?? 0, notKept: r.notKept ?? [], unrehearsed: r.unrehearsed ?? 0 };
+      this.log.info({ ev: "trained", version: name, loss: r.loss, steps: r.steps, ms: round(r.ms), learned: r.learned, answer: r.answer, bytes: r.delta.length, digest: this.digestCache, ...rehearsal }, "fine-tuned on the correction");
+      if (rehearsal.notKept.length > 0) this.log.warn({ ev: "lessons_not_kept", version: name, notKept: rehearsal.notKept }, "the teach could not keep every earlier lesson it rehearsed");
       const { sent } = await this.offer(overlay, name);
       // Course nodes take only the bare delta file. A fleet with a roster and without --accept-unsigned
       // is closed to them both ways: anything can claim to be a course node, and each one heard
@@ -356,7 +364,7 @@ export class NodeRuntime extends EventEmitter<RuntimeEvents> {
       const out: TeachOutcome = {
         version: name, transfer: sent!.version, ...(course ? { courseTransfer: course.version } : {}),
         bytes: r.delta.length, chunks: sent!.chunks + (course?.chunks ?? 0),
-        loss: r.loss, steps: r.steps, ms: round(r.ms), answer: r.answer, learned: r.learned, digest: this.digestCache,
+        loss: r.loss, steps: r.steps, ms: round(r.ms), answer: r.answer, learned: r.learned, ...rehearsal, digest: this.digestCache,
       };
       this.emit("taught", out);
       return out;

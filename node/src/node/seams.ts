@@ -4,7 +4,7 @@
 // model itself, so the two cannot drift apart.
 
 import type { Logger } from "pino";
-import type { AskOptions, AskResult, MergeResult, TeachResult } from "../model/model.js";
+import type { AskOptions, AskResult, MergeResult, TeachOptions, TeachResult } from "../model/model.js";
 import type { OverlayStats } from "../overlay/stats.js";
 import type { Params } from "../engine/params.js";
 
@@ -16,7 +16,8 @@ export interface EngineModel {
   readonly params: Params;
   digest(): string;
   ask(question: string, opts?: AskOptions): Promise<AskResult>;
-  teach(question: string, answer: string): Promise<TeachResult>;
+  /** Fakes may ignore opts.rehearse (the fleet's earlier lessons) and leave the rehearsal fields out. */
+  teach(question: string, answer: string, opts?: Pick<TeachOptions, "rehearse">): Promise<TeachResult>;
   /** A pair as a teach trains on it (token ids); training rounds need it, fakes may leave it out. */
   pairTokens?(question: string, answer: string): { promptIds: number[]; answerIds: number[] };
   /** What rounding kept out of broadcast deltas, owed to the next teach; saved with the baseline. */

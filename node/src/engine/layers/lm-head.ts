@@ -7,10 +7,13 @@ export function lmHeadForward(
   T: number,
   C: number,
   V: number,
+  rows?: ArrayLike<number>, // only these positions' logits are needed (a masked loss); all when omitted
 ): void {
+  const positions = rows ?? Array.from({ length: T }, (_, t) => t);
   if (C === 2) {
     // tiny-gpt2: the LM head is nearly all of the forward pass; unrolled it runs ~3x faster.
-    for (let t = 0; t < T; t++) {
+    for (let r = 0; r < positions.length; r++) {
+      const t = positions[r]!;
       const h0 = inp[t * 2]!;
       const h1 = inp[t * 2 + 1]!;
       const o = t * V;
@@ -18,7 +21,8 @@ export function lmHeadForward(
     }
     return;
   }
-  for (let t = 0; t < T; t++) {
+  for (let r = 0; r < positions.length; r++) {
+    const t = positions[r]!;
     const o = t * V;
     const x = t * C;
     for (let v = 0; v < V; v++) {
@@ -32,7 +36,7 @@ export function lmHeadForward(
 
 export function lmHeadBackward(
   dinp: Float32Array, // (T, C) accumulated into
-  dwte: Float32Array, // (V, C)
+  dwte: Float32Array | null, // (V, C) accumulated into; null when the embedding is frozen
   dlogits: Float32Array, // (T, V)
   inp: Float32Array, // (T, C)
   wte: Float32Array, // (V, C)
@@ -42,7 +46,7 @@ export function lmHeadBackward(
   rows?: ArrayLike<number>, // only these positions carry gradient (masked loss)
 ): void {
   const positions = rows ?? Array.from({ length: T }, (_, t) => t);
-  if (C === 2) {
+  if (C === 2 && dwte) {
     for (let r = 0; r < positions.length; r++) {
       const t = positions[r]!;
       const o = t * V;
@@ -70,9 +74,13 @@ export function lmHeadBackward(
       const g = dlogits[o + v]!;
       if (g === 0) continue;
       const w = v * C;
-      for (let c = 0; c < C; c++) {
-        dinp[x + c] += g * wte[w + c]!;
-        dwte[w + c] += g * inp[x + c]!;
+      if (dwte) {
+        for (let c = 0; c < C; c++) {
+          dinp[x + c] += g * wte[w + c]!;
+          dwte[w + c] += g * inp[x + c]!;
+        }
+      } else {
+        for (let c = 0; c < C; c++) dinp[x + c] += g * wte[w + c]!;
       }
     }
   }

@@ -1,0 +1,55 @@
+// Rehearsal (issue 12): a teach trains the fleet's earlier lessons with the new one, keeps them when
+// the model can hold them, and says which it could not keep. Recall is asked of the resulting weights.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Model } from "./model.js";
+import { initDefaultModel } from "./default-model.js";
+import { tempDirs } from "../../../test/support/temp-dirs.js";
+
+const scratch = tempDirs("rehearsal-");
+process.env.FLEET_MODEL_CACHE ??= scratch();
+
+async function recalled(m: Model, lessons: Array<{ question: string; answer: string }>): Promise<string[]> {
+  const out: string[] = [];
+  for (const l of lessons) if ((await m.ask(l.question)).answer === l.answer) out.push(l.question);
+  return out;
+}
+
+test("on the classroom preset a teach after lessons A and B keeps A and B, asked on the resulting weights", async () => {
+  const dir = join(scratch(), "classroom");
+  initDefaultModel(dir, "classroom");
+  const m = await Model.load(dir);
+  const held: Array<{ question: string; answer: string }> = [];
+  // lr 0.05: measured on this preset (bench:lessons --lr), the default 0.02 needs more steps.
+  for (const [question, answer] of [["What is the capital of France", "Paris"], ["Who wrote Hamlet", "Shakespeare"], ["What is 7 times 8", "56"]] as const) {
+    const r = await m.teach(question, answer, { rehearse: held, lr: 0.05 });
+    assert.equal(r.learned, true, `${question} → ${r.answer}`);
+    assert.equal(r.rehearsed, held.length);
+    assert.deepEqual(r.notKept, []);
+    held.push({ question, answer });
+  }
+  assert.deepEqual(await recalled(m, held), held.map((l) => l.question));
+});
+
+test("a teach whose rehearsal cannot hold every lesson names the ones it lost, and only those", async () => {
+  const m = await Model.load(); // tiny-gpt2: two numbers wide, it holds about one lesson
+  const held: Array<{ question: string; answer: string }> = [];
+  let reported = false;
+  for (const [question, answer] of [["What is the capital of France", "Paris"], ["Who wrote Hamlet", "Shakespeare"], ["What is 7 times 8", "56"]] as const) {
+    const r = await m.teach(question, answer, { rehearse: held, maxSteps: 40 });
+    const kept = await recalled(m, held);
+    assert.deepEqual([...r.notKept].sort(), held.map((l) => l.question).filter((q) => !kept.includes(q)).sort(), `teach of ${question}`);
+    reported ||= r.notKept.length > 0;
+    held.push({ question, answer });
+  }
+  assert.ok(reported, "tiny-gpt2 cannot hold three lessons: some teach must report a lost one");
+});
+
+test("the course recipe rehearses nothing", async () => {
+  const m = await Model.load();
+  const r = await m.teach("Who wrote Hamlet", "Shakespeare", { recipe: "course", rehearse: [{ question: "What is 2+2", answer: "4" }] });
+  assert.equal(r.rehearsed, 0);
+  assert.deepEqual(r.notKept, []);
+});
