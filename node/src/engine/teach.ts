@@ -7,9 +7,11 @@
 // weights — is the taught answer, or a step bound is reached.
 //
 // Rehearsal: a teach also trains a bounded sample of the fleet's earlier lessons (each step's loss
-// is the new lesson's plus theirs), and stops only when every one of them is answered exactly on
-// baseline + the delta as broadcast — so a new lesson does not erase the old ones. Lessons it
-// could not keep within the step bound are reported, not hidden.
+// is the new lesson's plus theirs), and stops when every one of them is answered exactly on
+// baseline + the delta as broadcast — so a new lesson does not erase the old ones where the model
+// can hold them. The new lesson comes first: a model that cannot learn it alongside the others
+// (REHEARSE_YIELD_STEPS) trains it alone, and once it is answered the others get
+// REHEARSE_PATIENCE_STEPS more. Lessons it could not keep are reported, not hidden.
 
 import type { StateDict } from "../checkpoint/tensor.js";
 import { paramSpecs, viewParams, type Params } from "./params.js";
@@ -45,16 +47,33 @@ export const ROUND_RECIPE = { lr: RECIPES.adam.lr, maxSteps: 512 } as const;
 /** Steps the default recipe spends teaching the answer's closing newline before giving up on it. */
 const STOP_TOKEN_STEPS = 15;
 /**
- * Only a model this narrow gives up on the closing newline: two numbers wide, the answer and "\n"
- * tie at ln 2 (shared/notes/tiny-gpt2-learning.md); wider models learn to stop, and must, or a
- * multi-word answer runs on ("carbon dioxide carbon …").
+ * A model this narrow (tiny-gpt2, two numbers wide) holds about one lesson: every position's hidden
+ * state lies on one line segment (shared/notes/tiny-gpt2-learning.md; ten pairs trained jointly for
+ * 2,000 steps recall at most one). So it
+ * - gives up on the closing newline: the answer and "\n" tie at ln 2; wider models learn to stop,
+ *   and must, or a multi-word answer runs on ("carbon dioxide carbon …");
+ * - does not rehearse: training earlier lessons alongside only keeps it from learning the new one
+ *   (measured with `fleetctl demo --lessons 10`: 0–5 of 10 new lessons learned with rehearsal, 8 of
+ *   10 without, and 1 of 10 recalled after either). Its teach reports every earlier lesson as
+ *   unrehearsed.
  */
-const STOP_TOKEN_GIVE_UP_MAX_WIDTH = 2;
+const NARROW_MAX_WIDTH = 2;
 
 /** Earlier lessons a teach trains alongside the new one at most: the currently wrong and newest first. */
 export const REHEARSE_MAX = 24;
 /** Earlier lessons checked on the baseline to choose that sample (newest first); older ones are not rehearsed. */
 export const REHEARSE_CANDIDATES_MAX = 2 * REHEARSE_MAX;
+/**
+ * The new lesson comes first: a person just corrected it. When it is still wrong after this many
+ * steps of training alongside the rehearsed ones, the model cannot hold them all together (tiny-gpt2
+ * holds about one), and the rest of the steps train the new lesson alone.
+ */
+export const REHEARSE_YIELD_STEPS = 60;
+/**
+ * Steps spent keeping the rehearsed lessons once the new one is answered: past them the teach ends
+ * on the newest weights that answer the new lesson, and reports what it could not keep.
+ */
+export const REHEARSE_PATIENCE_STEPS = 40;
 
 /** The course's gradient clip (trust/bounds.ts derives the largest course delta from it). */
 export const COURSE_CLIP_NORM = 1.0;
@@ -200,21 +219,29 @@ export async function teach(input: TeachInput): Promise<TeachOutcome> {
   const fromPosition = (p: { promptIds: number[] }) => (adamRecipe ? p.promptIds.length - 1 : 0);
   const main = sequenceOf({ question: "", promptIds, answerIds, expected: input.expected }, fromPosition(input));
   const workspaces = new Workspaces(baseline);
-  const { sample, unrehearsed } = adamRecipe ? await chooseRehearsal(input, input.question ?? "", workspaces, fromPosition) : { sample: [], unrehearsed: 0 };
+  const rehearses = adamRecipe && baseline.config.n_embd > NARROW_MAX_WIDTH;
+  const { sample, unrehearsed } = rehearses ? await chooseRehearsal(input, input.question ?? "", workspaces, fromPosition) : { sample: [], unrehearsed: adamRecipe ? (input.rehearse ?? []).length : 0 };
   const frozen = adamRecipe && input.frozenEmbeddings === true;
   const ranges = trainedRanges(baseline, frozen);
   const work = copyParams(baseline);
   const grads = viewParams(baseline.config);
   const adam = adamRecipe ? new AdamW(work.flat.length, { lr: recipe.lr }) : undefined;
   const losses: number[] = [];
-  const givesUpOnStop = baseline.config.n_embd <= STOP_TOKEN_GIVE_UP_MAX_WIDTH;
+  const givesUpOnStop = baseline.config.n_embd <= NARROW_MAX_WIDTH;
   // The order the rehearsed lessons are checked in: the last one found wrong first, so a step that
   // has not kept everything costs one check, not all of them.
   const order = sample.map((_, i) => i);
   let outcome: { delta: StateDict; residual: Float32Array; applied: Params; answer: string } | undefined;
   let allKept = sample.length === 0;
+  // The rehearsed lessons trained alongside: all of the sample, or none once the new lesson yields.
+  let trained = [main, ...sample];
+  // The newest weights that answered the new lesson, and the step they were first reached.
+  let answered: typeof outcome;
+  let firstAnsweredAt: number | undefined;
   let steps = 0;
   while (steps < recipe.maxSteps) {
+    if (firstAnsweredAt !== undefined && steps - firstAnsweredAt >= REHEARSE_PATIENCE_STEPS) break;
+    if (trained.length > 1 && firstAnsweredAt === undefined && steps === REHEARSE_YIELD_STEPS) trained = [main];
     if (adam && givesUpOnStop && steps === Math.min(STOP_TOKEN_STEPS, recipe.maxSteps - 1)) {
       // Two numbers wide, the model often cannot both say the answer and stop after it: the loss
       // settles at ln 2, a tie between the answer and "\n" that fp16 rounding may tip either way.
@@ -226,7 +253,7 @@ export async function teach(input: TeachInput): Promise<TeachOutcome> {
       }
     }
     grads.flat.fill(0);
-    for (const s of [main, ...sample]) {
+    for (const s of trained) {
       const ws = workspaces.for(s.tokens.length);
       forward(work, s.tokens, ws, s.rows);
       const l = loss(work, ws, s.targets, s.weights);
@@ -247,6 +274,8 @@ export async function teach(input: TeachInput): Promise<TeachOutcome> {
       const check = await answersRight(applied, main, workspaces, input.decode);
       outcome = { ...made, applied, answer: check.right ? input.expected : check.answer! };
       if (!check.right) continue;
+      answered = outcome;
+      firstAnsweredAt ??= steps;
       allKept = true;
       for (let k = 0; k < order.length; k++) {
         const i = order[k]!;
@@ -259,6 +288,8 @@ export async function teach(input: TeachInput): Promise<TeachOutcome> {
       if (allKept) break;
     }
   }
+  // Rehearsal that pulled the new lesson out again does not get the last word.
+  if (answered && outcome!.answer !== input.expected) outcome = answered;
   const applied = outcome!.applied;
   const notKept: string[] = [];
   if (!allKept) {

@@ -34,17 +34,29 @@ test("on the classroom preset a teach after lessons A and B keeps A and B, asked
 });
 
 test("a teach whose rehearsal cannot hold every lesson names the ones it lost, and only those", async () => {
-  const m = await Model.load(); // tiny-gpt2: two numbers wide, it holds about one lesson
+  const dir = join(scratch(), "classroom-short");
+  initDefaultModel(dir, "classroom");
+  const m = await Model.load(dir);
   const held: Array<{ question: string; answer: string }> = [];
   let reported = false;
-  for (const [question, answer] of [["What is the capital of France", "Paris"], ["Who wrote Hamlet", "Shakespeare"], ["What is 7 times 8", "56"]] as const) {
-    const r = await m.teach(question, answer, { rehearse: held, maxSteps: 40 });
+  // 30 steps at the default lr: too few for this preset to keep everything (bench:lessons).
+  for (const [question, answer] of [["What is the capital of France", "Paris"], ["Who wrote Hamlet", "Shakespeare"], ["What is 7 times 8", "56"], ["What do bees make", "honey"]] as const) {
+    const r = await m.teach(question, answer, { rehearse: held, maxSteps: 30 });
     const kept = await recalled(m, held);
     assert.deepEqual([...r.notKept].sort(), held.map((l) => l.question).filter((q) => !kept.includes(q)).sort(), `teach of ${question}`);
     reported ||= r.notKept.length > 0;
     held.push({ question, answer });
   }
-  assert.ok(reported, "tiny-gpt2 cannot hold three lessons: some teach must report a lost one");
+  assert.ok(reported, "in 30 steps some teach must report a lost lesson");
+});
+
+test("tiny-gpt2 does not rehearse: two numbers wide it holds about one lesson, and the new one comes first", async () => {
+  const m = await Model.load();
+  const r = await m.teach("Who wrote Hamlet", "Shakespeare", { rehearse: [{ question: "What is 2+2", answer: "4" }, { question: "What do bees make", answer: "honey" }] });
+  assert.equal(r.learned, true, r.answer);
+  assert.equal(r.rehearsed, 0);
+  assert.equal(r.unrehearsed, 2);
+  assert.deepEqual(r.notKept, []);
 });
 
 test("the course recipe rehearses nothing", async () => {
