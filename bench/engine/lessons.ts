@@ -3,7 +3,8 @@
 // after another, each teach rehearsing the earlier lessons as a node does (runtime.ts passes the
 // lessons it holds). Per preset, in the same run:
 //   • recall after 10 and after 30 lessons (each taught question asked of the weights, exact answer);
-//   • delta bytes per teach (the course-format .pt that travels in the entry), mean and largest;
+//   • delta bytes per teach (the course-format .pt that travels in the entry), mean and largest, and
+//     what the overlay puts in its chunks (deflated when that pays: overlay/deflate-choice.ts);
 //   • teach time at lesson 30 as a ratio against the first teach (a single lesson, nothing to rehearse);
 //   • 10 untaught questions: how many get one of the taught answers, and which.
 //
@@ -16,6 +17,7 @@ import { join } from "node:path";
 import { Model } from "../../node/src/model/model.js";
 import { initDefaultModel, PRESET_NAMES, type PresetName } from "../../node/src/model/default-model.js";
 import type { Gpt2Config } from "../../node/src/engine/config.js";
+import { deflateIfWorth } from "../../node/src/overlay/deflate-choice.js";
 
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const presetArg = arg("--preset") ?? "all";
@@ -52,6 +54,8 @@ interface Run {
   preset: string;
   recall: Record<number, { recalled: number; of: number; missed: string[] }>;
   bytes: number[];
+  /** The payload's bytes as the overlay sends them (deflated when that pays). */
+  wire: number[];
   ms: number[];
   steps: number[];
   notKept: number[];
@@ -90,11 +94,12 @@ async function run(preset: PresetName): Promise<Run> {
   try {
     const m = await Model.load(dir);
     const held: Array<{ question: string; answer: string }> = [];
-    const out: Run = { preset: preset + (nEmbd || nLayer ? ` (n_embd ${nEmbd ?? "-"}, n_layer ${nLayer ?? "-"})` : ""), recall: {}, bytes: [], ms: [], steps: [], notKept: [], untaught: { given: 0, answers: {} } };
+    const out: Run = { preset: preset + (nEmbd || nLayer ? ` (n_embd ${nEmbd ?? "-"}, n_layer ${nLayer ?? "-"})` : ""), recall: {}, bytes: [], wire: [], ms: [], steps: [], notKept: [], untaught: { given: 0, answers: {} } };
     for (const [question, answer] of LESSONS.slice(0, lessonCount)) {
       const r = await m.teach(question, answer, { rehearse: held, ...(lr ? { lr: Number(lr) } : {}) });
       held.push({ question, answer });
       out.bytes.push(r.delta.length);
+      out.wire.push((deflateIfWorth(r.delta) ?? r.delta).length);
       out.ms.push(r.ms);
       out.steps.push(r.steps);
       out.notKept.push(r.notKept.length);
@@ -124,7 +129,7 @@ for (const p of presets) {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   console.log(`\n${r.preset}: ${r.ms.length} lessons taught one after another, each rehearsing the earlier ones`);
   for (const [n, c] of Object.entries(r.recall)) console.log(`  recall after ${n}: ${c.recalled}/${c.of}${c.missed.length ? ` (missed: ${c.missed.join("; ")})` : ""}`);
-  console.log(`  delta per teach: mean ${kb(mean(r.bytes))}, largest ${kb(Math.max(...r.bytes))}`);
+  console.log(`  delta per teach: mean ${kb(mean(r.bytes))}, largest ${kb(Math.max(...r.bytes))}; in the overlay's chunks (deflated when that pays) mean ${kb(mean(r.wire))}, largest ${kb(Math.max(...r.wire))}`);
   const last = r.ms.length - 1;
   console.log(`  teach time: first (single lesson) ${(r.ms[0]! / 1000).toFixed(2)} s; lesson ${last + 1} ${(r.ms[last]! / 1000).toFixed(2)} s = ${(r.ms[last]! / r.ms[0]!).toFixed(1)}x; mean ${(mean(r.ms) / 1000).toFixed(2)} s; steps mean ${mean(r.steps).toFixed(1)}, most ${Math.max(...r.steps)}`);
   console.log(`  teaches that could not keep every rehearsed lesson: ${r.notKept.filter((n) => n > 0).length} of ${r.notKept.length}`);

@@ -10,6 +10,7 @@ import { emit, processIo, type Io } from "../io.js";
 import { formatReport } from "../demo/report.js";
 import { DEMO_ANSWER, DEMO_MAX_NODES, DEMO_MIN_NODES, DEMO_NODES, DEMO_QUESTION, DEMO_TIMEOUT_S, runDemo } from "../demo/run-demo.js";
 import { DEMO_LESSONS } from "../demo/lessons-run.js";
+import { PRESET_NAMES, type PresetName } from "../../../node/src/model/default-model.js";
 import { actionWith, flag, LONG_WAIT_MAX_S, seconds, text, timeoutOption, wholeNumber } from "./options.js";
 
 export type { DemoReport } from "../demo/report.js";
@@ -22,6 +23,7 @@ const demoOptions = z.object({
   keep: flag,
   json: flag,
   lessons: wholeNumber(0, DEMO_LESSONS.length),
+  preset: z.enum(PRESET_NAMES as [PresetName, ...PresetName[]], { error: `is not a preset: ${PRESET_NAMES.join(", ")}` }),
 });
 
 export function demoCommand(io: Io = processIo): Command {
@@ -32,10 +34,11 @@ export function demoCommand(io: Io = processIo): Command {
     .addOption(new Option("--answer <text>", "the corrected answer").default(DEMO_ANSWER))
     .addOption(timeoutOption("give up on start-up, teaching or merges after this long", DEMO_TIMEOUT_S))
     .addOption(new Option("--lessons <n>", `then teach n lessons (0-${DEMO_LESSONS.length}) across the nodes and print what each recalls`).default(0))
+    .addOption(new Option("--preset <name>", `the model every node starts from: ${PRESET_NAMES.join(" or ")} (fleet-node --preset)`).default("tiny-gpt2"))
     .option("--keep", "keep the nodes' state folders (printed at the end)")
     .option("--json", "print the report as JSON");
   return actionWith(cmd, demoOptions, async (o) => {
-    const report = await runDemo({ count: o.nodes, question: o.question, answer: o.answer, timeoutMs: o.timeout * 1000, keep: o.keep, lessons: o.lessons }, io, o.json);
+    const report = await runDemo({ count: o.nodes, question: o.question, answer: o.answer, timeoutMs: o.timeout * 1000, keep: o.keep, lessons: o.lessons, preset: o.preset }, io, o.json);
     emit(io, o.json, report, formatReport);
     if (!report.ok) {
       throw new FleetError("CHECK_FAILED", `demo failed:\n  ${report.failures.join("\n  ")}`, {

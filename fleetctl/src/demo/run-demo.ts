@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureDefaultModel } from "../../../node/src/model/default-model.js";
+import { ensureDefaultModel, type PresetName } from "../../../node/src/model/default-model.js";
 import { LocalFleet, type LocalNode } from "../../../node/src/node/local-fleet.js";
 import { FleetError } from "../errors.js";
 import { progressTo, type Io } from "../io.js";
@@ -39,12 +39,14 @@ export interface DemoOptions {
   keep: boolean;
   /** After the story, teach this many lessons across the nodes and report recall (0: none). */
   lessons: number;
+  /** The model every node starts from (fleet-node --preset). */
+  preset: PresetName;
 }
 
 export async function runDemo(o: DemoOptions, io: Io, quiet: boolean): Promise<DemoReport> {
-  ensureModel();
+  ensureModel(o.preset);
   const root = await mkdtemp(join(tmpdir(), "deltafleet-demo-"));
-  const fleet = await LocalFleet.start({ count: o.count, root });
+  const fleet = await LocalFleet.start({ count: o.count, root, extraArgs: ["--preset", o.preset] });
   const view = new ProgressView(io, fleet.nodes.map((n) => n.id), quiet);
   const [teacher, asked] = [fleet.nodes[0]!, fleet.nodes[1]!];
   const logs = followLogs(fleet, teacher, view);
@@ -120,10 +122,10 @@ export async function runDemo(o: DemoOptions, io: Io, quiet: boolean): Promise<D
 
 const address = (n: LocalNode): NodeAddress => ({ host: n.id, nodeId: n.id, address: "127.0.0.1", httpPort: n.httpPort });
 
-/** The embedded default model is built on first use; build it once here rather than in three nodes at once. */
-function ensureModel(): void {
+/** A preset's model is built on first use; build it once here rather than in three nodes at once. */
+function ensureModel(preset: PresetName): void {
   if (process.env.FLEET_NODE_ENTRY) return; // another fleet-node build brings its own model
-  ensureDefaultModel();
+  ensureDefaultModel(undefined, preset);
 }
 
 async function ready(n: LocalNode, deadline: number, problem: () => string | undefined): Promise<void> {

@@ -12,7 +12,7 @@ import { repoRoot } from "../../../test/support/paths.js";
 /** Flags whose default is a value the node could be given, and the option it sets. */
 const VALUE_DEFAULTS: Record<string, keyof RawNodeOptions> = {
   "--port": "port", "--bind": "bind", "--dialect": "dialect", "--http": "http", "--state-dir": "stateDir",
-  "--merge-weight": "mergeWeight", "--rate": "rate", "--log-level": "logLevel",
+  "--merge-weight": "mergeWeight", "--rate": "rate", "--log-level": "logLevel", "--preset": "preset",
 };
 /** Flags whose default is a description (nothing, or something derived at start-up). */
 const DESCRIBED_DEFAULTS: Record<string, keyof RawNodeOptions> = {

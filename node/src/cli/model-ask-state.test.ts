@@ -90,6 +90,23 @@ test("asked with another base model than the node's, the folder's entries are no
   assert.deepEqual(readdirSync(join(n.dir, "entries")).sort(), before, "nothing set aside in the node's folder");
 });
 
+test("a node started with --preset classroom: its folder is asked on that preset's model with no --base, and answers as /ask did", { timeout: 180_000 }, async (t) => {
+  const [spec] = await fleetSpecs(1, scratch());
+  const node = testScope(t).proc(new NodeProc({ ...spec!, extra: ["--preset", "classroom"] }));
+  await node.ready();
+  await node.post("/teach", { question: "What is the capital of France", answer: "Paris" });
+  const said = (await node.post<{ answer: string }>("/ask", { question: "What is the capital of France" })).answer;
+  const { digest } = await node.status();
+  await node.stop();
+  const r = ask("--model", spec!.stateDir, "--json", "What is the capital of France");
+  assert.equal(r.code, 0, r.err);
+  const out = JSON.parse(r.out);
+  assert.match(out.base, /classroom-e\d+-l\d+-seed\d+$/);
+  assert.equal(out.entries, 1);
+  assert.equal(out.digest, digest);
+  assert.equal(out.answer, said);
+});
+
 test("a folder that is neither a model nor a state folder is refused with what each would hold", () => {
   const dir = scratch();
   writeFileSync(join(dir, "notes.txt"), "not a model");

@@ -10,7 +10,7 @@ import { count } from "../node/prompt.js";
 import { loadModel, type LoadedModel } from "../model/load.js";
 import { inferConfig, missingTensors, paramsFromStateDict, stateDictFromParams } from "../model/state-dict.js";
 import { readTorchStateDict, writeTorchStateDict } from "../checkpoint/torch-file.js";
-import { initDefaultModel, PRESET_NAMES, type PresetName } from "../model/default-model.js";
+import { ensureDefaultModel, initDefaultModel, PRESET_NAMES, type PresetName } from "../model/default-model.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { fetchModel, DEFAULT_HUB_URL, HUB_MODEL_FILES } from "../model/fetch.js";
 import { DeltaError, mergeDelta } from "../engine/delta.js";
@@ -127,8 +127,16 @@ function mergeWeight(v: string): number {
  * code 1: the answer is then that of a node which has set it aside, and the user should know.
  */
 async function askStateFolder(dir: string, question: string, gen: AskOptions, o: { base?: string; mergeWeight?: number; json: boolean }): Promise<void> {
-  const model = await Model.load(o.base);
-  const held = await readHeldWeights(model, dir, o.mergeWeight ?? DEFAULT_MERGE_WEIGHT);
+  const mergeWeight = o.mergeWeight ?? DEFAULT_MERGE_WEIGHT;
+  let model = await Model.load(o.base);
+  let held = await readHeldWeights(model, dir, mergeWeight);
+  // Without --base, a folder of a node started with --preset is read on that preset's model: the
+  // entries name their base, and a preset is made the same, bit for bit, on every machine.
+  for (const preset of o.base === undefined && held.otherBases.length > 0 ? PRESET_NAMES : []) {
+    const m = await Model.load(ensureDefaultModel(undefined, preset));
+    const h = await readHeldWeights(m, dir, mergeWeight);
+    if (h.otherBases.length === 0 && h.entries > 0) { model = m; held = h; break; }
+  }
   const r = await model.ask(question, gen);
   const data = {
     ...r, stateDir: dir, base: model.source, baseId: held.baseId, digest: held.digest, entries: held.entries,
@@ -140,7 +148,7 @@ async function askStateFolder(dir: string, question: string, gen: AskOptions, o:
   for (const p of held.problems) say(p);
   say(`the answer is from the ${count(held.entries, "entry", "entries")} a node started on it would keep`);
   if (held.otherBases.length > 0) {
-    say(`entries were made on base model ${held.otherBases.join(", ")}, and ${model.source} is ${held.baseId}: was the node started with another --model? pass it as --base`);
+    say(`entries were made on base model ${held.otherBases.join(", ")}, and ${model.source} is ${held.baseId}: ${o.base === undefined ? "nor is any preset: " : ""}was the node started with another --model? pass it as --base`);
   }
   process.exitCode = 1;
 }
@@ -173,7 +181,7 @@ export function modelCommand(): Command {
       .command("ask <question>")
       .description("answer a question as the course node does (prompt `Q: …\\nA:`); --model STATE_DIR answers from a node's weights, offline")
       .addOption(new Option("--model <m>", "model folder, .pt state dict, or a node's state folder (its --state-dir: answers from the weights that node holds) (default: the embedded tiny-gpt2)"))
-      .addOption(new Option("--base <m>", "with a state folder: the node's base model, its --model (default: the embedded tiny-gpt2)").env(ENV.model))
+      .addOption(new Option("--base <m>", "with a state folder: the node's base model, its --model (default: the preset its entries were made on)").env(ENV.model))
       .addOption(new Option("--merge-weight <w>", `with a state folder: the node's --merge-weight (default: ${DEFAULT_MERGE_WEIGHT})`).env(ENV.mergeWeight).argParser(mergeWeight))
       .option("--json", "print JSON (with a state folder: also the digest the node reports in /status, its entries and problems)", false),
   ).action(action(async (question: string, o: Record<string, any>, c: Command) => {

@@ -5,10 +5,11 @@
 import { Command, Option } from "commander";
 import { createLogger } from "../node/logger.js";
 import {
-  DEFAULT_BIND, DEFAULT_DIALECT, DEFAULT_HTTP, DEFAULT_LOG_LEVEL, DEFAULT_MERGE_WEIGHT, DEFAULT_RATE_BYTES_PER_SEC, DEFAULT_UDP_PORT,
+  DEFAULT_BIND, DEFAULT_DIALECT, DEFAULT_HTTP, DEFAULT_LOG_LEVEL, DEFAULT_MERGE_WEIGHT, DEFAULT_PRESET, DEFAULT_RATE_BYTES_PER_SEC, DEFAULT_UDP_PORT,
   defaultStateDir, ENV, formatRate, resolveNodeOptions, UsageError, type RawNodeOptions,
 } from "../node/options.js";
 import { runPrompt } from "../node/prompt.js";
+import { PRESET_NAMES } from "../model/default-model.js";
 import type { NodeDeps } from "../node/seams.js";
 import { startNode, type RunningNode } from "../node/start.js";
 
@@ -35,7 +36,8 @@ export function configureRun(program: Command, deps: () => Promise<NodeDeps>): C
       "none: trust off, every delta merged", ENV.roster))
     .addOption(opt("--accept-unsigned", "with --roster, merge unsigned deltas from course nodes too (a mixed classroom)", "off", `${ENV.acceptUnsigned}=1`))
     .addOption(opt("--state-dir <dir>", "state folder: the fleet log (entries, checkpoints) the weights are derived from", defaultStateDir("<node-id>"), ENV.stateDir))
-    .addOption(opt("--model <path>", "model folder or .pt to start from when the state folder has none", "the embedded tiny-gpt2", ENV.model))
+    .addOption(opt("--model <path>", "model folder or .pt to start from when the state folder has none", "the preset's", ENV.model))
+    .addOption(opt("--preset <name>", `the model to start from without --model: ${PRESET_NAMES.join(" or ")} (fleet-node model init --preset); the same on every node of a fleet`, DEFAULT_PRESET, ENV.preset))
     .addOption(opt("--merge-weight <w>", "weight of every log entry in the weights (base + w × sum; the same on every node of a fleet)", DEFAULT_MERGE_WEIGHT, ENV.mergeWeight))
     .addOption(opt("--rate <bytes/s>", "send rate limit in bytes per second (500k, 2M)", formatRate(DEFAULT_RATE_BYTES_PER_SEC), ENV.rate))
     .addOption(opt("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", DEFAULT_LOG_LEVEL, ENV.logLevel))

@@ -42,8 +42,14 @@ export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 /** GPT2Config.initializer_range. */
 const INIT_STD = 0.02;
 
-export function defaultModelDir(): string {
-  return process.env.FLEET_MODEL_CACHE ? join(process.env.FLEET_MODEL_CACHE, DEFAULT_MODEL_NAME) : join(homedir(), ".cache", "deltafleet", "models", DEFAULT_MODEL_NAME);
+/** Where a preset's model folder is made on first use (FLEET_MODEL_CACHE, else ~/.cache/deltafleet/models). */
+export function defaultModelDir(preset: PresetName = "tiny-gpt2"): string {
+  const name = PRESETS[preset].modelName;
+  return process.env.FLEET_MODEL_CACHE ? join(process.env.FLEET_MODEL_CACHE, name) : join(homedir(), ".cache", "deltafleet", "models", name);
+}
+
+export function isPresetName(s: string): s is PresetName {
+  return Object.hasOwn(PRESETS, s);
 }
 
 /** xoshiro128** with Box–Muller: N(0, 1) draws, identical on every platform. */
@@ -117,13 +123,14 @@ export function initDefaultModel(dir: string, presetName: PresetName = "tiny-gpt
   return manifest;
 }
 
-/** The default model folder, created on first use (built aside, then renamed into place). */
-export function ensureDefaultModel(dir = defaultModelDir()): string {
+/** A preset's model folder (default: the embedded tiny-gpt2), created on first use (built aside, then renamed into place). */
+export function ensureDefaultModel(dir?: string, preset: PresetName = "tiny-gpt2"): string {
+  dir ??= defaultModelDir(preset);
   if (existsSync(join(dir, "manifest.json"))) return dir;
   mkdirSync(dirname(dir), { recursive: true });
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   try {
-    initDefaultModel(tmp);
+    initDefaultModel(tmp, preset);
     try {
       renameSync(tmp, dir);
     } catch (e) {

@@ -70,3 +70,13 @@ test("--roster (FLEET_ROSTER) turns trust on; --accept-unsigned (FLEET_ACCEPT_UN
   assert.throws(() => resolveNodeOptions("Pi-1", { acceptUnsigned: true }, {}, false), /--accept-unsigned needs --roster/);
   assert.throws(() => resolveNodeOptions("Pi-1", { roster: "r" }, { FLEET_ACCEPT_UNSIGNED: "yes" }, false), /FLEET_ACCEPT_UNSIGNED=yes: must be 1/);
 });
+
+test("--preset (FLEET_PRESET) picks the model to start from, tiny-gpt2 unless told; one model source only", () => {
+  assert.equal(resolveNodeOptions("Pi-1", {}, {}, false).preset, "tiny-gpt2");
+  assert.equal(resolveNodeOptions("Pi-1", {}, { FLEET_PRESET: "classroom" }, false).preset, "classroom");
+  assert.equal(resolveNodeOptions("Pi-1", { preset: "tiny-gpt2" }, { FLEET_PRESET: "classroom" }, false).preset, "tiny-gpt2");
+  assert.throws(() => resolveNodeOptions("Pi-1", { preset: "huge" }, {}, false), (e: unknown) => e instanceof UsageError && /--preset huge: must be one of tiny-gpt2, classroom/.test(e.message));
+  assert.throws(() => resolveNodeOptions("Pi-1", { preset: "classroom", model: "/m" }, {}, false), (e: unknown) => e instanceof UsageError && /both name the model to start from/.test(e.message));
+  // Ansible leaves FLEET_PRESET empty when it mounts a model folder: empty counts as unset.
+  assert.equal(resolveNodeOptions("Pi-1", {}, { FLEET_PRESET: "", FLEET_MODEL: "/model" }, false).model, "/model");
+});

@@ -8,6 +8,7 @@ import { DEFAULT_RATE_BYTES_PER_SEC } from "../overlay/overlay.js";
 import { readApiToken } from "./api-token.js";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./logger.js";
 import { isNodeId, NODE_ID_RULE } from "../util/ids.js";
+import { isPresetName, PRESET_NAMES, type PresetName } from "../model/default-model.js";
 
 // The defaults, as --help states them (cli/run.ts builds its text from these).
 export const DEFAULT_UDP_PORT = 5000;
@@ -17,6 +18,7 @@ export const DEFAULT_DIALECT = "v1";
 export const DEFAULT_MERGE_WEIGHT = 1;
 export { DEFAULT_RATE_BYTES_PER_SEC };
 export const DEFAULT_LOG_LEVEL: LogLevel = "info";
+export const DEFAULT_PRESET: PresetName = "tiny-gpt2";
 /** Relative to the working directory. */
 export const defaultStateDir = (nodeId: string): string => `./state/${nodeId}`;
 
@@ -28,7 +30,7 @@ export class UsageError extends Error {
 /** Flag values as commander hands them over (strings; undefined when absent). */
 export interface RawNodeOptions {
   port?: string; bind?: string; broadcast?: string; peer?: string[]; dialect?: string; http?: string;
-  stateDir?: string; model?: string; mergeWeight?: string; rate?: string; logLevel?: string; logFormat?: string; logFile?: string;
+  stateDir?: string; model?: string; preset?: string; mergeWeight?: string; rate?: string; logLevel?: string; logFormat?: string; logFile?: string;
   apiTokenFile?: string;
   roster?: string;
   /** A boolean flag: commander gives true when present. */
@@ -52,6 +54,8 @@ export interface NodeOptions {
   apiToken: string | undefined;
   stateDir: string;
   model: string | undefined;
+  /** The model preset started from when there is no --model (the same on every node of a fleet). */
+  preset: PresetName;
   mergeWeight: number;
   rateBytesPerSec: number;
   logLevel: LogLevel;
@@ -67,7 +71,7 @@ export interface NodeOptions {
 /** Every setting's environment variable, for --help and for reading. */
 export const ENV: Record<keyof RawNodeOptions | "nodeId", string> = {
   nodeId: "FLEET_NODE_ID", port: "FLEET_PORT", bind: "FLEET_BIND", broadcast: "FLEET_BROADCAST", peer: "FLEET_PEER",
-  dialect: "FLEET_DIALECT", http: "FLEET_HTTP", stateDir: "FLEET_STATE_DIR", model: "FLEET_MODEL",
+  dialect: "FLEET_DIALECT", http: "FLEET_HTTP", stateDir: "FLEET_STATE_DIR", model: "FLEET_MODEL", preset: "FLEET_PRESET",
   mergeWeight: "FLEET_MERGE_WEIGHT", rate: "FLEET_RATE", logLevel: "FLEET_LOG_LEVEL", logFormat: "FLEET_LOG_FORMAT", logFile: "FLEET_LOG_FILE",
   apiTokenFile: "FLEET_API_TOKEN_FILE", roster: "FLEET_ROSTER", acceptUnsigned: "FLEET_ACCEPT_UNSIGNED",
 };
@@ -150,6 +154,10 @@ export function resolveNodeOptions(nodeIdArg: string | undefined, raw: RawNodeOp
   const logFormat = (pick("logFormat") ?? (stdoutIsTty ? "pretty" : "json")) as LogFormat;
   if (logFormat !== "json" && logFormat !== "pretty") problems.push(`--log-format ${String(logFormat)}: must be json or pretty`);
 
+  const presetRaw = pick("preset");
+  if (presetRaw !== undefined && !isPresetName(presetRaw)) problems.push(`--preset ${presetRaw}: must be one of ${PRESET_NAMES.join(", ")}`);
+  if (presetRaw !== undefined && pick("model") !== undefined) problems.push(`--preset ${presetRaw} and --model ${pick("model")} both name the model to start from: give one`);
+
   const roster = pick("roster");
   let acceptUnsigned = raw.acceptUnsigned === true;
   const au = env[ENV.acceptUnsigned];
@@ -164,7 +172,7 @@ export function resolveNodeOptions(nodeIdArg: string | undefined, raw: RawNodeOp
     nodeId: nodeId!, port: port!, bindAddress, bindInterface, broadcastAddress, peers,
     dialect: dialect as NodeOptions["dialect"], http: http!, apiToken,
     stateDir: resolve(pick("stateDir") ?? defaultStateDir(nodeId!)),
-    model: pick("model"), mergeWeight, rateBytesPerSec: rateBytesPerSec!, logLevel, logFormat,
+    model: pick("model"), preset: presetRaw !== undefined && isPresetName(presetRaw) ? presetRaw : DEFAULT_PRESET, mergeWeight, rateBytesPerSec: rateBytesPerSec!, logLevel, logFormat,
     logFile: pick("logFile") === undefined ? undefined : resolve(pick("logFile")!),
     roster: roster === undefined ? undefined : resolve(roster), acceptUnsigned,
   };

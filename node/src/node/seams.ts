@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { AskOptions, AskResult, MergeResult, TeachOptions, TeachResult } from "../model/model.js";
 import type { OverlayStats } from "../overlay/stats.js";
 import type { Params } from "../engine/params.js";
+import type { PresetName } from "../model/default-model.js";
 
 export type { AskOptions, AskResult, MergeResult, TeachResult };
 
@@ -85,7 +86,7 @@ export interface OverlayHandle {
 /** Everything the node program needs from outside itself; tests pass fakes, cli/run.ts the real ones. */
 export interface NodeDeps {
   loadModel(path: string): Promise<EngineModel>;
-  /** Path of the model used when neither --model nor a saved baseline is given. */
-  defaultModelPath(): Promise<string>;
+  /** Path of the preset's model, used when --model is not given. */
+  defaultModelPath(preset: PresetName): Promise<string>;
   startOverlay(opts: OverlayStartOptions): Promise<OverlayHandle>;
 }

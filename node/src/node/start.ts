@@ -52,7 +52,7 @@ export async function startNode(opts: NodeOptions, deps: NodeDeps, nlog: NodeLog
       `THIS NODE IS NOT ON THE ROSTER with its key: its teaches will be refused by every other node; add "${opts.nodeId} ${identity.publicB64}" to ${opts.roster}`);
   };
   if (rosterFile) checkEnrolled(rosterFile.roster);
-  const modelSource = opts.model ?? (await deps.defaultModelPath());
+  const modelSource = opts.model ?? (await deps.defaultModelPath(opts.preset));
   const model = await deps.loadModel(modelSource);
   const savePauseMs = Number(process.env.FLEET_TEST_SAVE_PAUSE_MS ?? 0) || undefined;
   const ledger = await openLog(model, opts.stateDir, savePauseMs ? { writer: pausingWriter(savePauseMs, log) } : {});

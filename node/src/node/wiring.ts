@@ -8,6 +8,6 @@ import type { NodeDeps } from "./seams.js";
 
 export const realDeps: NodeDeps = {
   loadModel: (path) => Model.load(path),
-  defaultModelPath: async () => ensureDefaultModel(),
+  defaultModelPath: async (preset) => ensureDefaultModel(undefined, preset),
   startOverlay: (o) => Overlay.start(o),
 };
