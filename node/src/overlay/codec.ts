@@ -421,6 +421,27 @@ export class IdxRanges {
   }
 }
 
+/** SRC, SEQ and VER of a binary frame and where its body starts; one object reused, since every receiver decodes every chunk on the LAN. */
+const head = { src: "", seq: 0, ver: "", end: 0 };
+
+/** Reads the head shared by chunk and repair frames into `head`; `body` bytes must follow VER before the CRC. */
+function readBinaryHead(b: Buffer, body: number): DecodeFailure | undefined {
+  let o = 3;
+  const srcLen = b[o++]!;
+  if (o + srcLen + 4 + 1 > b.length - 4) return "malformed";
+  head.src = b.toString("latin1", o, o + srcLen);
+  o += srcLen;
+  if (!isWireToken(head.src)) return "bad_src";
+  head.seq = b.readUInt32BE(o); o += 4;
+  const verLen = b[o++]!;
+  if (o + verLen + body > b.length - 4) return "malformed";
+  head.ver = b.toString("latin1", o, o + verLen);
+  o += verLen;
+  if (!isWireToken(head.ver)) return "bad_ver";
+  head.end = o;
+  return undefined;
+}
+
 function decodeBinary(buf: Uint8Array): Decoded {
   if (buf.length < BIN_FIXED_OVERHEAD_BYTES + 2) return fail("malformed");
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -428,18 +449,10 @@ function decodeBinary(buf: Uint8Array): Decoded {
   if (b[1] !== BIN_VERSION) return fail("version");
   if (b[2] === BIN_TYPE_REPAIR) return decodeRepair(b);
   if (b[2] !== BIN_TYPE_CHUNK) return fail("unknown_type");
-  let o = 3;
-  const srcLen = b[o++]!;
-  if (o + srcLen + 4 + 1 > b.length - 4) return fail("malformed");
-  const src = b.toString("latin1", o, o + srcLen);
-  o += srcLen;
-  if (!isWireToken(src)) return fail("bad_src");
-  const seq = b.readUInt32BE(o); o += 4;
-  const verLen = b[o++]!;
-  if (o + verLen + 8 > b.length - 4) return fail("malformed");
-  const ver = b.toString("latin1", o, o + verLen);
-  o += verLen;
-  if (!isWireToken(ver)) return fail("bad_ver");
+  const bad = readBinaryHead(b, 8);
+  if (bad) return fail(bad);
+  const { src, seq, ver } = head;
+  let o = head.end;
   const idx = b.readUInt32BE(o); o += 4;
   const total = b.readUInt32BE(o); o += 4;
   if (total < 1 || total > MAX_CHUNKS_ON_WIRE) return fail("bad_number");
@@ -460,19 +473,11 @@ function decodeBinary(buf: Uint8Array): Decoded {
  */
 function decodeRepair(b: Buffer): Decoded {
   if (b.length < BIN_REPAIR_FIXED_OVERHEAD_BYTES + 2) return fail("malformed");
-  let o = 3;
-  const srcLen = b[o++]!;
-  if (o + srcLen + 4 + 1 > b.length - 4) return fail("malformed");
-  const src = b.toString("latin1", o, o + srcLen);
-  o += srcLen;
-  if (!isWireToken(src)) return fail("bad_src");
-  const seq = b.readUInt32BE(o); o += 4;
-  const verLen = b[o++]!;
   // block, k, symbol, tailLen and at least one payload byte
-  if (o + verLen + 8 + 1 > b.length - 4) return fail("malformed");
-  const ver = b.toString("latin1", o, o + verLen);
-  o += verLen;
-  if (!isWireToken(ver)) return fail("bad_ver");
+  const bad = readBinaryHead(b, 8 + 1);
+  if (bad) return fail(bad);
+  const { src, seq, ver } = head;
+  let o = head.end;
   const block = b.readUInt32BE(o); o += 4;
   const k = b[o++]!;
   const symbol = b[o++]!;
