@@ -10,8 +10,7 @@ import { emit, processIo, type Io } from "../io.js";
 import { formatReport } from "../demo/report.js";
 import { DEMO_ANSWER, DEMO_MAX_NODES, DEMO_MIN_NODES, DEMO_NODES, DEMO_QUESTION, DEMO_TIMEOUT_S, runDemo } from "../demo/run-demo.js";
 import { DEMO_LESSONS } from "../demo/lessons-run.js";
-import { PRESET_NAMES, type PresetName } from "../../../node/src/model/default-model.js";
-import { actionWith, flag, LONG_WAIT_MAX_S, seconds, text, timeoutOption, wholeNumber } from "./options.js";
+import { actionWith, flag, LONG_WAIT_MAX_S, preset, presetOption, seconds, text, timeoutOption, wholeNumber } from "./options.js";
 
 export type { DemoReport } from "../demo/report.js";
 
@@ -23,7 +22,7 @@ const demoOptions = z.object({
   keep: flag,
   json: flag,
   lessons: wholeNumber(0, DEMO_LESSONS.length),
-  preset: z.enum(PRESET_NAMES as [PresetName, ...PresetName[]], { error: `is not a preset: ${PRESET_NAMES.join(", ")}` }),
+  preset,
 });
 
 export function demoCommand(io: Io = processIo): Command {
@@ -34,7 +33,7 @@ export function demoCommand(io: Io = processIo): Command {
     .addOption(new Option("--answer <text>", "the corrected answer").default(DEMO_ANSWER))
     .addOption(timeoutOption("give up on start-up, teaching or merges after this long", DEMO_TIMEOUT_S))
     .addOption(new Option("--lessons <n>", `then teach n lessons (0-${DEMO_LESSONS.length}) across the nodes and print what each recalls`).default(0))
-    .addOption(new Option("--preset <name>", `the model every node starts from: ${PRESET_NAMES.join(" or ")} (fleet-node --preset)`).default("tiny-gpt2"))
+    .addOption(presetOption("the model every node starts from"))
     .option("--keep", "keep the nodes' state folders (printed at the end)")
     .option("--json", "print the report as JSON");
   return actionWith(cmd, demoOptions, async (o) => {

@@ -5,7 +5,7 @@ import { fleetRepoRoot } from "../paths.js";
 import { ARCHES, archTag, DEFAULT_NODE_IMAGE, DEFAULT_SIM_IMAGE, readArches, type Arch } from "../image/arch.js";
 import { buildImages } from "../image/build.js";
 import { SMOKE_TIMEOUT_S, smokeImage } from "../image/smoke.js";
-import { actionWith, flag, LONG_WAIT_MAX_S, seconds, timeoutOption } from "./options.js";
+import { actionWith, flag, LONG_WAIT_MAX_S, preset, presetOption, seconds, timeoutOption } from "./options.js";
 
 /** --arch: "arm64", "amd64", a comma list or "all". */
 const arches = z.string().transform((spec, ctx): Arch[] => {
@@ -19,6 +19,7 @@ const buildOptions = z.object({ arch: arches, tag: z.string(), sim: flag, simTag
 const smokeOptions = z.object({
   arch: arches.refine((a) => a.length === 1, "smoke one architecture at a time"),
   image: z.string().optional(),
+  preset,
   timeout: seconds(LONG_WAIT_MAX_S),
   json: flag,
 });
@@ -50,16 +51,17 @@ export function imageCommand(io: Io = processIo): Command {
     .description("run the image (under qemu for another architecture): /health, /ready, one generated answer, /metrics, Docker's healthcheck")
     .option("--arch <arch>", "arm64 or amd64", "arm64")
     .option("--image <tag>", "the image to try (default: the --arch image of fleetctl image build)")
+    .addOption(presetOption("the model the node runs (classroom is made at its first start)"))
     .addOption(timeoutOption("how long the whole check may take", SMOKE_TIMEOUT_S))
     .option("--json", "print the result as JSON");
   actionWith(smoke, smokeOptions, async (opts) => {
     const arch = opts.arch[0]!;
     const r = await smokeImage({
-      image: opts.image ?? archTag(DEFAULT_NODE_IMAGE, arch), arch, timeoutMs: opts.timeout * 1000,
+      image: opts.image ?? archTag(DEFAULT_NODE_IMAGE, arch), arch, preset: opts.preset, timeoutMs: opts.timeout * 1000,
       onStep: progressTo(io, opts.json),
     });
     emit(io, opts.json, r, (d) =>
-      `\n${d.image} (${d.arch}) works: ready after ${(d.readyMs / 1000).toFixed(1)} s, answered ${JSON.stringify(d.answer)} in ${d.askMs} ms, ` +
+      `\n${d.image} (${d.arch}, ${d.preset}) works: ready after ${(d.readyMs / 1000).toFixed(1)} s, answered ${JSON.stringify(d.answer)} in ${d.askMs} ms, ` +
       `${d.metricFamilies} fleet_ metric families, healthy after ${(d.healthyMs / 1000).toFixed(1)} s\n`,
     );
   });

@@ -6,6 +6,7 @@
 import { Option, type Command } from "commander";
 import { z } from "zod";
 import { usageError } from "../errors.js";
+import { PRESET_NAMES, type PresetName } from "../../../node/src/model/default-model.js";
 
 const numeric = (v: unknown): unknown => (typeof v === "string" && v.trim() !== "" ? Number(v) : v);
 
@@ -49,6 +50,13 @@ export function seconds(max: number) {
 
 /** The longest any command waits for a fleet (to merge, to start under emulation): an hour. A
  * bare --timeout above it is more likely milliseconds than patience. */
+/** --preset: one of the node's model presets (fleet-node --preset). */
+export const preset = z.enum(PRESET_NAMES as [PresetName, ...PresetName[]], { error: `is not a preset: ${PRESET_NAMES.join(", ")}` });
+
+export function presetOption(what: string): Option {
+  return new Option("--preset <name>", `${what}: ${PRESET_NAMES.join(" or ")} (fleet-node --preset)`).default("tiny-gpt2");
+}
+
 export const LONG_WAIT_MAX_S = 3600;
 
 /** --timeout, declared alike on every command; the help shows the default the command really uses. */

@@ -24,17 +24,20 @@ test("fleetctl image build --arch all --sim: a node image per architecture, the 
   assert.ok(images.some((i) => i.kind === "pi-sim"), "the simulated-Pi image");
 });
 
-test("each image starts, is healthy, and generates with ONNX Runtime the answer the other architecture gives", { skip, timeout: 15 * 60_000 }, async (t) => {
-  const smoke: Record<string, SmokeResult> = {};
-  for (const arch of ["amd64", "arm64"]) {
-    const r = await fleetctl("image", "smoke", "--arch", arch, "--timeout", "600", "--json");
-    assert.equal(r.code, 0, `image smoke --arch ${arch}`);
-    smoke[arch] = JSON.parse(r.stdout) as SmokeResult;
-    t.diagnostic(`${arch}: ready after ${smoke[arch]!.readyMs} ms, answered ${JSON.stringify(smoke[arch]!.answer)} in ${smoke[arch]!.askMs} ms`);
+test("each image starts, is healthy, and generates with ONNX Runtime the answer the other architecture gives, on every preset", { skip, timeout: 20 * 60_000 }, async (t) => {
+  for (const preset of ["tiny-gpt2", "classroom"]) {
+    const smoke: Record<string, SmokeResult> = {};
+    for (const arch of ["amd64", "arm64"]) {
+      const r = await fleetctl("image", "smoke", "--arch", arch, "--preset", preset, "--timeout", "600", "--json");
+      assert.equal(r.code, 0, `image smoke --arch ${arch} --preset ${preset}`);
+      smoke[arch] = JSON.parse(r.stdout) as SmokeResult;
+      t.diagnostic(`${arch} ${preset}: ready after ${smoke[arch]!.readyMs} ms, answered ${JSON.stringify(smoke[arch]!.answer)} in ${smoke[arch]!.askMs} ms`);
+    }
+    // Both images make the preset from the same seed (tiny-gpt2 at build, classroom at the node's
+    // first start) and run greedy decoding on it: the same weights and the same answer, whatever
+    // the processor.
+    assert.equal(smoke.arm64!.fingerprint, smoke.amd64!.fingerprint, preset);
+    assert.match(smoke.arm64!.fingerprint, /\S/);
+    assert.equal(smoke.arm64!.answer, smoke.amd64!.answer, preset);
   }
-  // Both images make the embedded default model from the same seed and run greedy decoding on it:
-  // the same weights and the same answer, whatever the processor.
-  assert.equal(smoke.arm64!.fingerprint, smoke.amd64!.fingerprint);
-  assert.match(smoke.arm64!.fingerprint, /\S/);
-  assert.equal(smoke.arm64!.answer, smoke.amd64!.answer);
 });

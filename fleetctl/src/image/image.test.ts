@@ -3,7 +3,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, existsSync } from "node:fs";
+import { mkdirSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDirs } from "../../../test/support/temp-dirs.js";
 import { FleetError } from "../errors.js";
@@ -11,7 +11,7 @@ import { archTag, nativeArch, readArches } from "./arch.js";
 import { memoryIo } from "../io.js";
 import { runCli } from "../main.js";
 import { raspberryPiCpuinfo } from "./emulated-cpuinfo.js";
-import { pruneNativeBinaries, shippedFile } from "./stage.js";
+import { pruneNativeBinaries, pruneUnloadedFiles, shippedFile } from "./stage.js";
 
 const scratch = tempDirs("deltafleet-prune-");
 
@@ -32,6 +32,8 @@ test("an unknown --arch is a usage error naming it", async () => {
   assert.match(io.stderr(), /--arch armv7: armv7 is not one of amd64, arm64 \(or all\)/);
   assert.equal(await runCli(["image", "smoke", "--arch", "all"], io), 2);
   assert.match(io.stderr(), /--arch all: smoke one architecture at a time/);
+  assert.equal(await runCli(["image", "smoke", "--preset", "gpt-4"], io), 2);
+  assert.match(io.stderr(), /--preset gpt-4: .*is not a preset: tiny-gpt2, classroom/);
 });
 
 test("each architecture's image gets its own tag beside the plain one", () => {
@@ -57,6 +59,27 @@ test("only the target's ONNX Runtime binary is kept; a target without one is an 
   assert.ok(existsSync(join(bin, "linux", "arm64")));
   assert.ok(!existsSync(join(bin, "darwin")), "an emptied OS folder goes too");
   assert.throws(() => pruneNativeBinaries(nm, "amd64"), (e: unknown) => e instanceof FleetError && /no linux\/x64 binary/.test(e.message));
+});
+
+test("the packages' sources, types, maps, docs and tests leave the image; code, JSON, native addons and licences stay", () => {
+  const nm = scratch();
+  const files: Record<string, boolean> = {
+    "pino/pino.js": true, "pino/package.json": true, "pino/pino.d.ts": false, "pino/README.md": false, "pino/LICENSE": true,
+    "pino/docs/api.md": false, "pino/test/basic.test.js": false, "pino/lib/tools.js": true, "pino/lib/tools.js.map": false,
+    "zod/src/index.ts": false, "zod/v4/index.cjs": true, "zod/v4/index.d.cts": false, "zod/LICENSE.md": true,
+    "@huggingface/tokenizers/index.js": true, "@huggingface/tokenizers/tokenizers.linux-x64-gnu.node": true,
+    "@huggingface/tokenizers/examples/demo.js": false,
+    // A package that happens to be called "test", and one nested under another package's node_modules.
+    "test/index.js": true, "pino-pretty/node_modules/sonic-boom/index.js": true, "pino-pretty/node_modules/sonic-boom/test/a.js": false,
+  };
+  for (const [p, _] of Object.entries(files)) {
+    mkdirSync(join(nm, p, ".."), { recursive: true });
+    writeFileSync(join(nm, p), "x".repeat(10));
+  }
+  const gone = pruneUnloadedFiles(nm);
+  for (const [p, kept] of Object.entries(files)) assert.equal(existsSync(join(nm, p)), kept, `${p} ${kept ? "stays" : "goes"}`);
+  const removed = Object.values(files).filter((k) => !k).length;
+  assert.deepEqual(gone, { files: removed, bytes: removed * 10 });
 });
 
 test("an emulated Pi is shown a Cortex-A72 per host CPU, as a Raspberry Pi 4 reports them", () => {

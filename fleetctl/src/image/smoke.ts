@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FleetError } from "../errors.js";
+import type { PresetName } from "../../../node/src/model/default-model.js";
 import { nativeArch, type Arch } from "./arch.js";
 import { docker, dockerOk, imageArch, requireEngine } from "../docker.js";
 import { raspberryPiCpuinfo } from "./emulated-cpuinfo.js";
@@ -19,6 +20,8 @@ export const SMOKE_TIMEOUT_S = 300;
 export interface SmokeOptions {
   image: string;
   arch: Arch;
+  /** The model the node runs (FLEET_PRESET); presets other than the default are made at its first start. */
+  preset?: PresetName;
   timeoutMs: number;
   onStep?: (line: string) => void;
 }
@@ -26,6 +29,7 @@ export interface SmokeOptions {
 export interface SmokeResult {
   image: string;
   arch: Arch;
+  preset: PresetName;
   /** Milliseconds from `docker run` to each milestone. */
   healthMs: number;
   readyMs: number;
@@ -38,6 +42,7 @@ export interface SmokeResult {
 
 export async function smokeImage(o: SmokeOptions): Promise<SmokeResult> {
   const step = o.onStep ?? (() => {});
+  const preset = o.preset ?? "tiny-gpt2";
   await requireEngine();
   const arch = await imageArch(o.image);
   if (arch === undefined) throw new FleetError("IMAGE_FAILED", `there is no image ${o.image}`, { suggestion: `fleetctl image build --arch ${o.arch}` });
@@ -51,13 +56,13 @@ export async function smokeImage(o: SmokeOptions): Promise<SmokeResult> {
   const scratch = emulated ? mkdtempSync(join(tmpdir(), "deltafleet-smoke-")) : undefined;
   const cpuinfo = scratch && join(scratch, "cpuinfo");
   if (cpuinfo) writeFileSync(cpuinfo, raspberryPiCpuinfo());
-  step(`starting ${o.image} as ${name} (HTTP 127.0.0.1:${http}, UDP ${udp}${emulated ? ", under qemu with a Pi 4's /proc/cpuinfo" : ""})`);
+  step(`starting ${o.image} (${preset}) as ${name} (HTTP 127.0.0.1:${http}, UDP ${udp}${emulated ? ", under qemu with a Pi 4's /proc/cpuinfo" : ""})`);
   try {
     await dockerOk([
       "run", "--detach", "--name", name, "--platform", `linux/${o.arch}`, "--network", "host",
       ...(cpuinfo ? ["--volume", `${cpuinfo}:/proc/cpuinfo:ro`] : []),
       "--env", `FLEET_NODE_ID=smoke-${o.arch}`, "--env", `FLEET_HTTP=127.0.0.1:${http}`, "--env", `FLEET_PORT=${udp}`,
-      "--env", "FLEET_BIND=127.0.0.1", "--env", "FLEET_BROADCAST=127.255.255.255",
+      "--env", "FLEET_BIND=127.0.0.1", "--env", "FLEET_BROADCAST=127.255.255.255", "--env", `FLEET_PRESET=${preset}`,
       o.image,
     ], `starting the ${o.arch} node`, { code: "IMAGE_FAILED" });
     const base = `http://127.0.0.1:${http}`;
@@ -80,7 +85,7 @@ export async function smokeImage(o: SmokeOptions): Promise<SmokeResult> {
     const healthyMs = await until(deadline, "Docker's HEALTHCHECK to report healthy", async () =>
       (await dockerOk(["inspect", "--format", "{{.State.Health.Status}}", name], "reading the health status", { code: "IMAGE_FAILED" })) === "healthy", name) - t0;
     step(`Docker reports it healthy after ${healthyMs} ms`);
-    return { image: o.image, arch: o.arch, healthMs, readyMs, healthyMs, askMs, answer: ask.answer, fingerprint: status.fingerprint ?? "", metricFamilies: families.size };
+    return { image: o.image, arch: o.arch, preset, healthMs, readyMs, healthyMs, askMs, answer: ask.answer, fingerprint: status.fingerprint ?? "", metricFamilies: families.size };
   } finally {
     await docker(["rm", "--force", "--volumes", name], { timeoutMs: 60_000 });
     if (scratch) rmSync(scratch, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // Runtime's native binaries for the target architecture only (the package ships every OS and CPU:
 // 288 MB, of which a Pi needs 25).
 
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { FleetError } from "../errors.js";
 import { run } from "../exec.js";
@@ -49,6 +49,57 @@ export async function stageNodeContext(o: StageOptions): Promise<void> {
   }
   const removed = pruneNativeBinaries(join(app, "node_modules"), o.arch);
   step(`kept ONNX Runtime for linux/${nodeArchName(o.arch)} only (removed ${removed.length} other builds)`);
+  const pruned = pruneUnloadedFiles(join(app, "node_modules"));
+  step(`removed ${pruned.files} files no running program loads (${(pruned.bytes / 1e6).toFixed(1)} MB: sources, types, maps, docs, tests)`);
+}
+
+/** Folders of an npm package a running program never loads (pino's docs, bintrees' tests, ...). */
+const UNLOADED_DIRS = new Set(["test", "tests", "__tests__", "example", "examples", "docs"]);
+/** Node 20 loads .js, .cjs, .mjs, .json and .node; TypeScript sources and declarations, source maps and Markdown are for people and editors. */
+const UNLOADED_FILE = /\.(?:[cm]?ts|map|md|markdown)$/i;
+/** Licences stay whatever their extension: the image redistributes the packages. */
+const LICENCE = /^(?:licen[cs]e|copying|notice)/i;
+
+/**
+ * Removes what the packages ship for their developers: the Pi image's size budget (250 MB) is
+ * spent on what runs. Returns how many files and bytes went.
+ */
+export function pruneUnloadedFiles(nodeModules: string): { files: number; bytes: number } {
+  const gone = { files: 0, bytes: 0 };
+  // "modules": a node_modules folder (its folders are packages or @scopes); "scope": an @scope
+  // folder; "package": inside a package. Only inside a package is `test` a folder of tests.
+  const visit = (dir: string, kind: "modules" | "scope" | "package"): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (kind === "package" && UNLOADED_DIRS.has(entry.name)) {
+          const size = treeSize(path);
+          gone.files += size.files;
+          gone.bytes += size.bytes;
+          rmSync(path, { recursive: true, force: true });
+        } else if (kind === "package" && entry.name === "node_modules") visit(path, "modules");
+        else if (kind === "modules" && entry.name.startsWith("@")) visit(path, "scope");
+        else visit(path, "package");
+      } else if (entry.isFile() && kind === "package" && UNLOADED_FILE.test(entry.name) && !LICENCE.test(entry.name)) {
+        gone.files++;
+        gone.bytes += statSync(path).size;
+        rmSync(path);
+      }
+    }
+  };
+  visit(nodeModules, "modules");
+  return gone;
+}
+
+function treeSize(dir: string): { files: number; bytes: number } {
+  let files = 0;
+  let bytes = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    files++;
+    bytes += statSync(join(entry.parentPath ?? entry.path, entry.name)).size;
+  }
+  return { files, bytes };
 }
 
 /**
