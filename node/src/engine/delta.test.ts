@@ -102,3 +102,25 @@ test("the real course deltas change what the spec says they change", () => {
   assert.deepEqual([...d.get("lm_head.weight")!.data], [...wte]);
   assert.ok(readFileSync(DELTAS[1]!).length > 400_000);
 });
+
+test("a delta told which tensors were trained is the delta of the whole model, without reading the rest — unless the carry holds something for them", () => {
+  const baseline = viewParams(TINY_GPT2);
+  baseline.flat.forEach((_, i) => (baseline.flat[i] = Math.sin(i)));
+  const now = viewParams(TINY_GPT2, baseline.flat.slice());
+  const specs = paramSpecs(TINY_GPT2);
+  const trainedSpec = specs.find((s) => s.key.endsWith("ln_f.weight"))!;
+  for (let i = 0; i < trainedSpec.size; i++) now.flat[trainedSpec.offset + i]! += 0.01 * (i + 1);
+  const trained = new Set([trainedSpec.key]);
+  const whole = makeDelta(baseline, now);
+  const told = makeDelta(baseline, now, undefined, trained);
+  assert.deepEqual([...told.delta.keys()], [...whole.delta.keys()]);
+  assert.deepEqual(told.delta.get(trainedSpec.key), whole.delta.get(trainedSpec.key));
+  assert.deepEqual(told.residual, whole.residual);
+  // What an earlier delta could not carry on a frozen tensor still goes out with this one.
+  const carry = new Float32Array(now.flat.length);
+  const wte = specs.find((s) => s.key === "transformer.wte.weight")!;
+  carry[wte.offset + 3] = 0.5;
+  const withCarry = makeDelta(baseline, now, carry, trained);
+  assert.deepEqual([...withCarry.delta.keys()].sort(), [...makeDelta(baseline, now, carry).delta.keys()].sort());
+  assert.ok(withCarry.delta.has("transformer.wte.weight"));
+});

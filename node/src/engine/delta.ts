@@ -30,11 +30,17 @@ export interface MadeDelta {
   residual: Float32Array;
 }
 
-/** change = now − baseline (+ carry); delta = fp16(change) for tensors whose ‖change‖ > 1e-6. */
-export function makeDelta(baseline: Params, now: Params, carry?: Float32Array): MadeDelta {
+/**
+ * change = now − baseline (+ carry); delta = fp16(change) for tensors whose ‖change‖ > 1e-6.
+ * `trained` names the only tensors `now` may differ from `baseline` in (a teach with the embedding
+ * frozen): the others are skipped while the carry holds nothing for them (the same result, without
+ * reading 3.2 M embedding values per check at classroom width).
+ */
+export function makeDelta(baseline: Params, now: Params, carry?: Float32Array, trained?: ReadonlySet<string>): MadeDelta {
   const delta: StateDict = new Map();
   const residual = new Float32Array(now.flat.length);
   for (const spec of paramSpecs(now.config)) {
+    if (trained && !trained.has(spec.key) && !(carry && anyNonZero(carry, spec.offset, spec.size))) continue;
     const change = new Float32Array(spec.size); // (spec.shape)
     let sq = 0;
     for (let i = 0; i < spec.size; i++) {
@@ -55,6 +61,11 @@ export function makeDelta(baseline: Params, now: Params, carry?: Float32Array): 
     for (const [tied, source] of Object.entries(TIED_KEYS)) if (source === spec.key && now.config.tie_word_embeddings) delta.set(tied, tensor);
   }
   return { delta, residual };
+}
+
+function anyNonZero(xs: Float32Array, offset: number, size: number): boolean {
+  for (let i = offset; i < offset + size; i++) if (xs[i] !== 0) return true;
+  return false;
 }
 
 export interface MergeReport {

@@ -11,6 +11,7 @@ import { geluBackward, geluForward } from "./layers/gelu.js";
 import { residualForward } from "./layers/residual.js";
 import { lmHeadBackward, lmHeadForward } from "./layers/lm-head.js";
 import { crossEntropyForwardBackward } from "./layers/cross-entropy.js";
+import type { WorkingVocabulary } from "./working-vocabulary.js";
 
 interface LayerActs {
   ln1: Float32Array; // (T, C)
@@ -65,8 +66,9 @@ export function createWorkspace(params: Params, T: number): Workspace {
 /**
  * Fills ws with every activation and ws.logits (T, V) for the tokens. With `rows`, only those
  * positions' logits are computed (the LM head is most of the work; a masked loss reads no others).
+ * With `vocab`, only its K tokens are scored: ws.logits is (T, K) then.
  */
-export function forward(params: Params, tokens: ArrayLike<number>, ws: Workspace, rows?: ArrayLike<number>): Float32Array {
+export function forward(params: Params, tokens: ArrayLike<number>, ws: Workspace, rows?: ArrayLike<number>, vocab?: WorkingVocabulary): Float32Array {
   const { n_embd: C, n_head: NH, vocab_size: V, layer_norm_epsilon: eps } = params.config;
   const T = ws.T;
   if (tokens.length !== T) throw new Error(`forward: ${tokens.length} tokens for a workspace of ${T}`);
@@ -91,7 +93,7 @@ export function forward(params: Params, tokens: ArrayLike<number>, ws: Workspace
     residual = a.res3;
   });
   layernormForward(ws.lnf, ws.lnfMean, ws.lnfRstd, residual, params.lnf_w, params.lnf_b, T, C, eps);
-  lmHeadForward(ws.logits, ws.lnf, params.wte, T, C, V, rows);
+  lmHeadForward(ws.logits, ws.lnf, params.wte, T, C, V, rows, vocab?.ids);
   return ws.logits;
 }
 
@@ -110,9 +112,13 @@ export function nextTokenTargets(tokens: ArrayLike<number>, fromPosition = 0): {
   return { targets, weights };
 }
 
-/** Mean cross-entropy of the last forward; fills ws.dlogits for backward. */
-export function loss(params: Params, ws: Workspace, targets: ArrayLike<number>, weights: ArrayLike<number>): number {
-  return crossEntropyForwardBackward(ws.dlogits, ws.logits, targets, weights, ws.T, params.config.vocab_size);
+/**
+ * Mean cross-entropy of the last forward; fills ws.dlogits for backward. With the forward's `vocab`,
+ * the softmax is over its tokens only (every weighted target must be one of them).
+ */
+export function loss(params: Params, ws: Workspace, targets: ArrayLike<number>, weights: ArrayLike<number>, vocab?: WorkingVocabulary): number {
+  if (!vocab) return crossEntropyForwardBackward(ws.dlogits, ws.logits, targets, weights, ws.T, params.config.vocab_size);
+  return crossEntropyForwardBackward(ws.dlogits, ws.logits, vocab.mapTargets(targets, weights), weights, ws.T, vocab.size);
 }
 
 /** Scratch for the backward pass: one set of activation gradients, reused layer by layer. */
@@ -136,6 +142,8 @@ const scratchCache = new WeakMap<Workspace, BackwardScratch>();
 export interface BackwardOptions {
   /** The token and position embeddings are frozen: their gradients are left untouched (and not computed). */
   frozenEmbeddings?: boolean;
+  /** The working vocabulary the forward scored (frozen embeddings only). */
+  vocab?: WorkingVocabulary;
 }
 
 /**
@@ -150,7 +158,8 @@ export function backward(params: Params, grads: Params, tokens: ArrayLike<number
   const { dres, dln, dfchGelu, dfch, datty, dqkv, datt } = s;
   dres.fill(0);
   dln.fill(0);
-  lmHeadBackward(dln, opts.frozenEmbeddings ? null : grads.wte, ws.dlogits, ws.lnf, params.wte, T, C, V, rows);
+  if (opts.vocab && !opts.frozenEmbeddings) throw new Error("backward: a working vocabulary needs frozen embeddings");
+  lmHeadBackward(dln, opts.frozenEmbeddings ? null : grads.wte, ws.dlogits, ws.lnf, params.wte, T, C, V, rows, opts.vocab?.ids);
   const last = L > 0 ? ws.layers[L - 1]!.res3 : ws.encoded;
   layernormBackward(dres, grads.lnf_w, grads.lnf_b, dln, last, params.lnf_w, ws.lnfMean, ws.lnfRstd, T, C);
   for (let l = L - 1; l >= 0; l--) {

@@ -1,5 +1,5 @@
 // Backward is the derivative of forward: central finite differences on a small random GPT-2,
-// for a few entries of every parameter tensor.
+// for a few entries of every parameter tensor (the whole softmax, and a working vocabulary's).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -7,6 +7,7 @@ import { backward, createWorkspace, forward, loss, nextTokenTargets } from "./gp
 import { paramSpecs, viewParams } from "./params.js";
 import type { Gpt2Config } from "./config.js";
 import { seededRandom } from "../util/seeded-random.js";
+import { WorkingVocabulary } from "./working-vocabulary.js";
 
 const config: Gpt2Config = { vocab_size: 23, n_positions: 16, n_embd: 8, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5, tie_word_embeddings: true };
 const tokens = [3, 17, 5, 5, 22, 0, 9, 14];
@@ -41,4 +42,43 @@ test("analytic gradients match central differences for every parameter tensor", 
       assert.ok(Math.abs(numeric - analytic) <= 2e-3 + 2e-2 * Math.abs(numeric), `${spec.key}[${i}]: analytic ${analytic}, numeric ${numeric}`);
     }
   }
+});
+
+test("with the embedding frozen and a working vocabulary, backward is the derivative of the softmax over those tokens", () => {
+  const rnd = seededRandom(11);
+  const params = viewParams(config);
+  for (let i = 0; i < params.flat.length; i++) params.flat[i] = (rnd() - 0.5) * 0.6;
+  const ws = createWorkspace(params, tokens.length);
+  const { targets, weights } = nextTokenTargets(tokens, 2);
+  const vocab = new WorkingVocabulary(config.vocab_size);
+  for (const t of [...targets.filter((_, i) => weights[i])]) vocab.add(t);
+  for (const t of [1, 2, 20]) vocab.add(t);
+  const rows = [...weights.keys()].filter((t) => weights[t]);
+  const lossAt = () => {
+    forward(params, tokens, ws, rows, vocab);
+    return loss(params, ws, targets, weights, vocab);
+  };
+  lossAt();
+  const grads = viewParams(config);
+  backward(params, grads, tokens, ws, rows, { frozenEmbeddings: true, vocab });
+  const h = 1e-3;
+  for (const spec of paramSpecs(config)) {
+    const embedding = spec.key === "transformer.wte.weight" || spec.key === "transformer.wpe.weight";
+    for (const i of [0, Math.floor(spec.size / 2), spec.size - 1]) {
+      const j = spec.offset + i;
+      if (embedding) {
+        assert.equal(grads.flat[j], 0, `${spec.key} is frozen`);
+        continue;
+      }
+      const keep = params.flat[j]!;
+      params.flat[j] = keep + h;
+      const up = lossAt();
+      params.flat[j] = keep - h;
+      const down = lossAt();
+      params.flat[j] = keep;
+      const numeric = (up - down) / (2 * h);
+      assert.ok(Math.abs(numeric - grads.flat[j]!) <= 2e-3 + 2e-2 * Math.abs(numeric), `${spec.key}[${i}]: analytic ${grads.flat[j]}, numeric ${numeric}`);
+    }
+  }
+  assert.throws(() => backward(params, grads, tokens, ws, rows, { vocab }), /needs frozen embeddings/);
 });

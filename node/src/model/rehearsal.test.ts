@@ -22,9 +22,8 @@ test("on the classroom preset a teach after lessons A and B keeps A and B, asked
   initDefaultModel(dir, "classroom");
   const m = await Model.load(dir);
   const held: Array<{ question: string; answer: string }> = [];
-  // lr 0.05: measured on this preset (bench:lessons --lr), the default 0.02 needs more steps.
   for (const [question, answer] of [["What is the capital of France", "Paris"], ["Who wrote Hamlet", "Shakespeare"], ["What is 7 times 8", "56"]] as const) {
-    const r = await m.teach(question, answer, { rehearse: held, lr: 0.05 });
+    const r = await m.teach(question, answer, { rehearse: held });
     assert.equal(r.learned, true, `${question} → ${r.answer}`);
     assert.equal(r.rehearsed, held.length);
     assert.deepEqual(r.notKept, []);
@@ -39,15 +38,17 @@ test("a teach whose rehearsal cannot hold every lesson names the ones it lost, a
   const m = await Model.load(dir);
   const held: Array<{ question: string; answer: string }> = [];
   let reported = false;
-  // 30 steps at the default lr: too few for this preset to keep everything (bench:lessons).
-  for (const [question, answer] of [["What is the capital of France", "Paris"], ["Who wrote Hamlet", "Shakespeare"], ["What is 7 times 8", "56"], ["What do bees make", "honey"]] as const) {
-    const r = await m.teach(question, answer, { rehearse: held, maxSteps: 30 });
+  // 12 steps at the default lr: enough for the first four, too few to keep them all beside a fifth.
+  const lessons = [["What is the capital of France", "Paris"], ["Who wrote Hamlet", "Shakespeare"], ["What is 7 times 8", "56"], ["What do bees make", "honey"],
+    ["What is the largest planet", "Jupiter"], ["How many legs does a spider have", "8"]] as const;
+  for (const [question, answer] of lessons) {
+    const r = await m.teach(question, answer, { rehearse: held, maxSteps: 12 });
     const kept = await recalled(m, held);
     assert.deepEqual([...r.notKept].sort(), held.map((l) => l.question).filter((q) => !kept.includes(q)).sort(), `teach of ${question}`);
     reported ||= r.notKept.length > 0;
     held.push({ question, answer });
   }
-  assert.ok(reported, "in 30 steps some teach must report a lost lesson");
+  assert.ok(reported, "in 12 steps some teach must report a lost lesson");
 });
 
 test("tiny-gpt2 does not rehearse: two numbers wide it holds about one lesson, and the new one comes first", async () => {

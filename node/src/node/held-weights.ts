@@ -14,7 +14,7 @@ import { StateFolder } from "./state-folder.js";
  * model's own buffer becomes base + the log's sum (deriveInto).
  */
 export function openLog(model: EngineModel, dir: string, opts: { writer?: Writer; readOnly?: boolean } = {}): Promise<Ledger> {
-  const base = viewParams(model.params.config, Float32Array.from(model.params.flat));
+  const base = viewParams(model.params.config, model.params.flat.slice());
   return Ledger.open({ dir, base, ...opts });
 }
 

@@ -37,7 +37,7 @@ function pairSetup(p: TokenPair): { tokens: number[]; targets: Int32Array; weigh
  */
 export async function trainEpoch(baseline: Params, pairs: readonly TokenPair[], pause: () => Promise<void> = async () => undefined): Promise<EpochOutcome> {
   if (pairs.length > ROUND_RECIPE.maxSteps) throw new RangeError(`a shard of ${pairs.length} pairs is over ROUND_RECIPE.maxSteps (${ROUND_RECIPE.maxSteps})`);
-  const work = viewParams(baseline.config, Float32Array.from(baseline.flat));
+  const work = viewParams(baseline.config, baseline.flat.slice());
   const grads = viewParams(baseline.config);
   const adam = new AdamW(work.flat.length, { lr: ROUND_RECIPE.lr });
   const losses: number[] = [];
