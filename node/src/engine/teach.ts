@@ -84,11 +84,12 @@ export const REHEARSE_PATIENCE_STEPS = 40;
  * whole vocabulary) finds a row whose argmax is not its target, that row's WORKING_TOP_TOKENS
  * leaders. What ends a teach is still the exact answer over all V tokens; the working vocabulary
  * only makes the steps toward it cheaper. Ten lessons taught one after another, three lesson sets
- * of bench:lessons (2026-12-06): recall 23/30 in 105 s with 64
- * leaders per row (18/30 with 16, 22/30 with 256), 21/30 in 310 s with the whole softmax. Above the
- * default lr it can stall: at 0.05 a first lesson's two answer rows rose together to a tie between
- * "Paris" and the closing newline (a column standing for the rest of the vocabulary, or a sample
- * of it, undid that but kept fewer lessons: 19/30 and 22/30, and failed the classroom proof).
+ * of bench:lessons (2026-12-06): recall 23/30 in 105 s with 64 leaders per row (18/30 with 16,
+ * 22/30 with 256), 21/30 in 310 s with the whole softmax. Above the default lr it can stall: at
+ * 0.05 a first lesson's two answer rows rose together to a tie between "Paris" and the closing
+ * newline. A column standing for the rest of the vocabulary undid that but kept fewer lessons
+ * (19/30; the classroom proof failed), and so did 256 tokens resampled each step (22/30, but 8 of
+ * 30 after thirty lessons).
  */
 const WORKING_TOP_TOKENS = 64;
 
