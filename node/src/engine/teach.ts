@@ -253,7 +253,8 @@ async function chooseRehearsal(input: TeachInput, newQuestion: string, workspace
   const right: Sequence[] = [];
   for (const pair of candidates) {
     const seq = sequenceOf(pair, fromPosition(pair));
-    ((await answersRight(input.baseline, seq, workspaces, input.decode)).right ? right : wrong).push(seq);
+    // Teacher-forced only: only models that learn to stop rehearse, and for them that decides.
+    ((await answersRight(input.baseline, seq, workspaces, undefined)).right ? right : wrong).push(seq);
   }
   const sample = [...wrong, ...right].slice(0, REHEARSE_MAX);
   return { sample, unrehearsed: earlier.length - sample.length };
