@@ -48,8 +48,6 @@ export function seconds(max: number) {
   });
 }
 
-/** The longest any command waits for a fleet (to merge, to start under emulation): an hour. A
- * bare --timeout above it is more likely milliseconds than patience. */
 /** --preset: one of the node's model presets (fleet-node --preset). */
 export const preset = z.enum(PRESET_NAMES as [PresetName, ...PresetName[]], { error: `is not a preset: ${PRESET_NAMES.join(", ")}` });
 
@@ -57,6 +55,8 @@ export function presetOption(what: string): Option {
   return new Option("--preset <name>", `${what}: ${PRESET_NAMES.join(" or ")} (fleet-node --preset)`).default("tiny-gpt2");
 }
 
+/** The longest any command waits for a fleet (to merge, to start under emulation): an hour. A
+ * bare --timeout above it is more likely milliseconds than patience. */
 export const LONG_WAIT_MAX_S = 3600;
 
 /** --timeout, declared alike on every command; the help shows the default the command really uses. */
