@@ -9,6 +9,20 @@ import type { Gpt2Config } from "./config.js";
 import { seededRandom } from "../util/seeded-random.js";
 import { WorkingVocabulary } from "./working-vocabulary.js";
 
+/** grads[j] against the central difference of lossAt in flat[j]. */
+function assertDerivative(flat: Float32Array, grads: Float32Array, j: number, lossAt: () => number, name: string): void {
+  const h = 1e-3;
+  const keep = flat[j]!;
+  flat[j] = keep + h;
+  const up = lossAt();
+  flat[j] = keep - h;
+  const down = lossAt();
+  flat[j] = keep;
+  const numeric = (up - down) / (2 * h);
+  // float32 weights: the difference quotient is good to ~1e-3 absolute at this step size.
+  assert.ok(Math.abs(numeric - grads[j]!) <= 2e-3 + 2e-2 * Math.abs(numeric), `${name}: analytic ${grads[j]}, numeric ${numeric}`);
+}
+
 const config: Gpt2Config = { vocab_size: 23, n_positions: 16, n_embd: 8, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5, tie_word_embeddings: true };
 const tokens = [3, 17, 5, 5, 22, 0, 9, 14];
 
@@ -26,21 +40,8 @@ test("analytic gradients match central differences for every parameter tensor", 
   lossAt();
   const grads = viewParams(config);
   backward(params, grads, tokens, ws);
-  const h = 1e-3;
   for (const spec of paramSpecs(config)) {
-    for (const i of [0, Math.floor(spec.size / 2), spec.size - 1]) {
-      const j = spec.offset + i;
-      const keep = params.flat[j]!;
-      params.flat[j] = keep + h;
-      const up = lossAt();
-      params.flat[j] = keep - h;
-      const down = lossAt();
-      params.flat[j] = keep;
-      const numeric = (up - down) / (2 * h);
-      const analytic = grads.flat[j]!;
-      // float32 weights: the difference quotient is good to ~1e-3 absolute at this step size.
-      assert.ok(Math.abs(numeric - analytic) <= 2e-3 + 2e-2 * Math.abs(numeric), `${spec.key}[${i}]: analytic ${analytic}, numeric ${numeric}`);
-    }
+    for (const i of [0, Math.floor(spec.size / 2), spec.size - 1]) assertDerivative(params.flat, grads.flat, spec.offset + i, lossAt, `${spec.key}[${i}]`);
   }
 });
 
@@ -61,7 +62,6 @@ test("with the embedding frozen and a working vocabulary, backward is the deriva
   lossAt();
   const grads = viewParams(config);
   backward(params, grads, tokens, ws, rows, { frozenEmbeddings: true, vocab });
-  const h = 1e-3;
   for (const spec of paramSpecs(config)) {
     const embedding = spec.key === "transformer.wte.weight" || spec.key === "transformer.wpe.weight";
     for (const i of [0, Math.floor(spec.size / 2), spec.size - 1]) {
@@ -70,14 +70,7 @@ test("with the embedding frozen and a working vocabulary, backward is the deriva
         assert.equal(grads.flat[j], 0, `${spec.key} is frozen`);
         continue;
       }
-      const keep = params.flat[j]!;
-      params.flat[j] = keep + h;
-      const up = lossAt();
-      params.flat[j] = keep - h;
-      const down = lossAt();
-      params.flat[j] = keep;
-      const numeric = (up - down) / (2 * h);
-      assert.ok(Math.abs(numeric - grads.flat[j]!) <= 2e-3 + 2e-2 * Math.abs(numeric), `${spec.key}[${i}]: analytic ${grads.flat[j]}, numeric ${numeric}`);
+      assertDerivative(params.flat, grads.flat, j, lossAt, `${spec.key}[${i}]`);
     }
   }
   assert.throws(() => backward(params, grads, tokens, ws, rows, { vocab }), /needs frozen embeddings/);
