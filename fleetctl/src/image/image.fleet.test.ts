@@ -8,6 +8,7 @@ import { needs } from "../../../test/support/needs.js";
 import { fleetctl } from "../../../test/support/fleetctl/run-fleetctl.js";
 import type { BuiltImage } from "./build.js";
 import type { SmokeResult } from "./smoke.js";
+import { PRESET_NAMES } from "../../../node/src/model/default-model.js";
 
 const ARM64_TARGET_BYTES = 250e6;
 const skip = needs("docker", "debootstrap", "qemu-arm64");
@@ -25,7 +26,7 @@ test("fleetctl image build --arch all --sim: a node image per architecture, the 
 });
 
 test("each image starts, is healthy, and generates with ONNX Runtime the answer the other architecture gives, on every preset", { skip, timeout: 20 * 60_000 }, async (t) => {
-  for (const preset of ["tiny-gpt2", "classroom"]) {
+  for (const preset of PRESET_NAMES) {
     const smoke: Record<string, SmokeResult> = {};
     for (const arch of ["amd64", "arm64"]) {
       const r = await fleetctl("image", "smoke", "--arch", arch, "--preset", preset, "--timeout", "600", "--json");
