@@ -10,7 +10,14 @@ export class FakeClock implements Clock {
   private order = 0;
   private pending: Pending[] = [];
 
-  constructor(start = 1_000_000) {
+  /** soon() callbacks held for the next readRound() (heldReads), in order. */
+  private reads: Pending[] = [];
+
+  /**
+   * `heldReads`: soon() waits for readRound(), as a real "after the socket is read" callback waits
+   * for the event loop's poll phase; a test delivers the datagrams that were queued in between.
+   */
+  constructor(start = 1_000_000, private readonly heldReads = false) {
     this.t = start;
   }
 
@@ -24,9 +31,19 @@ export class FakeClock implements Clock {
     return { cancel: () => { p.live = false; } };
   }
 
-  /** No I/O to read on a fake clock: due at once. */
+  /** No I/O to read on a fake clock: due at once (unless heldReads). */
   soon(fn: () => void): Timer {
-    return this.after(0, fn);
+    if (!this.heldReads) return this.after(0, fn);
+    const p: Pending = { at: this.t, order: this.order++, fn, live: true };
+    this.reads.push(p);
+    return { cancel: () => { p.live = false; } };
+  }
+
+  /** heldReads: the poll phase is over; runs the soon() callbacks waiting for it. */
+  readRound(): void {
+    const due = this.reads;
+    this.reads = [];
+    for (const p of due) if (p.live) { p.live = false; p.fn(); }
   }
 
   /** Moves time forward by ms, firing every timer that falls due (also ones set by fired timers). */
@@ -45,6 +62,6 @@ export class FakeClock implements Clock {
 
   /** Timers still waiting (tests check that nothing is left scheduled after a transfer closed). */
   get waiting(): number {
-    return this.pending.filter((p) => p.live).length;
+    return this.pending.filter((p) => p.live).length + this.reads.filter((p) => p.live).length;
   }
 }

@@ -5,7 +5,7 @@
 // tick only gives up on a sender that went away and catches a transfer that turned fleet late.
 
 import type { Timer } from "./clock.js";
-import type { IdxRanges } from "./codec.js";
+import { FEC_BLOCK_CHUNKS, type IdxRanges } from "./codec.js";
 import { Arrivals, type ChunkFate, type NakSchedule, type ScheduleContext } from "./nak-schedule.js";
 
 export interface FleetNakTimings {
@@ -230,10 +230,12 @@ export class FleetNaks implements NakSchedule {
       // Nothing since our last NAK and for a while: what we heard last is old news (see NakRequest.heard).
       const blind = this.naks > 0 && !this.heardSinceNak && now - this.arrivals.heardAt >= Math.max(this.timings.tailQuietMs, this.rtt.rto(this.timings));
       // But timers run before the socket is read: after a stall of this process (a busy box) the
-      // silence may be ours, with the sender's datagrams queued, and a blind NAK would have copies
-      // resent that are on their way. Read first (a zero-delay wake comes after the poll phase),
-      // round by round while rounds still bring datagrams of this transfer.
-      if (blind && this.drainRounds < MAX_DRAIN_ROUNDS && (this.drainRounds === 0 || this.arrivals.count > this.drainCount)) {
+      // silence may be ours, with the sender's datagrams queued, and a NAK born of silence (a blind
+      // one, a lost tail, a re-ask) would have copies resent that are on their way. Read first (a
+      // zero-delay wake comes after the poll phase), round by round while rounds still bring
+      // datagrams of this transfer. Gaps seen for the first time need no read: a later chunk came.
+      const ofSilence = blind || due.some((i) => i >= this.arrivals.frontier || this.asked.has(i));
+      if (ofSilence && this.drainRounds < MAX_DRAIN_ROUNDS && (this.drainRounds === 0 || this.arrivals.count > this.drainCount)) {
         this.drainRounds++;
         this.drainCount = this.arrivals.count;
         this.timerAt = now;
@@ -241,6 +243,7 @@ export class FleetNaks implements NakSchedule {
         return;
       }
       this.drainRounds = 0;
+      this.withBlockMates(due);
       due.sort((a, b) => a - b);
       for (const i of due) this.asked.set(i, { at: now, times: (this.asked.get(i)?.times ?? 0) + 1 });
       if (meta) this.metaAsked = { at: now, times: (this.metaAsked?.times ?? 0) + 1 };
@@ -251,5 +254,18 @@ export class FleetNaks implements NakSchedule {
       this.ctx.nak(due, blind ? undefined : this.arrivals.seq);
     }
     this.wakeAt(this.nextAt(now));
+  }
+
+  /**
+   * Adds to `due` every other known gap of the coded-repair blocks it touches. The receiver leaves
+   * out of a NAK as many of a block's holes as it holds symbols for it (receiver.ts nak()), and
+   * counts them against what the NAK names: naming only the holes due now could leave none (a
+   * block missing 3 with 2 symbols held, 2 of the 3 due: nothing asked, ever), and tells a sender
+   * answering with symbols less than the block lacks.
+   */
+  private withBlockMates(due: number[]): void {
+    const blocks = new Set(due.map((i) => Math.floor(i / FEC_BLOCK_CHUNKS)));
+    const listed = new Set(due);
+    for (const g of this.gaps) if (!listed.has(g) && blocks.has(Math.floor(g / FEC_BLOCK_CHUNKS))) due.push(g);
   }
 }

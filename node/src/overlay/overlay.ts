@@ -69,7 +69,7 @@ export const DEFAULT_TIMINGS: OverlayTimings = {
   // only a backstop. A repair batch ends with a repeat so a receiver that lost a resend hears past it;
   // one that has heard nothing for a tail quiet NAKs blind, and a blind NAK only waits for copies
   // younger than 10 ms.
-  repairHoldMs: 250,
+  repairHoldMs: 1_000,
   repairHoldBlindMs: 10,
 };
 

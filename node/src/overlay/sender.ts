@@ -308,6 +308,10 @@ export class Sender {
     // Coded repair first: blocks where parity symbols save datagrams go out as symbols, the rest as resends.
     const coded = binaryBroadcast ? await this.repairCoded(t, pending, heardBy, binaryBroadcast) : { sent: 0, done: new Set<number>() };
     sent += coded.sent; broadcasts += coded.sent;
+    // Symbols are named in the REPAIRED marker too, by the holes they answer: a receiver that lost
+    // the last of them hears past it and asks again at once, instead of after a re-ask whose `heard`
+    // still makes the lost symbol look on its way (repairHoldMs).
+    if (coded.sent > 0) t.unmarked.push(...coded.done);
     for (const [idx, who] of [...pending].sort((a, b) => a[0] - b[0])) {
       if (coded.done.has(idx)) { for (const k of who.keys()) peers.add(k); continue; }
       const framings = new Set([...who.values()].map((d) => d.framing));
