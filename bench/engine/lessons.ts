@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { Model } from "../../node/src/model/model.js";
 import { initDefaultModel, PRESET_NAMES, type PresetName } from "../../node/src/model/default-model.js";
 import type { Gpt2Config } from "../../node/src/engine/config.js";
+import { deflateRawSync } from "node:zlib";
 import { deflateIfWorth } from "../../node/src/overlay/deflate-choice.js";
 
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
@@ -103,7 +104,7 @@ async function run(preset: PresetName): Promise<Run> {
       out.ms.push(r.ms);
       out.steps.push(r.steps);
       out.notKept.push(r.notKept.length);
-      if (verbose) console.error(`  ${held.length}. ${question} → ${r.answer} (${r.learned ? "learned" : "NOT learned"}; ${r.steps} steps, ${Math.round(r.ms)} ms, ${r.delta.length} bytes, rehearsed ${r.rehearsed}, not kept ${r.notKept.length})`);
+      if (verbose) console.error(`  ${held.length}. ${question} → ${r.answer} (${r.learned ? "learned" : "NOT learned"}; ${r.steps} steps, ${Math.round(r.ms)} ms, ${r.delta.length} bytes, ${deflateRawSync(r.delta).length} deflated, ${out.wire.at(-1)} on the wire, rehearsed ${r.rehearsed}, not kept ${r.notKept.length})`);
       if (held.length === 10 || held.length === 30 || held.length === lessonCount) {
         const missed: string[] = [];
         for (const l of held) if ((await m.ask(l.question)).answer !== l.answer) missed.push(l.question);

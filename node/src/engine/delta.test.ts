@@ -124,3 +124,23 @@ test("a delta told which tensors were trained is the delta of the whole model, w
   assert.deepEqual([...withCarry.delta.keys()].sort(), [...makeDelta(baseline, now, carry).delta.keys()].sort());
   assert.ok(withCarry.delta.has("transformer.wte.weight"));
 });
+
+test("a residual buffer of an earlier delta over the same tensors gives what a fresh one does; one of another size is refused", () => {
+  const baseline = viewParams(TINY_GPT2);
+  baseline.flat.forEach((_, i) => (baseline.flat[i] = Math.cos(i)));
+  const trainedSpec = paramSpecs(TINY_GPT2).find((s) => s.key.endsWith("ln_f.weight"))!;
+  const trained = new Set([trainedSpec.key]);
+  const step = (k: number) => {
+    const now = viewParams(TINY_GPT2, baseline.flat.slice());
+    for (let i = 0; i < trainedSpec.size; i++) now.flat[trainedSpec.offset + i]! += 1e-3 * k * (i + 1) + 1e-4 / 3;
+    return now;
+  };
+  const buffer = new Float32Array(baseline.flat.length);
+  makeDelta(baseline, step(1), undefined, trained, buffer);   // leaves its values in the buffer
+  const reused = makeDelta(baseline, step(2), undefined, trained, buffer);
+  const fresh = makeDelta(baseline, step(2), undefined, trained);
+  assert.equal(reused.residual, buffer);
+  assert.deepEqual(reused.residual, fresh.residual);
+  assert.deepEqual(reused.delta.get(trainedSpec.key), fresh.delta.get(trainedSpec.key));
+  assert.throws(() => makeDelta(baseline, step(2), undefined, trained, new Float32Array(3)), /residual buffer of 3 values/);
+});

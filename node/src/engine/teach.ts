@@ -293,6 +293,8 @@ export async function teach(input: TeachInput): Promise<TeachOutcome> {
   // baseline + the delta as broadcast, rewritten in place at every check (a fresh copy per step
   // page-faults 13 MB in at classroom width); the teach's result is made again from its delta.
   const probe = copyParams(baseline);
+  // Two residual buffers for makeDelta, taking turns: one may be the answered outcome's.
+  const residuals = [new Float32Array(baseline.flat.length), new Float32Array(baseline.flat.length)];
   let steps = 0;
   while (steps < recipe.maxSteps) {
     if (firstAnsweredAt !== undefined && steps - firstAnsweredAt >= REHEARSE_PATIENCE_STEPS) break;
@@ -322,7 +324,7 @@ export async function teach(input: TeachInput): Promise<TeachOutcome> {
     }
     steps++;
     if (adam || steps === recipe.maxSteps) {
-      const made = makeDelta(baseline, work, input.carry, trainedKeys);
+      const made = makeDelta(baseline, work, input.carry, trainedKeys, residuals.find((r) => r !== answered?.residual));
       probe.flat.set(baseline.flat);
       if (made.delta.size > 0) mergeDelta(probe, made.delta, 1);
       // Teacher-forced first (one forward pass); greedy decoding only when that is not conclusive.
