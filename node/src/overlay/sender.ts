@@ -311,7 +311,7 @@ export class Sender {
     // Symbols are named in the REPAIRED marker too, by the holes they answer: a receiver that lost
     // the last of them hears past it and asks again at once, instead of after a re-ask whose `heard`
     // still makes the lost symbol look on its way (repairHoldMs).
-    if (coded.sent > 0) t.unmarked.push(...coded.done);
+    if (coded.sent > 0) for (const i of coded.done) t.unmarked.push(i);   // not spread: a round may answer tens of thousands of holes
     for (const [idx, who] of [...pending].sort((a, b) => a[0] - b[0])) {
       if (coded.done.has(idx)) { for (const k of who.keys()) peers.add(k); continue; }
       const framings = new Set([...who.values()].map((d) => d.framing));
